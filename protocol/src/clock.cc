@@ -1,0 +1,48 @@
+#include "vkspay/protocol/clock.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace vkspay {
+
+int64_t SystemClock::NowMicros() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Random::Digits(int count, char lo) {
+  std::string out;
+  out.reserve(static_cast<size_t>(count));
+  const uint64_t span = static_cast<uint64_t>('9' - lo + 1);
+  for (int i = 0; i < count; ++i) out.push_back(static_cast<char>(lo + Uniform(span)));
+  return out;
+}
+
+namespace {
+std::tm ChinaTime(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds + 8 * 3600);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm;
+}
+}  // namespace
+
+std::string FormatCompactTime(int64_t unix_seconds) {
+  std::tm tm = ChinaTime(unix_seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+std::string FormatDisplayTime(int64_t unix_seconds) {
+  std::tm tm = ChinaTime(unix_seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+}  // namespace vkspay

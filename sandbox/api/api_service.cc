@@ -1,0 +1,447 @@
+#include "sandbox/api/api_service.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "sandbox/core/payments.h"
+#include "sandbox/core/views.h"
+#include "vkspay/protocol/amount.h"
+#include "vkspay/protocol/signature.h"
+
+namespace vkspay::sandbox {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr std::array<std::string_view, 5> kMethods = {
+    "webpay", "micropay", "orderquery", "orderrefund", "orderrefundquery"};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string Shown(std::string_view s, size_t max = 64) {
+  std::string out = "\"";
+  out += s.substr(0, max);
+  if (s.size() > max) out += "...";
+  return out + "\"";
+}
+
+std::string ShownValue(const Value& v) {
+  std::string text = ToJsonText(v);
+  if (text.size() > 66) text = text.substr(0, 66) + "...";
+  return std::string(TypeName(v)) + " " + text;
+}
+
+// Content-Type must be application/json, with charset utf-8 if one is named.
+Status CheckContentType(const std::string& header) {
+  std::string ct = Lower(header);
+  std::string media = ct.substr(0, ct.find(';'));
+  media.erase(std::remove(media.begin(), media.end(), ' '), media.end());
+  bool ok = media == "application/json";
+  if (ok) {
+    auto cs = ct.find("charset=");
+    if (cs != std::string::npos) {
+      std::string charset = ct.substr(cs + 8);
+      charset = charset.substr(0, charset.find(';'));
+      charset.erase(std::remove(charset.begin(), charset.end(), '"'), charset.end());
+      charset.erase(std::remove(charset.begin(), charset.end(), ' '), charset.end());
+      ok = charset == "utf-8" || charset == "utf8";
+    }
+  }
+  if (ok) return Status::Ok();
+  return Status(ErrorCode::kInvalidContentType,
+                "Content-Type 必须是 application/json; charset=utf-8, 收到 " +
+                    (header.empty() ? std::string("(none)") : Shown(header)));
+}
+
+// A string field. Absent (or, when !required, empty) gives "".
+StatusOr<std::string> GetString(const Fields& f, std::string_view name, bool required,
+                                size_t max_len = 256) {
+  const Value* v = f.Find(name);
+  if (v == nullptr) {
+    if (required) return Status(ErrorCode::kMissingField, "缺少字段 " + std::string(name));
+    return std::string();
+  }
+  const auto* s = std::get_if<std::string>(v);
+  if (s == nullptr) {
+    return Status(ErrorCode::kInvalidField,
+                  "字段 " + std::string(name) + " 必须是字符串, 收到 " + ShownValue(*v));
+  }
+  if (required && s->empty()) {
+    return Status(ErrorCode::kMissingField, "字段 " + std::string(name) + " 不能为空");
+  }
+  if (s->size() > max_len) {
+    return Status(ErrorCode::kInvalidField, "字段 " + std::string(name) + " 最长 " +
+                                                std::to_string(max_len) + " 字节, 收到 " +
+                                                std::to_string(s->size()) + " 字节");
+  }
+  return *s;
+}
+
+// Merchant-chosen ids: 1-64 of [A-Za-z0-9_-|*], as WeChat Pay allows.
+Status CheckId(std::string_view name, const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 64 &&
+            std::all_of(id.begin(), id.end(), [](unsigned char c) {
+              return std::isalnum(c) || c == '_' || c == '-' || c == '|' || c == '*';
+            });
+  if (ok) return Status::Ok();
+  return Status(ErrorCode::kInvalidField,
+                "字段 " + std::string(name) +
+                    " 必须是 1-64 位字母、数字或 _-|*, 收到 " + Shown(id));
+}
+
+Status CheckHttpUrl(std::string_view name, const std::string& url, ErrorCode code) {
+  std::string lower = Lower(url);
+  size_t scheme_end = lower.rfind("http://", 0) == 0    ? 7
+                      : lower.rfind("https://", 0) == 0 ? 8
+                                                        : 0;
+  bool ok = scheme_end > 0 && url.size() > scheme_end && url[scheme_end] != '/' &&
+            std::none_of(url.begin(), url.end(),
+                         [](unsigned char c) { return c <= ' ' || c == 0x7f; });
+  if (ok) return Status::Ok();
+  return Status(code, "字段 " + std::string(name) +
+                          " 必须是 http:// 或 https:// 开头的完整地址, 收到 " + Shown(url));
+}
+
+Status CheckChannel(std::string_view name, const std::string& chnl, bool allow_auto) {
+  if (chnl == "wxpay" || chnl == "alipay" || (allow_auto && chnl == "auto")) {
+    return Status::Ok();
+  }
+  return Status(ErrorCode::kInvalidField,
+                "字段 " + std::string(name) + " 必须是 wxpay" +
+                    (allow_auto ? "、alipay 或 auto" : " 或 alipay") + ", 收到 " + Shown(chnl));
+}
+
+Json Answer(std::string_view msg, Json data) {
+  Json j;
+  j["return_code"] = "SUCCESS";
+  j["return_msg"] = msg;
+  j["data"] = std::move(data);
+  return j;
+}
+
+}  // namespace
+
+ApiService::ApiService(const SandboxContext& ctx)
+    : ctx_(ctx), replay_(ctx.config->settings.timestamp_window_s) {}
+
+ApiResponse ApiService::Handle(const ApiRequest& request) {
+  ApiResponse resp;
+  Json fail_data;
+  auto run = [&]() -> StatusOr<Json> {
+    const Settings& settings = ctx_.config->settings;
+    VKSPAY_RETURN_IF_ERROR(CheckContentType(request.content_type));
+    if (request.body.size() > settings.max_body_bytes) {
+      return Status(ErrorCode::kBodyTooLarge, "请求体有 " + std::to_string(request.body.size()) +
+                                                  " 字节, 上限 " +
+                                                  std::to_string(settings.max_body_bytes));
+    }
+    StatusOr<Fields> parsed = ParseFlatJson(request.body);
+    if (!parsed.ok()) return parsed.status();
+    const Fields& f = *parsed;
+
+    StatusOr<std::string> method = GetString(f, "method", true, 64);
+    if (!method.ok()) return method.status();
+    resp.method = *method;
+    StatusOr<std::string> merchantno = GetString(f, "merchantno", true, 64);
+    if (!merchantno.ok()) return merchantno.status();
+    resp.merchantno = *merchantno;
+
+    const Value* version = f.Find("version");
+    if (version == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 version");
+    if (const auto* vs = std::get_if<std::string>(version); vs == nullptr || *vs != "2.0") {
+      return Status(ErrorCode::kUnsupportedVersion,
+                    "version 必须是字符串 \"2.0\", 收到 " + ShownValue(*version));
+    }
+    const Value* ts = f.Find("timestamp");
+    if (ts == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 timestamp");
+    const double* ts_num = std::get_if<double>(ts);
+    if (ts_num == nullptr || *ts_num != static_cast<double>(static_cast<int64_t>(*ts_num))) {
+      return Status(ErrorCode::kInvalidField,
+                    "timestamp 必须是 Unix 秒数 (JSON 整数), 收到 " + ShownValue(*ts));
+    }
+    StatusOr<std::string> nonce = GetString(f, "signaturenonce", true, 64);
+    if (!nonce.ok()) return nonce.status();
+    if (settings.strict_nonce &&
+        (nonce->size() != 8 || !std::all_of(nonce->begin(), nonce->end(),
+                                            [](char c) { return c >= '1' && c <= '9'; }))) {
+      return Status(ErrorCode::kInvalidField,
+                    "signaturenonce 必须是 8 位 1-9 的数字字符串, 收到 " + Shown(*nonce));
+    }
+    if (f.Find("sign") == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 sign");
+
+    if (std::find(kMethods.begin(), kMethods.end(), *method) == kMethods.end()) {
+      return Status(ErrorCode::kUnknownMethod,
+                    "method 必须是 webpay、micropay、orderquery、orderrefund 或 "
+                    "orderrefundquery, 收到 " + Shown(*method));
+    }
+    const Merchant* merchant = ctx_.config->FindMerchant(*merchantno);
+    if (merchant == nullptr) {
+      return Status(ErrorCode::kUnknownMerchant, "商户号 " + Shown(*merchantno) + " 不存在");
+    }
+    VKSPAY_RETURN_IF_ERROR(VerifySign(f, merchant->key));
+
+    const int64_t now = ctx_.clock->NowSeconds();
+    const int64_t t = static_cast<int64_t>(*ts_num);
+    if (t < now - settings.timestamp_window_s || t > now + settings.timestamp_window_s) {
+      return Status(ErrorCode::kTimestampExpired,
+                    "timestamp " + std::to_string(t) + " 与服务器时间 " + std::to_string(now) +
+                        " 相差 " + std::to_string(t > now ? t - now : now - t) +
+                        " 秒, 允许 ±" + std::to_string(settings.timestamp_window_s) + " 秒");
+    }
+    if (!replay_.Remember(*merchantno, std::get<std::string>(*f.Find("sign")), t, now)) {
+      return Status(ErrorCode::kNonceReplayed,
+                    "同一请求 (signaturenonce " + *nonce + ", timestamp " + std::to_string(t) +
+                        ") 已收到过; 每次请求请使用新的 signaturenonce 并重新签名");
+    }
+
+    Call call{&f, merchant,
+              settings.public_base_url.empty() ? request.base_url : settings.public_base_url};
+    if (*method == "webpay") return WebPay(call);
+    if (*method == "micropay") return MicroPay(call);
+    if (*method == "orderquery") return OrderQuery(call, &fail_data);
+    if (*method == "orderrefund") return OrderRefund(call);
+    return OrderRefundQuery(call);
+  };
+
+  StatusOr<Json> result = [&]() -> StatusOr<Json> {
+    try {
+      return run();
+    } catch (const std::exception&) {
+      // A throw here is a bug; answer without echoing internals.
+      return Status(ErrorCode::kInternal, "内部错误, 请稍后重试");
+    }
+  }();
+  if (result.ok()) {
+    resp.body = result->dump();
+    return resp;
+  }
+  const Status& st = result.status();
+  const ErrorInfo& info = InfoFor(st.code());
+  resp.err_code = std::string(info.err_code);
+  Json j;
+  j["return_code"] = "FAIL";
+  j["return_msg"] = std::string(info.title) + ": " + st.message();
+  j["err_code"] = info.err_code;
+  if (!fail_data.is_null()) j["data"] = std::move(fail_data);
+  resp.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return resp;
+}
+
+StatusOr<Json> ApiService::WebPay(const Call& call) {
+  const Fields& f = *call.fields;
+  const Settings& settings = ctx_.config->settings;
+  const Value* fee_v = f.Find("total_fee");
+  if (fee_v == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 total_fee");
+  StatusOr<int64_t> fee = ParseYuan("total_fee", *fee_v, settings.max_total_fee_fen);
+  if (!fee.ok()) return fee.status();
+
+  StatusOr<std::string> notify_url = GetString(f, "notify_url", false, 512);
+  if (!notify_url.ok()) return notify_url.status();
+  if (notify_url->empty()) {
+    if (call.merchant->notify_url.empty()) {
+      return Status(ErrorCode::kMissingField, "缺少字段 notify_url (商户未配置默认通知地址)");
+    }
+    *notify_url = call.merchant->notify_url;
+  }
+  VKSPAY_RETURN_IF_ERROR(CheckHttpUrl("notify_url", *notify_url, ErrorCode::kNotifyUrlRefused));
+
+  Order order;
+  order.merchantno = call.merchant->merchantno;
+  order.trade_type = "webpay";
+  order.total_fee = *fee;
+  order.notify_url = *notify_url;
+  StatusOr<std::string> s = GetString(f, "out_trade_no", false, 64);
+  if (!s.ok()) return s.status();
+  const bool generated = s->empty();
+  if (!generated) VKSPAY_RETURN_IF_ERROR(CheckId("out_trade_no", *s));
+  order.out_trade_no = *s;
+  for (auto [name, dest, max] :
+       {std::tuple{"subject", &order.subject, size_t{256}},
+        std::tuple{"body", &order.body, size_t{1024}},
+        std::tuple{"attach", &order.attach, size_t{512}},
+        std::tuple{"return_url", &order.return_url, size_t{512}}}) {
+    StatusOr<std::string> v = GetString(f, name, false, max);
+    if (!v.ok()) return v.status();
+    *dest = std::move(*v);
+  }
+  if (!order.return_url.empty()) {
+    VKSPAY_RETURN_IF_ERROR(CheckHttpUrl("return_url", order.return_url, ErrorCode::kInvalidField));
+  }
+  StatusOr<std::string> chnl = GetString(f, "pay_chnl", false, 16);
+  if (!chnl.ok()) return chnl.status();
+  order.pay_chnl = chnl->empty() ? "auto" : *chnl;
+  VKSPAY_RETURN_IF_ERROR(CheckChannel("pay_chnl", order.pay_chnl, true));
+
+  const int64_t now = ctx_.clock->NowSeconds();
+  order.created_at = now;
+  order.expires_at = now + settings.order_expiry_s;
+  StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
+    order.cashier_token = NewCashierToken(*ctx_.rng);
+    created = ctx_.store->CreateOrder(order, generated, now);
+    if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed) break;
+    // A collision of generated ids or of the cashier token: draw again. A
+    // merchant's own out_trade_no that is taken is a real conflict.
+    if (!generated) {
+      StatusOr<Order> existing = ctx_.store->GetOrder(order.merchantno, order.out_trade_no, now);
+      if (!existing.ok() || existing->total_fee != order.total_fee) break;
+    }
+  }
+  if (!created.ok()) return created.status();
+  Json data = OrderJson(created->order);
+  data["qrcode"] = CashierUrl(call.base_url, created->order);
+  return Answer(created->created ? "下单成功" : "订单已存在, 返回原支付链接", std::move(data));
+}
+
+StatusOr<Json> ApiService::MicroPay(const Call& call) {
+  const Fields& f = *call.fields;
+  const Settings& settings = ctx_.config->settings;
+  const Value* fee_v = f.Find("total_fee");
+  if (fee_v == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 total_fee");
+  StatusOr<int64_t> fee = ParseYuan("total_fee", *fee_v, settings.max_total_fee_fen);
+  if (!fee.ok()) return fee.status();
+  StatusOr<std::string> chnl = GetString(f, "pay_chnl", true, 16);
+  if (!chnl.ok()) return chnl.status();
+  VKSPAY_RETURN_IF_ERROR(CheckChannel("pay_chnl", *chnl, false));
+  StatusOr<std::string> auth_code = GetString(f, "auth_code", true, 64);
+  if (!auth_code.ok()) return auth_code.status();
+  const std::string& code = *auth_code;
+  if (code.size() != 18 || !std::all_of(code.begin(), code.end(), ::isdigit)) {
+    return Status(ErrorCode::kAuthCodeInvalid,
+                  "auth_code 必须是 18 位数字付款码, 收到 " + Shown(code));
+  }
+  const int prefix = (code[0] - '0') * 10 + (code[1] - '0');
+  const std::string code_chnl = (prefix >= 10 && prefix <= 15)   ? "wxpay"
+                                : (prefix >= 25 && prefix <= 30) ? "alipay"
+                                                                 : "";
+  if (code_chnl.empty()) {
+    return Status(ErrorCode::kAuthCodeInvalid,
+                  "auth_code 前两位必须是 10-15 (微信) 或 25-30 (支付宝), 收到 " + Shown(code));
+  }
+  if (code_chnl != *chnl) {
+    return Status(ErrorCode::kAuthCodeInvalid, "auth_code " + Shown(code) + " 是" +
+                                                   (code_chnl == "wxpay" ? "微信" : "支付宝") +
+                                                   "付款码, 但 pay_chnl 是 " + Shown(*chnl));
+  }
+  StatusOr<std::string> pay_cate = GetString(f, "pay_cate", false, 16);
+  if (!pay_cate.ok()) return pay_cate.status();
+  if (!pay_cate->empty() && *pay_cate != "pay") {
+    return Status(ErrorCode::kInvalidField, "字段 pay_cate 必须是 \"pay\", 收到 " + Shown(*pay_cate));
+  }
+  Order order;
+  order.merchantno = call.merchant->merchantno;
+  order.trade_type = "micropay";
+  order.total_fee = *fee;
+  order.pay_chnl = *chnl;
+  order.auth_code = code;
+  for (auto [name, dest, max] :
+       {std::tuple{"client_ip", &order.client_ip, size_t{64}},
+        std::tuple{"subject", &order.subject, size_t{256}},
+        std::tuple{"body", &order.body, size_t{1024}},
+        std::tuple{"attach", &order.attach, size_t{512}},
+        std::tuple{"notify_url", &order.notify_url, size_t{512}}}) {
+    StatusOr<std::string> v = GetString(f, name, false, max);
+    if (!v.ok()) return v.status();
+    *dest = std::move(*v);
+  }
+  // cashier, kuantai and source are the sample's till fields: strings, kept
+  // only in the signature.
+  for (const char* name : {"cashier", "kuantai", "source"}) {
+    StatusOr<std::string> v = GetString(f, name, false, 256);
+    if (!v.ok()) return v.status();
+  }
+  if (order.notify_url.empty()) order.notify_url = call.merchant->notify_url;
+  if (!order.notify_url.empty()) {
+    VKSPAY_RETURN_IF_ERROR(CheckHttpUrl("notify_url", order.notify_url, ErrorCode::kNotifyUrlRefused));
+  }
+  StatusOr<std::string> s = GetString(f, "out_trade_no", false, 64);
+  if (!s.ok()) return s.status();
+  const bool generated = s->empty();
+  if (!generated) VKSPAY_RETURN_IF_ERROR(CheckId("out_trade_no", *s));
+  order.out_trade_no = *s;
+
+  const int64_t now = ctx_.clock->NowSeconds();
+  order.created_at = now;
+  order.expires_at = now + settings.order_expiry_s;
+  StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
+    order.cashier_token = NewCashierToken(*ctx_.rng);
+    created = ctx_.store->CreateOrder(order, generated, now);
+    if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed || !generated) break;
+  }
+  if (!created.ok()) return created.status();
+  StatusOr<Order> paid = ctx_.store->CompletePayment(
+      order.merchantno, order.out_trade_no, PayOutcome::kSuccess, *chnl,
+      NewTransactionId(*ctx_.rng, *chnl, now), now);
+  if (!paid.ok()) return paid.status();
+  return Answer("支付成功", OrderJson(*paid));
+}
+
+StatusOr<Json> ApiService::OrderQuery(const Call& call, Json* fail_data) {
+  StatusOr<std::string> no = GetString(*call.fields, "out_trade_no", true, 64);
+  if (!no.ok()) return no.status();
+  StatusOr<Order> order =
+      ctx_.store->GetOrder(call.merchant->merchantno, *no, ctx_.clock->NowSeconds());
+  if (!order.ok()) return order.status();
+  if (IsPaid(order->status)) return Answer("支付成功", OrderJson(*order));
+  *fail_data = OrderJson(*order);
+  return Status(ErrorCode::kOrderNotPaid,
+                "订单 " + Shown(*no) + " 状态为 " + std::string(ToString(order->status)));
+}
+
+StatusOr<Json> ApiService::OrderRefund(const Call& call) {
+  const Fields& f = *call.fields;
+  StatusOr<std::string> no = GetString(f, "out_trade_no", true, 64);
+  if (!no.ok()) return no.status();
+  const Value* fee_v = f.Find("refund_fee");
+  if (fee_v == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 refund_fee");
+  StatusOr<int64_t> fee = ParseYuan("refund_fee", *fee_v, ctx_.config->settings.max_total_fee_fen);
+  if (!fee.ok()) return fee.status();
+  StatusOr<std::string> refund_no = GetString(f, "out_refund_no", false, 64);
+  if (!refund_no.ok()) return refund_no.status();
+  std::optional<std::string> requested;
+  if (!refund_no->empty()) {
+    VKSPAY_RETURN_IF_ERROR(CheckId("out_refund_no", *refund_no));
+    requested = *refund_no;
+  }
+  const std::string& merchantno = call.merchant->merchantno;
+  const int64_t now = ctx_.clock->NowSeconds();
+  StatusOr<Refund> refund = Status(ErrorCode::kInternal, "未能生成唯一的退款单号");
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    refund = ctx_.store->CreateRefund(merchantno, *no, requested,
+                                      NewOutRefundNo(*ctx_.rng, merchantno, now), *fee, now);
+    if (refund.ok() || refund.status().code() != ErrorCode::kOutRefundNoUsed || requested) break;
+  }
+  if (!refund.ok()) return refund.status();
+  StatusOr<Order> order = ctx_.store->GetOrder(merchantno, *no, now);
+  if (!order.ok()) return order.status();
+  Json j = Answer("退款成功", RefundJson(*refund, &*order));
+  j["out_refund_no"] = refund->out_refund_no;
+  return j;
+}
+
+StatusOr<Json> ApiService::OrderRefundQuery(const Call& call) {
+  const Fields& f = *call.fields;
+  StatusOr<std::string> no = GetString(f, "out_trade_no", true, 64);
+  if (!no.ok()) return no.status();
+  StatusOr<std::string> refund_no = GetString(f, "out_refund_no", true, 64);
+  if (!refund_no.ok()) return refund_no.status();
+  const std::string& merchantno = call.merchant->merchantno;
+  StatusOr<Order> order = ctx_.store->GetOrder(merchantno, *no, ctx_.clock->NowSeconds());
+  if (!order.ok()) return order.status();
+  StatusOr<Refund> refund = ctx_.store->GetRefund(merchantno, *no, *refund_no);
+  if (!refund.ok()) return refund.status();
+  Json j = Answer("查询成功", RefundJson(*refund, &*order));
+  j["out_refund_no"] = refund->out_refund_no;
+  return j;
+}
+
+}  // namespace vkspay::sandbox

@@ -1,0 +1,276 @@
+#include "sandbox/api/api_service.h"
+
+#include <gtest/gtest.h>
+
+#include "sandbox/core/payments.h"
+#include "vkspay/protocol/signature.h"
+
+namespace vkspay::sandbox {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kNow = 1'764'300'000;  // 2025-11-28
+
+class ApiServiceTest : public ::testing::Test {
+ protected:
+  ApiServiceTest() : clock_(kNow * 1'000'000), rng_(42) {
+    config_ = SandboxConfig::Demo();
+    config_.merchants.push_back(Merchant{"20002", "other-key", "B", "http://127.0.0.1:9/n"});
+    store_ = std::move(*OpenSqliteStore({":memory:", "NORMAL"}));
+    ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
+    api_ = std::make_unique<ApiService>(ctx_);
+  }
+
+  // A signed request with a fresh nonce; `extra` fields are added first.
+  Fields Request(const std::string& method, Fields extra, const std::string& merchantno = "10001",
+                 const std::string& key = kDemoKey) {
+    Fields f = std::move(extra);
+    f.Set("method", method);
+    f.Set("merchantno", merchantno);
+    f.Set("timestamp", static_cast<double>(clock_.NowSeconds()));
+    f.Set("signaturenonce", nonce_rng_.Digits(8, '1'));
+    f.Set("version", std::string("2.0"));
+    return WithSign(f, key);
+  }
+  json Send(const std::string& body, const std::string& ct = "application/json; charset=utf-8") {
+    ApiResponse r = api_->Handle({ct, body, "http://sandbox.test"});
+    EXPECT_EQ(r.http_status, 200);
+    return json::parse(r.body);
+  }
+  json Send(const Fields& f) { return Send(f.ToJson()); }
+  static void ExpectFail(const json& j, const char* err_code) {
+    EXPECT_EQ(j["return_code"], "FAIL") << j.dump();
+    EXPECT_EQ(j["err_code"], err_code) << j.dump();
+    EXPECT_TRUE(j["return_msg"].is_string());
+  }
+  json WebPay(double fee, Fields extra = {}) {
+    extra.Set("total_fee", fee);
+    extra.Set("notify_url", std::string("http://127.0.0.1:9000/notify"));
+    return Send(Request("webpay", std::move(extra)));
+  }
+  int64_t OrderCount() { return static_cast<int64_t>(store_->ListOrders({}).value().size()); }
+
+  SandboxConfig config_;
+  FakeClock clock_;
+  SeededRandom rng_;
+  std::unique_ptr<Store> store_;
+  SandboxContext ctx_;
+  std::unique_ptr<ApiService> api_;
+  SeededRandom nonce_rng_{7};
+};
+
+TEST_F(ApiServiceTest, WebPayCreatesAnOrderWithAPaymentLink) {
+  json j = WebPay(0.01, {{"subject", std::string("测试")}, {"attach", std::string("a=1")}});
+  ASSERT_EQ(j["return_code"], "SUCCESS") << j.dump();
+  const json& d = j["data"];
+  EXPECT_EQ(d["total_fee"], 0.01);
+  EXPECT_EQ(d["status"], "NOTPAY");
+  EXPECT_EQ(d["subject"], "测试");
+  EXPECT_EQ(d["pay_chnl"], "auto");
+  std::string no = d["out_trade_no"];
+  EXPECT_EQ(no.rfind("P10001-", 0), 0u) << no;
+  std::string qr = d["qrcode"];
+  EXPECT_EQ(qr.rfind("http://sandbox.test/pay/", 0), 0u) << qr;
+  EXPECT_EQ(qr.size(), std::string("http://sandbox.test/pay/").size() + 24);
+}
+
+TEST_F(ApiServiceTest, TheIssueKnownAnswerRequestIsAcceptedByteForByte) {
+  clock_.SetMicros(1'700'000'000LL * 1'000'000);
+  json j = Send(
+      R"({"method":"webpay","merchantno":"10001","total_fee":0.01,"notify_url":"http://127.0.0.1:9000/notify","signaturenonce":"12345678","timestamp":1700000000,"version":"2.0","sign":"de963e0b40918ea7417e4c229c6f6de0"})");
+  EXPECT_EQ(j["return_code"], "SUCCESS") << j.dump();
+}
+
+TEST_F(ApiServiceTest, SameOutTradeNoSameAmountIsIdempotentOtherAmountRefused) {
+  json a = WebPay(1.5, {{"out_trade_no", std::string("ORDER-1")}});
+  json b = WebPay(1.5, {{"out_trade_no", std::string("ORDER-1")}});
+  ASSERT_EQ(b["return_code"], "SUCCESS");
+  EXPECT_EQ(a["data"]["qrcode"], b["data"]["qrcode"]);
+  ExpectFail(WebPay(2, {{"out_trade_no", std::string("ORDER-1")}}), "OUT_TRADE_NO_USED");
+  EXPECT_EQ(OrderCount(), 1);
+}
+
+TEST_F(ApiServiceTest, AmountsAreCheckedAndNothingIsStoredOnFailure) {
+  ExpectFail(WebPay(0.001), "INVALID_AMOUNT");
+  ExpectFail(WebPay(0), "INVALID_AMOUNT");
+  ExpectFail(WebPay(-1), "INVALID_AMOUNT");
+  ExpectFail(WebPay(1000000.01), "INVALID_AMOUNT");
+  ExpectFail(WebPay(1e21), "INVALID_AMOUNT");
+  EXPECT_EQ(OrderCount(), 0);
+  EXPECT_EQ(WebPay(1000000)["return_code"], "SUCCESS");
+  Fields f{{"total_fee", std::string("12.30")},
+           {"notify_url", std::string("http://127.0.0.1:9000/notify")}};
+  json j = Send(Request("webpay", f));
+  ASSERT_EQ(j["return_code"], "SUCCESS") << j.dump();
+  EXPECT_EQ(j["data"]["total_fee"], 12.3);
+}
+
+TEST_F(ApiServiceTest, EnvelopeErrorsNameTheField) {
+  ExpectFail(Send("{}", "text/plain"), "INVALID_CONTENT_TYPE");
+  ExpectFail(Send("{\"a\":1", "application/json"), "INVALID_JSON");
+  ExpectFail(Send("[1]"), "INVALID_JSON");
+  ExpectFail(Send(R"({"method":"webpay","method":"orderquery"})"), "DUPLICATE_FIELD");
+  ExpectFail(Send(R"({"method":"webpay","x":{"y":1}})"), "NOT_FLAT");
+  json j = Send(R"({"method":"webpay"})");
+  ExpectFail(j, "MISSING_FIELD");
+  EXPECT_NE(j["return_msg"].get<std::string>().find("merchantno"), std::string::npos);
+
+  Fields f = Request("webpay", {{"total_fee", 0.01}});
+  f.Set("version", std::string("1.0"));
+  ExpectFail(Send(WithSign(f, kDemoKey)), "UNSUPPORTED_VERSION");
+  f.Set("version", 2.0);
+  ExpectFail(Send(WithSign(f, kDemoKey)), "UNSUPPORTED_VERSION");
+
+  ExpectFail(Send(Request("refundall", {})), "UNKNOWN_METHOD");
+  ExpectFail(Send(Request("orderquery", {{"out_trade_no", std::string("X")}}, "99999")),
+             "UNKNOWN_MERCHANT");
+
+  f = Request("orderquery", {{"out_trade_no", std::string("X")}});
+  f.Set("signaturenonce", std::string("1234"));
+  json bad_nonce = Send(WithSign(f, kDemoKey));
+  ExpectFail(bad_nonce, "INVALID_FIELD");
+  EXPECT_NE(bad_nonce["return_msg"].get<std::string>().find("signaturenonce"), std::string::npos);
+
+  f = Request("orderquery", {{"out_trade_no", std::string("X")}});
+  f.Set("timestamp", std::string("1764300000"));
+  ExpectFail(Send(WithSign(f, kDemoKey)), "INVALID_FIELD");
+  EXPECT_EQ(OrderCount(), 0);
+}
+
+TEST_F(ApiServiceTest, SignErrorShowsTheMaskedStringAndNeverTheKey) {
+  Fields f = Request("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://h/n")}});
+  f.Set("total_fee", 100.0);  // changed after signing
+  json j = Send(f);
+  ExpectFail(j, "SIGN_ERROR");
+  std::string msg = j["return_msg"];
+  EXPECT_NE(msg.find("total_fee=100&version=2.0&key=***"), std::string::npos) << msg;
+  EXPECT_EQ(j.dump().find(kDemoKey), std::string::npos);
+  // Merchant 20002's key does not sign for 10001.
+  ExpectFail(Send(Request("orderquery", {{"out_trade_no", std::string("X")}}, "10001", "other-key")),
+             "SIGN_ERROR");
+  EXPECT_EQ(OrderCount(), 0);
+}
+
+TEST_F(ApiServiceTest, TimestampWindowAndReplay) {
+  Fields f = Request("orderquery", {{"out_trade_no", std::string("X")}});
+  clock_.AdvanceSeconds(301);
+  ExpectFail(Send(f), "TIMESTAMP_EXPIRED");
+  clock_.AdvanceSeconds(-602);
+  ExpectFail(Send(f), "TIMESTAMP_EXPIRED");
+  clock_.AdvanceSeconds(301);
+  f = Request("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://h/n")}});
+  EXPECT_EQ(Send(f)["return_code"], "SUCCESS");
+  ExpectFail(Send(f), "NONCE_REPLAYED");
+  EXPECT_EQ(OrderCount(), 1);
+}
+
+TEST_F(ApiServiceTest, NotifyUrlIsRequiredUnlessTheMerchantHasOne) {
+  ExpectFail(Send(Request("webpay", {{"total_fee", 0.01}})), "MISSING_FIELD");
+  ExpectFail(Send(Request("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("ftp://x")}})),
+             "NOTIFY_URL_REFUSED");
+  json j = Send(Request("webpay", {{"total_fee", 0.01}}, "20002", "other-key"));
+  EXPECT_EQ(j["return_code"], "SUCCESS") << j.dump();
+}
+
+TEST_F(ApiServiceTest, OrderQuerySaysSuccessOnlyWhenPaid) {
+  std::string no = WebPay(2)["data"]["out_trade_no"];
+  json q = Send(Request("orderquery", {{"out_trade_no", no}}));
+  ExpectFail(q, "ORDER_NOT_PAID");
+  EXPECT_EQ(q["data"]["status"], "NOTPAY");
+  ASSERT_TRUE(ActAsBuyer(ctx_, "10001", no, "alipay", PayOutcome::kSuccess).ok());
+  q = Send(Request("orderquery", {{"out_trade_no", no}}));
+  EXPECT_EQ(q["return_code"], "SUCCESS");
+  EXPECT_EQ(q["data"]["status"], "SUCCESS");
+  EXPECT_EQ(q["data"]["pay_chnl"], "alipay");
+  EXPECT_EQ(q["data"]["transaction_id"].get<std::string>().size(), 28u);
+  ExpectFail(Send(Request("orderquery", {{"out_trade_no", std::string("NOPE")}})),
+             "ORDER_NOT_EXIST");
+  // Another merchant cannot see it.
+  ExpectFail(Send(Request("orderquery", {{"out_trade_no", no}}, "20002", "other-key")),
+             "ORDER_NOT_EXIST");
+}
+
+TEST_F(ApiServiceTest, ExpiredOrdersAreClosed) {
+  std::string no = WebPay(2)["data"]["out_trade_no"];
+  clock_.AdvanceSeconds(7200);
+  json q = Send(Request("orderquery", {{"out_trade_no", no}}));
+  ExpectFail(q, "ORDER_NOT_PAID");
+  EXPECT_EQ(q["data"]["status"], "CLOSED");
+  EXPECT_EQ(ActAsBuyer(ctx_, "10001", no, "wxpay", PayOutcome::kSuccess).status().code(),
+            ErrorCode::kOrderClosed);
+}
+
+TEST_F(ApiServiceTest, PartialRefundsAddUpAndOverRefundIsRefused) {
+  std::string no = WebPay(1)["data"]["out_trade_no"];
+  ExpectFail(Send(Request("orderrefund", {{"out_trade_no", no}, {"refund_fee", 0.5}})),
+             "REFUND_NOT_ALLOWED");
+  ASSERT_TRUE(ActAsBuyer(ctx_, "10001", no, "wxpay", PayOutcome::kSuccess).ok());
+  json r1 = Send(Request("orderrefund", {{"out_trade_no", no}, {"refund_fee", 0.3}}));
+  ASSERT_EQ(r1["return_code"], "SUCCESS") << r1.dump();
+  std::string rno = r1["out_refund_no"];
+  EXPECT_EQ(rno.rfind("R10001-", 0), 0u);
+  EXPECT_EQ(rno.size(), std::string("R10001-").size() + 20);
+  EXPECT_EQ(r1["data"]["refunded_fee"], 0.3);
+  json over = Send(Request("orderrefund", {{"out_trade_no", no}, {"refund_fee", 0.71}}));
+  ExpectFail(over, "REFUND_EXCEEDS_PAID");
+  json r2 = Send(Request("orderrefund", {{"out_trade_no", no}, {"refund_fee", 0.7}}));
+  ASSERT_EQ(r2["return_code"], "SUCCESS");
+  EXPECT_EQ(r2["data"]["refunded_fee"], 1);
+  json q = Send(Request("orderquery", {{"out_trade_no", no}}));
+  EXPECT_EQ(q["return_code"], "SUCCESS");
+  EXPECT_EQ(q["data"]["status"], "REFUND");
+  EXPECT_EQ(q["data"]["refund_fee"], 1);
+  json rq = Send(Request("orderrefundquery", {{"out_trade_no", no}, {"out_refund_no", rno}}));
+  ASSERT_EQ(rq["return_code"], "SUCCESS") << rq.dump();
+  EXPECT_EQ(rq["out_refund_no"], rno);
+  EXPECT_EQ(rq["data"]["refund_fee"], 0.3);
+  ExpectFail(Send(Request("orderrefundquery",
+                          {{"out_trade_no", no}, {"out_refund_no", std::string("R-none")}})),
+             "REFUND_NOT_EXIST");
+}
+
+TEST_F(ApiServiceTest, MerchantOutRefundNoIsIdempotent) {
+  std::string no = WebPay(1)["data"]["out_trade_no"];
+  ASSERT_TRUE(ActAsBuyer(ctx_, "10001", no, "wxpay", PayOutcome::kSuccess).ok());
+  Fields f{{"out_trade_no", no}, {"refund_fee", 0.4}, {"out_refund_no", std::string("MY-R1")}};
+  json a = Send(Request("orderrefund", f));
+  json b = Send(Request("orderrefund", f));
+  ASSERT_EQ(b["return_code"], "SUCCESS") << b.dump();
+  EXPECT_EQ(a["out_refund_no"], "MY-R1");
+  EXPECT_EQ(b["data"]["refunded_fee"], 0.4);
+  f.Set("refund_fee", 0.5);
+  ExpectFail(Send(Request("orderrefund", f)), "OUT_REFUND_NO_USED");
+}
+
+TEST_F(ApiServiceTest, MicroPayPaysAtOnceForAValidPayCode) {
+  Fields f{{"total_fee", 1.0},          {"pay_chnl", std::string("wxpay")},
+           {"client_ip", std::string("127.0.0.1")},
+           {"auth_code", std::string("134567890123456789")},
+           {"cashier", std::string("")},  {"kuantai", std::string("")},
+           {"source", std::string("")},   {"pay_cate", std::string("pay")}};
+  json j = Send(Request("micropay", f));
+  ASSERT_EQ(j["return_code"], "SUCCESS") << j.dump();
+  EXPECT_EQ(j["data"]["status"], "SUCCESS");
+  EXPECT_EQ(j["data"]["trade_type"], "micropay");
+  f.Set("auth_code", std::string("284567890123456789"));  // Alipay code, wxpay channel
+  ExpectFail(Send(Request("micropay", f)), "AUTH_CODE_INVALID");
+  f.Set("auth_code", std::string("994567890123456789"));
+  ExpectFail(Send(Request("micropay", f)), "AUTH_CODE_INVALID");
+  f.Set("auth_code", std::string("1345678901"));
+  ExpectFail(Send(Request("micropay", f)), "AUTH_CODE_INVALID");
+  f.Set("pay_chnl", std::string("alipay"));
+  f.Set("auth_code", std::string("284567890123456789"));
+  EXPECT_EQ(Send(Request("micropay", f))["data"]["pay_chnl"], "alipay");
+  EXPECT_EQ(OrderCount(), 2);
+}
+
+TEST_F(ApiServiceTest, StringFieldsMustBeStrings) {
+  json j = Send(Request("orderquery", {{"out_trade_no", 123.0}}));
+  ExpectFail(j, "INVALID_FIELD");
+  EXPECT_NE(j["return_msg"].get<std::string>().find("out_trade_no"), std::string::npos);
+  ExpectFail(WebPay(1, {{"out_trade_no", std::string("has space")}}), "INVALID_FIELD");
+}
+
+}  // namespace
+}  // namespace vkspay::sandbox

@@ -1,0 +1,171 @@
+// vkspay-sandbox: flags and wiring only. Everything else is in the folders.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+
+#include "CLI/CLI.hpp"
+#include "sandbox/config/config.h"
+#include "sandbox/server/sandbox_server.h"
+#include "sandbox/store/store.h"
+#include "vkspay/protocol/clock.h"
+
+namespace {
+
+using namespace vkspay;
+using namespace vkspay::sandbox;
+
+std::string DefaultDbPath() {
+  if (const char* p = std::getenv("VKSPAY_SANDBOX_DB"); p && *p) return p;
+  std::filesystem::path dir;
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) {
+    dir = x;
+  } else if (const char* h = std::getenv("HOME"); h && *h) {
+    dir = std::filesystem::path(h) / ".local" / "state";
+  } else {
+    dir = ".";
+  }
+  return (dir / "vkspay-sandbox" / "sandbox.db").string();
+}
+
+bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  try {
+    size_t used = 0;
+    *port = std::stoi(listen.substr(colon + 1), &used);
+    return used == listen.size() - colon - 1 && *port >= 0 && *port <= 65535 && !host->empty();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vkspay-sandbox: an offline VksPay v2.0 server for development and CI"};
+  std::string listen = "127.0.0.1:8080";
+  std::string db_path = DefaultDbPath();
+  std::string config_path;
+  std::string control_token;
+  std::string public_url;
+  uint64_t seed = 0;
+  bool quiet = false;
+  int threads = 16;
+  app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--db", db_path, "SQLite database file, or :memory: (env VKSPAY_SANDBOX_DB)")
+      ->capture_default_str();
+  app.add_option("--config", config_path, "JSON config file with merchants and settings");
+  app.add_option("--control-token", control_token,
+                 "token for /_sandbox/ (generated when listening beyond loopback)")
+      ->envname("VKSPAY_CONTROL_TOKEN");
+  app.add_option("--public-url", public_url, "base URL used in payment links");
+  app.add_option("--seed", seed, "seed for generated ids (0: from the clock)");
+  app.add_option("--threads", threads, "HTTP worker threads")->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_flag("--quiet", quiet, "do not log each API request");
+  CLI11_PARSE(app, argc, argv);
+
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(listen, &host, &port)) {
+    std::cerr << "vkspay-sandbox: --listen must be HOST:PORT, got \"" << listen << "\"\n";
+    return 2;
+  }
+  SandboxConfig config = SandboxConfig::Demo();
+  if (!config_path.empty()) {
+    StatusOr<SandboxConfig> loaded = LoadConfigFile(config_path);
+    if (!loaded.ok()) {
+      std::cerr << "vkspay-sandbox: " << loaded.status().ToString() << "\n";
+      return 2;
+    }
+    config = std::move(*loaded);
+  }
+  if (!public_url.empty()) config.settings.public_base_url = public_url;
+  if (!control_token.empty()) config.settings.control_token = control_token;
+  if (seed != 0) config.settings.seed = seed;
+
+  SystemClock clock;
+  SeededRandom rng(config.settings.seed != 0 ? config.settings.seed
+                                             : static_cast<uint64_t>(clock.NowMicros()));
+  bool generated_token = false;
+  if (config.settings.control_token.empty() && !IsLoopbackHost(host)) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    SeededRandom token_rng(static_cast<uint64_t>(clock.NowMicros()) ^ 0x5bd1e995u ^
+                           static_cast<uint64_t>(getpid()));
+    for (int i = 0; i < 32; ++i) config.settings.control_token.push_back(kHex[token_rng.Uniform(16)]);
+    generated_token = true;
+  }
+
+  if (db_path != ":memory:") {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
+  }
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore({db_path, "NORMAL"});
+  if (!store.ok()) {
+    std::cerr << "vkspay-sandbox: " << store.status().ToString() << "\n";
+    return 1;
+  }
+
+  // Block SIGINT/SIGTERM before any thread starts, so every thread inherits
+  // the mask and main can wait for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SandboxContext ctx{&config, store->get(), &clock, &rng};
+  ServerOptions options;
+  options.host = host;
+  options.port = port;
+  options.threads = threads;
+  options.control_token = config.settings.control_token;
+  static std::mutex log_mu;
+  if (!quiet) {
+    options.log = [](const std::string& line) {
+      std::lock_guard<std::mutex> lock(log_mu);
+      std::cerr << line << "\n";
+    };
+  }
+  SandboxServer server(ctx, options);
+  StatusOr<int> bound = server.Start();
+  if (!bound.ok()) {
+    std::cerr << "vkspay-sandbox: " << bound.status().message() << "\n";
+    return 1;
+  }
+  const std::string base = server.base_url();
+  std::cout << "vkspay-sandbox ready: listening on " << base << " (db " << db_path << ")"
+            << std::endl;
+  for (const Merchant& m : config.merchants) {
+    if (m.key == kDemoKey) {
+      std::cout << "  demo merchant: merchantno " << m.merchantno << ", key " << m.key << "\n";
+    } else {
+      std::cout << "  merchant: merchantno " << m.merchantno << " (key from " << config_path
+                << ")\n";
+    }
+  }
+  if (generated_token) {
+    std::cout << "  control API token (listening beyond loopback): "
+              << config.settings.control_token << "\n";
+  }
+  std::cout << "  try: vkspay --base-url " << base
+            << " webpay --total-fee 0.01 --notify-url http://127.0.0.1:9000/notify\n"
+            << "       then open the printed payment link, or: vkspay --base-url " << base
+            << " pay <out_trade_no>" << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cerr << "vkspay-sandbox: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", stopping\n";
+  server.Stop();
+  return 0;
+}

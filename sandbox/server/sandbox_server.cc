@@ -1,0 +1,115 @@
+#include "sandbox/server/sandbox_server.h"
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "sandbox/cashier/cashier_routes.h"
+#include "sandbox/control/control_routes.h"
+
+namespace vkspay::sandbox {
+
+namespace {
+constexpr char kVersion[] = "0.1.0";
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+SandboxServer::SandboxServer(const SandboxContext& ctx, ServerOptions options)
+    : ctx_(ctx), options_(std::move(options)), api_(ctx_) {}
+
+SandboxServer::~SandboxServer() { Stop(); }
+
+std::string SandboxServer::base_url() const {
+  std::string host = options_.host;
+  if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port_);
+}
+
+StatusOr<int> SandboxServer::Start() {
+  http_ = std::make_unique<httplib::Server>();
+  httplib::Server& http = *http_;
+  // Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to every
+  // keep-alive request (../shared/httplib-0.11-notes.md).
+  http.set_tcp_nodelay(true);
+  http.set_keep_alive_max_count(100000);
+  http.set_keep_alive_timeout(5);
+  http.set_read_timeout(10);
+  http.set_write_timeout(10);
+  // Room above max_body_bytes so that ApiService answers BODY_TOO_LARGE as a
+  // VksPay FAIL; far larger bodies get httplib's 413.
+  http.set_payload_max_length(std::max<size_t>(ctx_.config->settings.max_body_bytes * 4, 1 << 20));
+  const int threads = options_.threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // SO_REUSEADDR only: the default SO_REUSEPORT lets a second server bind the
+  // same port silently. Also remember the fd to raise the backlog.
+  http.set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_.store(sock);
+  });
+
+  http.Post("/api", [this](const httplib::Request& req, httplib::Response& res) {
+    auto start = std::chrono::steady_clock::now();
+    ApiRequest api_req;
+    api_req.content_type = req.get_header_value("Content-Type");
+    api_req.body = req.body;
+    std::string host = req.get_header_value("Host");
+    api_req.base_url = host.empty() ? base_url() : "http://" + host;
+    ApiResponse out = api_.Handle(api_req);
+    res.status = out.http_status;
+    res.set_content(out.body, "application/json; charset=utf-8");
+    if (options_.log) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+      options_.log("api " + (out.method.empty() ? "-" : out.method) + " merchant=" +
+                   (out.merchantno.empty() ? "-" : out.merchantno) + " " +
+                   (out.err_code.empty() ? "SUCCESS" : "FAIL " + out.err_code) + " " +
+                   std::to_string(us) + "us");
+    }
+  });
+  ControlOptions control{options_.control_token, kVersion};
+  RegisterControlRoutes(http, ctx_, control);
+  RegisterCashierRoutes(http, ctx_);
+  http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(
+        "vkspay-sandbox " + std::string(kVersion) +
+            ": POST /api speaks VksPay v2.0; /_sandbox/ is the control API; see README.md\n",
+        "text/plain; charset=utf-8");
+  });
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content(R"({"return_code":"FAIL","return_msg":"系统错误","err_code":"SYSTEM_ERROR"})",
+                        "application/json; charset=utf-8");
+      });
+
+  int port = options_.port == 0 ? http.bind_to_any_port(options_.host)
+                                : (http.bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  if (port <= 0) {
+    return Status(ErrorCode::kInternal, "cannot listen on " + options_.host + ":" +
+                                            std::to_string(options_.port) +
+                                            " (address in use or not available)");
+  }
+  port_ = port;
+  // httplib listens with a backlog of 5; bursts of new connections then see
+  // dropped SYNs and 1 s stalls. Listening again only raises the backlog.
+  if (int fd = listen_fd_.load(); fd >= 0) ::listen(fd, 1024);
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return port_;
+}
+
+void SandboxServer::Stop() {
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace vkspay::sandbox

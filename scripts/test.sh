@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command: install what is missing, build, run every test (ctest, which
+# includes the cashier page test in headless Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --browser
+scripts/build.sh -DVKSPAY_BUILD_TESTS=ON -DVKSPAY_WERROR=ON
+ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j 2 "$@"
