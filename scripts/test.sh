@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --browser
+# playwright-core drives Debian's Chromium; pinned by package-lock.json.
+(cd sandbox/cashier/browser_test && npm ci --no-audit --no-fund --silent)
 scripts/build.sh -DVKSPAY_BUILD_TESTS=ON -DVKSPAY_WERROR=ON
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j 2 "$@"

@@ -31,7 +31,7 @@ std::tm ChinaTime(int64_t unix_seconds) {
 
 std::string FormatCompactTime(int64_t unix_seconds) {
   std::tm tm = ChinaTime(unix_seconds);
-  char buf[32];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
@@ -39,7 +39,7 @@ std::string FormatCompactTime(int64_t unix_seconds) {
 
 std::string FormatDisplayTime(int64_t unix_seconds) {
   std::tm tm = ChinaTime(unix_seconds);
-  char buf[32];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;

@@ -54,7 +54,7 @@ TEST_P(SignatureVectors, CanonicalStringAndSignMatchTheReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SignatureVectors, ::testing::ValuesIn(LoadVectors()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& param_info) { return param_info.param.name; });
 
 TEST(Signature, VectorsFileIsNotEmpty) { EXPECT_GE(LoadVectors().size(), 10u); }
 

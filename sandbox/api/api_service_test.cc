@@ -17,7 +17,7 @@ class ApiServiceTest : public ::testing::Test {
   ApiServiceTest() : clock_(kNow * 1'000'000), rng_(42) {
     config_ = SandboxConfig::Demo();
     config_.merchants.push_back(Merchant{"20002", "other-key", "B", "http://127.0.0.1:9/n"});
-    store_ = std::move(*OpenSqliteStore({":memory:", "NORMAL"}));
+    store_ = OpenSqliteStore({":memory:", "NORMAL"}).value();
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
     api_ = std::make_unique<ApiService>(ctx_);
   }

@@ -20,7 +20,7 @@ class Harness {
   explicit Harness(std::string db = ":memory:", std::string token = "")
       : rng_(1), nonce_rng_(2) {
     config_ = SandboxConfig::Demo();
-    store_ = std::move(*OpenSqliteStore({db, "NORMAL"}));
+    store_ = OpenSqliteStore({db, "NORMAL"}).value();
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
     ServerOptions opts;
     opts.port = 0;

@@ -1,0 +1,243 @@
+#include "cli.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <initializer_list>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fake_vkspay.h"
+
+namespace vkspay::client {
+namespace {
+
+using testing::FakeVksPay;
+
+constexpr char kKey[] = "sandbox-demo-key-0123456789abcdef";
+
+constexpr char kPaidOrder[] =
+    R"({"return_code":"SUCCESS","return_msg":"OK","data":{"merchantno":"10001",)"
+    R"("out_trade_no":"P1","transaction_id":"T1","trade_type":"webpay","total_fee":0.01,)"
+    R"("status":"SUCCESS","pay_chnl":"wxpay","subject":"","body":"","attach":"",)"
+    R"("time_create":"2025-11-28 10:25:30","time_expire":"2025-11-28 12:25:30",)"
+    R"("time_end":"2025-11-28 10:26:01","refund_fee":0,"refund_count":0,)"
+    R"("qrcode":"http://127.0.0.1:8080/pay/tok"}})";
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the CLI in-process with exactly these arguments.
+CliRun RunRaw(const std::vector<std::string>& all) {
+  std::vector<const char*> argv;
+  for (const std::string& s : all) argv.push_back(s.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  CliRun r;
+  r.code = RunCli(static_cast<int>(argv.size()), argv.data(), out, err);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs `vkspay --base-url <fake> --key <kKey> args...`.
+  CliRun Vkspay(std::initializer_list<std::string> args) {
+    std::vector<std::string> all = {"vkspay", "--base-url", fake_.base_url(), "--key", kKey};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunRaw(all);
+  }
+
+  FakeVksPay fake_{kKey};
+};
+
+std::string Str(const Fields& f, std::string_view name) {
+  const Value* v = f.Find(name);
+  if (v == nullptr) return "<absent>";
+  if (const auto* s = std::get_if<std::string>(v)) return *s;
+  return "<" + std::string(TypeName(*v)) + " " + JsString(*v) + ">";
+}
+
+TEST_F(CliTest, WebPayPrintsThePaymentUrl) {
+  fake_.Answer(kPaidOrder);
+  CliRun r = Vkspay({"webpay", "--total-fee", "0.01", "--notify-url", "http://m/n"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("pay_url         http://127.0.0.1:8080/pay/tok\n"), std::string::npos)
+      << r.out;
+  const auto req = fake_.last();
+  ASSERT_TRUE(req.fields.has_value());
+  EXPECT_TRUE(req.sign_status.ok()) << req.sign_status.ToString();
+  EXPECT_EQ(Str(*req.fields, "total_fee"), "<number 0.01>");
+  EXPECT_EQ(Str(*req.fields, "notify_url"), "http://m/n");
+  EXPECT_EQ(Str(*req.fields, "subject"), "<absent>");
+  EXPECT_EQ(Str(*req.fields, "merchantno"), "10001");
+}
+
+TEST_F(CliTest, InvalidAmountFailsLocallyNamingTheFlag) {
+  CliRun r = Vkspay({"webpay", "--total-fee", "0.001", "--notify-url", "http://m/n"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_EQ(r.err.rfind("vkspay: INVALID_AMOUNT: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("--total-fee"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  EXPECT_TRUE(fake_.requests().empty());
+}
+
+TEST_F(CliTest, RefundFeeIsValidatedToo) {
+  CliRun r = Vkspay({"refund", "P1", "--refund-fee", "-1"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--refund-fee"), std::string::npos) << r.err;
+  EXPECT_TRUE(fake_.requests().empty());
+}
+
+TEST_F(CliTest, FailAnswerIsOneLineOnStderrAndExitOne) {
+  fake_.Answer(
+      R"({"return_code":"FAIL","return_msg":"订单不存在: P9","err_code":"ORDER_NOT_EXIST"})");
+  CliRun r = Vkspay({"query", "P9"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err, "vkspay: ORDER_NOT_EXIST: 订单不存在: P9\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, QueryOfAnUnpaidOrderExitsThree) {
+  fake_.Answer(R"({"return_code":"FAIL","return_msg":"订单未支付","err_code":"ORDER_NOT_PAID",)"
+               R"("data":{"out_trade_no":"P1","status":"NOTPAY","total_fee":0.01}})");
+  CliRun r = Vkspay({"query", "P1"});
+  EXPECT_EQ(r.code, kExitNotPaid) << r.err;
+  EXPECT_NE(r.out.find("status          NOTPAY\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, QueryOfAPaidOrderExitsZero) {
+  fake_.Answer(kPaidOrder);
+  CliRun r = Vkspay({"query", "P1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("status          SUCCESS\n"), std::string::npos) << r.out;
+  EXPECT_EQ(Str(*fake_.last().fields, "method"), "orderquery");
+}
+
+TEST_F(CliTest, JsonPrintsTheRawAnswerEvenAfterTheSubcommand) {
+  fake_.Answer(kPaidOrder);
+  CliRun r = Vkspay({"query", "P1", "--json"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, std::string(kPaidOrder) + "\n");
+}
+
+TEST_F(CliTest, MicroPaySendsEmptyStringsAndPayCate) {
+  fake_.Answer(kPaidOrder);
+  CliRun r = Vkspay({"micropay", "--total-fee", "1.5", "--auth-code", "134567890123456789"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  const Fields f = *fake_.last().fields;
+  EXPECT_EQ(Str(f, "total_fee"), "<number 1.5>");
+  EXPECT_EQ(Str(f, "client_ip"), "");
+  EXPECT_EQ(Str(f, "kuantai"), "");
+  EXPECT_EQ(Str(f, "pay_cate"), "pay");
+  EXPECT_EQ(Str(f, "out_trade_no"), "<absent>");
+}
+
+TEST_F(CliTest, RefundQuerySendsBothPositionals) {
+  fake_.Answer(R"({"return_code":"SUCCESS","return_msg":"OK","out_refund_no":"R1","data":{)"
+               R"("out_trade_no":"P1","out_refund_no":"R1","refund_fee":0.01,"total_fee":0.01,)"
+               R"("refunded_fee":0.01,"status":"SUCCESS","time_refund":"2025-11-28 10:30:00"}})");
+  CliRun r = Vkspay({"refund-query", "P1", "R1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(Str(*fake_.last().fields, "method"), "orderrefundquery");
+  EXPECT_EQ(Str(*fake_.last().fields, "out_refund_no"), "R1");
+  EXPECT_NE(r.out.find("refunded_fee    0.01\n"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, PayUsesTheControlTokenAndDefaults) {
+  fake_.Answer(R"({"ok":true,"order":{"out_trade_no":"P1","status":"SUCCESS"}})");
+  CliRun r = Vkspay({"--control-token", "t0k", "pay", "P1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake_.last().path, "/_sandbox/pay");
+  EXPECT_EQ(fake_.last().authorization, "Bearer t0k");
+  EXPECT_EQ(fake_.last().body,
+            R"({"merchantno":"10001","out_trade_no":"P1","channel":"auto","outcome":"success"})");
+}
+
+TEST_F(CliTest, PayRejectsAnUnknownOutcomeAsUsage) {
+  CliRun r = Vkspay({"pay", "P1", "--outcome", "maybe"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(fake_.requests().empty());
+}
+
+TEST_F(CliTest, MerchantnoComesFromTheEnvironment) {
+  ::setenv("VKSPAY_MERCHANTNO", "20002", 1);
+  fake_.Answer(kPaidOrder);
+  CliRun r = Vkspay({"query", "P1"});
+  ::unsetenv("VKSPAY_MERCHANTNO");
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(Str(*fake_.last().fields, "merchantno"), "20002");
+}
+
+TEST(CliSign, PrintsMaskedCanonicalStringAndSign) {
+  CliRun r = RunRaw({"vkspay", "--key", "k1", "sign", "b=x y", "a=1", "--number", "a"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  // md5sum of "a=1&b=x y&key=k1", computed outside this code base.
+  EXPECT_EQ(
+      r.out,
+      "canonical       a=1&b=x y&key=***\n"
+      "sign            53291b72b79e709f7ad3fc6417209a25\n"
+      "body            {\"b\":\"x y\",\"a\":1,\"sign\":\"53291b72b79e709f7ad3fc6417209a25\"}\n");
+}
+
+TEST(CliSign, ShowKeyPrintsTheKey) {
+  CliRun r =
+      RunRaw({"vkspay", "--key", "k1", "sign", "--show-key", "--body", R"({"a":1,"b":"x y"})"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("canonical       a=1&b=x y&key=k1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("53291b72b79e709f7ad3fc6417209a25"), std::string::npos) << r.out;
+}
+
+TEST(CliSign, StringAndNumberSignDifferently) {
+  CliRun as_string = RunRaw({"vkspay", "--key", "k1", "sign", "a=1.50"});
+  CliRun as_number = RunRaw({"vkspay", "--key", "k1", "sign", "a=1.50", "--number", "a"});
+  EXPECT_NE(as_string.out.find("a=1.50&key=***"), std::string::npos) << as_string.out;
+  EXPECT_NE(as_number.out.find("a=1.5&key=***"), std::string::npos) << as_number.out;
+}
+
+TEST(CliSign, AGivenWrongSignIsReported) {
+  CliRun r =
+      RunRaw({"vkspay", "--key", "k1", "sign", "a=1", "sign=00000000000000000000000000000000"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err.rfind("vkspay: SIGN_ERROR: ", 0), 0u) << r.err;
+}
+
+TEST(CliSign, ArgumentWithoutEqualsIsUsage) {
+  CliRun r = RunRaw({"vkspay", "sign", "novalue"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_EQ(r.err.rfind("vkspay: INVALID_FIELD: ", 0), 0u) << r.err;
+}
+
+TEST(CliUsage, UnknownFlagIsUsage) {
+  CliRun r = RunRaw({"vkspay", "query", "P1", "--bogus"});
+  EXPECT_EQ(r.code, kExitUsage);
+}
+
+TEST(CliUsage, NoSubcommandIsUsage) {
+  CliRun r = RunRaw({"vkspay"});
+  EXPECT_EQ(r.code, kExitUsage);
+}
+
+TEST(CliUsage, HelpExitsZero) {
+  CliRun r = RunRaw({"vkspay", "--help"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_NE(r.out.find("Exit codes"), std::string::npos) << r.out;
+}
+
+TEST(CliTransport, UnreachableSandboxIsOneLineAndExitOne) {
+  // Port 1 on loopback: nothing listens there, connecting is refused at once.
+  CliRun r =
+      RunRaw({"vkspay", "--base-url", "http://127.0.0.1:1", "--timeout", "1", "query", "P1"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err.rfind("vkspay: SYSTEM_ERROR: 无法连接 http://127.0.0.1:1/api: ", 0), 0u) << r.err;
+}
+
+}  // namespace
+}  // namespace vkspay::client

@@ -1,0 +1,425 @@
+#include "vkspay/client/client.h"
+
+#include <httplib.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <utility>
+
+#include "vkspay/protocol/amount.h"
+#include "vkspay/protocol/errors.h"
+#include "vkspay/protocol/js_number.h"
+#include "vkspay/protocol/signature.h"
+
+namespace vkspay::client {
+namespace {
+
+constexpr char kContentType[] = "application/json; charset=utf-8";
+
+// Yuan as the double JavaScript would hold after JSON.parse, so that the
+// canonical string shows "0.01", "12.3", "100".
+Value YuanValue(int64_t fen) { return static_cast<double>(fen) / 100.0; }
+
+void SetIf(Fields& f, const char* name, const std::optional<std::string>& v) {
+  if (v.has_value()) f.Set(name, *v);
+}
+
+Status BadAnswer(std::string_view where, std::string what) {
+  return Status(ErrorCode::kInvalidJson, "应答字段 " + std::string(where) + " " + std::move(what));
+}
+
+// Reads answer strings leniently (absent and null are empty; numbers are
+// shown as JavaScript would) but refuses objects, arrays and booleans.
+Status GetString(const nlohmann::json& obj, const char* name, std::string_view where,
+                 std::string& out) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) {
+    out.clear();
+    return Status::Ok();
+  }
+  if (it->is_string()) {
+    out = it->get<std::string>();
+    return Status::Ok();
+  }
+  if (it->is_number()) {
+    out = JsNumberToString(it->get<double>());
+    return Status::Ok();
+  }
+  return BadAnswer(std::string(where) + "." + name,
+                   "应为字符串, 收到 " + std::string(it->type_name()));
+}
+
+// Amounts in answers are yuan numbers (or numeric strings); 0 is allowed
+// (refund_fee of an order never refunded). Absent means 0.
+Status GetFen(const nlohmann::json& obj, const char* name, std::string_view where, int64_t& out) {
+  const std::string field = std::string(where) + "." + name;
+  auto it = obj.find(name);
+  out = 0;
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  std::string text;
+  if (it->is_number()) {
+    double d = it->get<double>();
+    if (!std::isfinite(d) || d < 0 || d > 1e13) {
+      return BadAnswer(field, "不是合法金额: " + it->dump());
+    }
+    out = std::llround(d * 100.0);
+    return Status::Ok();
+  }
+  if (!it->is_string()) {
+    return BadAnswer(field, "应为以元为单位的数字, 收到 " + std::string(it->type_name()));
+  }
+  text = it->get<std::string>();
+  if (text == "0" || text == "0.0" || text == "0.00") return Status::Ok();
+  StatusOr<int64_t> fen = ParseYuanText(field, text, std::numeric_limits<int64_t>::max() / 100);
+  if (!fen.ok()) return BadAnswer(field, fen.status().message());
+  out = *fen;
+  return Status::Ok();
+}
+
+Status GetCount(const nlohmann::json& obj, const char* name, std::string_view where, int64_t& out) {
+  auto it = obj.find(name);
+  out = 0;
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (it->is_number_integer()) {
+    out = it->get<int64_t>();
+    return Status::Ok();
+  }
+  if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+      out = static_cast<int64_t>(d);
+      return Status::Ok();
+    }
+  }
+  return BadAnswer(std::string(where) + "." + name, "应为整数, 收到 " + it->dump());
+}
+
+StatusOr<Order> OrderFromJson(const nlohmann::json& d, std::string_view where) {
+  if (!d.is_object()) {
+    return BadAnswer(where, "应为订单对象, 收到 " + std::string(d.type_name()));
+  }
+  Order o;
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "merchantno", where, o.merchantno));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_trade_no", where, o.out_trade_no));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "transaction_id", where, o.transaction_id));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "trade_type", where, o.trade_type));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "total_fee", where, o.total_fee));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "status", where, o.status));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "pay_chnl", where, o.pay_chnl));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "subject", where, o.subject));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "body", where, o.body));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "attach", where, o.attach));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_create", where, o.time_create));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_expire", where, o.time_expire));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_end", where, o.time_end));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refund_fee", where, o.refund_fee));
+  VKSPAY_RETURN_IF_ERROR(GetCount(d, "refund_count", where, o.refund_count));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "qrcode", where, o.qrcode));
+  if (o.out_trade_no.empty()) return BadAnswer(std::string(where) + ".out_trade_no", "缺失");
+  if (o.status.empty()) return BadAnswer(std::string(where) + ".status", "缺失");
+  o.paid = o.status == "SUCCESS" || o.status == "REFUND";
+  return o;
+}
+
+// Splits "http://host:port/prefix/" into origin and "/prefix".
+bool SplitBaseUrl(std::string_view url, std::string& origin, std::string& prefix) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return false;
+  size_t host_start = scheme_end + 3;
+  size_t path_start = url.find('/', host_start);
+  std::string_view host_port = url.substr(host_start, path_start - host_start);
+  if (host_port.empty() || host_port.find_first_of("?#@ ") != std::string_view::npos) {
+    return false;
+  }
+  origin = std::string(url.substr(0, path_start));
+  prefix.clear();
+  if (path_start != std::string_view::npos) {
+    prefix = std::string(url.substr(path_start));
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    if (prefix.find_first_of("?# ") != std::string::npos) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Fields ToFields(const WebPayRequest& req) {
+  Fields f;
+  f.Set("total_fee", YuanValue(req.total_fee));
+  SetIf(f, "notify_url", req.notify_url);
+  SetIf(f, "out_trade_no", req.out_trade_no);
+  SetIf(f, "subject", req.subject);
+  SetIf(f, "body", req.body);
+  SetIf(f, "attach", req.attach);
+  SetIf(f, "return_url", req.return_url);
+  SetIf(f, "pay_chnl", req.pay_chnl);
+  return f;
+}
+
+Fields ToFields(const MicroPayRequest& req) {
+  Fields f;
+  f.Set("total_fee", YuanValue(req.total_fee));
+  f.Set("pay_chnl", req.pay_chnl);
+  f.Set("client_ip", req.client_ip);
+  f.Set("auth_code", req.auth_code);
+  f.Set("cashier", req.cashier);
+  f.Set("kuantai", req.kuantai);
+  f.Set("source", req.source);
+  f.Set("pay_cate", req.pay_cate);
+  SetIf(f, "out_trade_no", req.out_trade_no);
+  SetIf(f, "subject", req.subject);
+  SetIf(f, "attach", req.attach);
+  return f;
+}
+
+Fields ToFields(const OrderQueryRequest& req) { return Fields{{"out_trade_no", req.out_trade_no}}; }
+
+Fields ToFields(const OrderRefundRequest& req) {
+  Fields f{{"out_trade_no", req.out_trade_no}, {"refund_fee", YuanValue(req.refund_fee)}};
+  SetIf(f, "out_refund_no", req.out_refund_no);
+  return f;
+}
+
+Fields ToFields(const OrderRefundQueryRequest& req) {
+  return Fields{{"out_trade_no", req.out_trade_no}, {"out_refund_no", req.out_refund_no}};
+}
+
+ErrorCode ErrorCodeFromName(std::string_view name) {
+  for (const ErrorInfo& info : AllErrors()) {
+    if (info.err_code == name) return info.code;
+  }
+  return ErrorCode::kInternal;
+}
+
+Status AnswerStatus(const nlohmann::json& answer) {
+  auto rc = answer.find("return_code");
+  if (rc == answer.end() || !rc->is_string()) {
+    return Status(ErrorCode::kInvalidJson, "应答缺少字符串字段 return_code");
+  }
+  const std::string& code = rc->get_ref<const std::string&>();
+  if (code == "SUCCESS") return Status::Ok();
+  if (code != "FAIL") {
+    return Status(ErrorCode::kInvalidJson,
+                  "应答的 return_code 应为 SUCCESS 或 FAIL, 收到 \"" + code + "\"");
+  }
+  std::string err_code;
+  std::string msg;
+  if (!GetString(answer, "err_code", "", err_code).ok()) err_code.clear();
+  if (!GetString(answer, "return_msg", "", msg).ok()) msg.clear();
+  ErrorCode ec = ErrorCodeFromName(err_code);
+  if (msg.empty()) msg = err_code.empty() ? "FAIL (应答没有 err_code)" : err_code;
+  if (ec == ErrorCode::kInternal && !err_code.empty() &&
+      err_code != ErrCodeName(ErrorCode::kInternal)) {
+    msg += " (未知 err_code \"" + err_code + "\")";
+  }
+  return Status(ec, std::move(msg));
+}
+
+StatusOr<Order> DecodeOrderAnswer(const nlohmann::json& answer, bool allow_not_paid) {
+  Status st = AnswerStatus(answer);
+  if (!st.ok()) {
+    auto data = answer.find("data");
+    if (allow_not_paid && st.code() == ErrorCode::kOrderNotPaid && data != answer.end() &&
+        data->is_object()) {
+      StatusOr<Order> order = OrderFromJson(*data, "data");
+      if (!order.ok()) return order;
+      order->paid = false;
+      return order;
+    }
+    return st;
+  }
+  auto data = answer.find("data");
+  if (data == answer.end()) return BadAnswer("data", "缺失");
+  return OrderFromJson(*data, "data");
+}
+
+StatusOr<Refund> DecodeRefundAnswer(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(AnswerStatus(answer));
+  auto data = answer.find("data");
+  if (data == answer.end() || !data->is_object()) return BadAnswer("data", "应为退款对象");
+  const nlohmann::json& d = *data;
+  Refund r;
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_trade_no", "data", r.out_trade_no));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_refund_no", "data", r.out_refund_no));
+  if (r.out_refund_no.empty()) {
+    VKSPAY_RETURN_IF_ERROR(GetString(answer, "out_refund_no", "", r.out_refund_no));
+  }
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refund_fee", "data", r.refund_fee));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "total_fee", "data", r.total_fee));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refunded_fee", "data", r.refunded_fee));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "status", "data", r.status));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_refund", "data", r.time_refund));
+  if (r.out_refund_no.empty()) return BadAnswer("data.out_refund_no", "缺失");
+  return r;
+}
+
+StatusOr<Order> DecodeControlAnswer(const nlohmann::json& answer) {
+  auto ok = answer.find("ok");
+  if (ok == answer.end() || !ok->is_boolean()) {
+    return Status(ErrorCode::kInvalidJson, "控制接口应答缺少布尔字段 ok");
+  }
+  if (ok->get<bool>()) {
+    auto order = answer.find("order");
+    if (order == answer.end()) return BadAnswer("order", "缺失");
+    return OrderFromJson(*order, "order");
+  }
+  std::string err_code;
+  std::string msg;
+  if (!GetString(answer, "err_code", "", err_code).ok()) err_code.clear();
+  if (!GetString(answer, "message", "", msg).ok()) msg.clear();
+  if (msg.empty()) msg = err_code.empty() ? "控制接口失败 (应答没有 err_code)" : err_code;
+  return Status(ErrorCodeFromName(err_code), std::move(msg));
+}
+
+// ---------------------------------------------------------------------------
+
+StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options, const Clock* clock,
+                                                 Random* rng) {
+  std::string origin;
+  std::string prefix;
+  if (!SplitBaseUrl(options.base_url, origin, prefix)) {
+    return Status(
+        ErrorCode::kInvalidField,
+        "base_url 应为 http(s)://host[:port][/prefix], 收到 \"" + options.base_url + "\"");
+  }
+  if (options.merchantno.empty()) {
+    return Status(ErrorCode::kInvalidField, "merchantno 不能为空");
+  }
+  std::unique_ptr<Client> c(
+      new Client(std::move(options), std::move(origin), std::move(prefix), clock, rng));
+  if (!c->http_->is_valid()) {
+    return Status(ErrorCode::kInvalidField, "base_url 无法使用: \"" + c->options_.base_url + "\"");
+  }
+  return c;
+}
+
+Client::Client(ClientOptions options, std::string origin, std::string prefix, const Clock* clock,
+               Random* rng)
+    : options_(std::move(options)),
+      origin_(std::move(origin)),
+      prefix_(std::move(prefix)),
+      clock_(clock),
+      rng_(rng) {
+  if (clock_ == nullptr) {
+    owned_clock_ = std::make_unique<SystemClock>();
+    clock_ = owned_clock_.get();
+  }
+  if (rng_ == nullptr) {
+    std::random_device rd;
+    uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    owned_rng_ = std::make_unique<SeededRandom>(seed);
+    rng_ = owned_rng_.get();
+  }
+  http_ = std::make_unique<httplib::Client>(origin_);
+  http_->set_tcp_nodelay(true);
+  http_->set_keep_alive(true);
+  const auto t = options_.timeout;
+  http_->set_connection_timeout(t);
+  http_->set_read_timeout(t);
+  http_->set_write_timeout(t);
+}
+
+Client::~Client() = default;
+
+Fields Client::BuildRequest(std::string_view method, const Fields& extra) {
+  Fields f;
+  f.Set("method", std::string(method));
+  f.Set("merchantno", options_.merchantno);
+  f.Set("version", std::string("2.0"));
+  f.Set("timestamp", static_cast<double>(clock_->NowSeconds()));
+  f.Set("signaturenonce", rng_->Digits(8, '1'));
+  for (const Field& field : extra.items()) f.Set(field.name, field.value);
+  return WithSign(std::move(f), options_.key);
+}
+
+StatusOr<RawAnswer> Client::Post(const std::string& path, const std::string& body, bool control) {
+  const std::string url = origin_ + path;
+  httplib::Headers headers;
+  if (control && !options_.control_token.empty()) {
+    headers.emplace("Authorization", "Bearer " + options_.control_token);
+  }
+  httplib::Result res = http_->Post(path, headers, body, kContentType);
+  if (!res) {
+    return Status(ErrorCode::kInternal, "无法连接 " + url + ": " + httplib::to_string(res.error()));
+  }
+  RawAnswer answer;
+  answer.http_status = res->status;
+  answer.body = res->body;
+  answer.json = nlohmann::json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
+  if (answer.json.is_discarded() || !answer.json.is_object()) {
+    std::string shown = answer.body.substr(0, 120);
+    if (answer.body.size() > 120) shown += "...";
+    return Status(
+        ErrorCode::kInvalidJson,
+        url + " 的应答 (HTTP " + std::to_string(answer.http_status) + ") 不是 JSON 对象: " + shown);
+  }
+  return answer;
+}
+
+StatusOr<RawAnswer> Client::Call(std::string_view method, const Fields& extra) {
+  std::string body;
+  try {
+    body = BuildRequest(method, extra).ToJson();
+  } catch (const nlohmann::json::exception& e) {
+    // nlohmann refuses to write a string that is not valid UTF-8.
+    return Status(ErrorCode::kInvalidField, std::string("请求字段无法写成 JSON: ") + e.what());
+  }
+  return Post(prefix_ + "/api", body, /*control=*/false);
+}
+
+StatusOr<Order> Client::WebPay(const WebPayRequest& req) {
+  StatusOr<RawAnswer> a = Call("webpay", ToFields(req));
+  if (!a.ok()) return a.status();
+  return DecodeOrderAnswer(a->json, /*allow_not_paid=*/false);
+}
+
+StatusOr<Order> Client::MicroPay(const MicroPayRequest& req) {
+  StatusOr<RawAnswer> a = Call("micropay", ToFields(req));
+  if (!a.ok()) return a.status();
+  return DecodeOrderAnswer(a->json, /*allow_not_paid=*/false);
+}
+
+StatusOr<Order> Client::OrderQuery(const OrderQueryRequest& req) {
+  StatusOr<RawAnswer> a = Call("orderquery", ToFields(req));
+  if (!a.ok()) return a.status();
+  return DecodeOrderAnswer(a->json, /*allow_not_paid=*/true);
+}
+
+StatusOr<Refund> Client::OrderRefund(const OrderRefundRequest& req) {
+  StatusOr<RawAnswer> a = Call("orderrefund", ToFields(req));
+  if (!a.ok()) return a.status();
+  return DecodeRefundAnswer(a->json);
+}
+
+StatusOr<Refund> Client::OrderRefundQuery(const OrderRefundQueryRequest& req) {
+  StatusOr<RawAnswer> a = Call("orderrefundquery", ToFields(req));
+  if (!a.ok()) return a.status();
+  return DecodeRefundAnswer(a->json);
+}
+
+StatusOr<RawAnswer> Client::PayRaw(std::string_view out_trade_no, std::string_view channel,
+                                   std::string_view outcome) {
+  nlohmann::ordered_json body = {{"merchantno", options_.merchantno},
+                                 {"out_trade_no", out_trade_no},
+                                 {"channel", channel},
+                                 {"outcome", outcome}};
+  return Post(prefix_ + "/_sandbox/pay",
+              body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
+              /*control=*/true);
+}
+
+StatusOr<Order> Client::Pay(std::string_view out_trade_no, std::string_view channel,
+                            std::string_view outcome) {
+  StatusOr<RawAnswer> a = PayRaw(out_trade_no, channel, outcome);
+  if (!a.ok()) return a.status();
+  return DecodeControlAnswer(a->json);
+}
+
+Status Client::VerifyNotification(const Fields& form, std::string_view key) {
+  return VerifySign(form, key);
+}
+
+}  // namespace vkspay::client

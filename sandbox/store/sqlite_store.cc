@@ -1,0 +1,912 @@
+// The Store on SQLite: one connection, one mutex, cached prepared statements.
+//
+// Every mutating method is one InWriteTxn(...) call: BEGIN IMMEDIATE, a body
+// that reads and writes through the helpers below, then COMMIT, or ROLLBACK
+// on any error. Work that must happen atomically with a state change (such as
+// a future notification outbox row) belongs inside that same body.
+#include "sandbox/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cassert>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "sandbox/store/store.h"
+#include "vkspay/protocol/amount.h"
+#include "vkspay/protocol/clock.h"
+#include "vkspay/protocol/status.h"
+
+namespace vkspay::sandbox {
+namespace internal {
+namespace {
+
+// Append only. Amounts are INTEGER fen, times INTEGER unix seconds, statuses
+// their TEXT names (store.cc); the CHECKs restate the store's invariants so a
+// bug cannot persist an impossible row.
+constexpr std::array<std::string_view, 1> kMigrations = {
+    // 1: orders and their refunds.
+    R"sql(
+CREATE TABLE orders (
+  merchantno     TEXT    NOT NULL,
+  out_trade_no   TEXT    NOT NULL,
+  trade_type     TEXT    NOT NULL,
+  total_fee      INTEGER NOT NULL CHECK (total_fee > 0),
+  pay_chnl       TEXT    NOT NULL,
+  subject        TEXT    NOT NULL,
+  body           TEXT    NOT NULL,
+  attach         TEXT    NOT NULL,
+  notify_url     TEXT    NOT NULL,
+  return_url     TEXT    NOT NULL,
+  client_ip      TEXT    NOT NULL,
+  auth_code      TEXT    NOT NULL,
+  cashier_token  TEXT    UNIQUE,  -- NULL when the order has none (micropay)
+  status         TEXT    NOT NULL CHECK (status IN
+                   ('NOTPAY', 'USERPAYING', 'SUCCESS', 'REFUND', 'CLOSED', 'PAYERROR')),
+  transaction_id TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL,
+  paid_at        INTEGER NOT NULL,
+  closed_at      INTEGER NOT NULL,
+  refunded_fee   INTEGER NOT NULL CHECK (refunded_fee >= 0 AND refunded_fee <= total_fee),
+  refund_count   INTEGER NOT NULL CHECK (refund_count >= 0),
+  PRIMARY KEY (merchantno, out_trade_no)
+);
+CREATE INDEX orders_by_merchant_created ON orders (merchantno, created_at);
+CREATE INDEX orders_by_status ON orders (status, created_at);
+CREATE TABLE refunds (
+  merchantno    TEXT    NOT NULL,
+  out_trade_no  TEXT    NOT NULL,
+  out_refund_no TEXT    NOT NULL,
+  refund_fee    INTEGER NOT NULL CHECK (refund_fee > 0),
+  status        TEXT    NOT NULL CHECK (status IN ('SUCCESS', 'PROCESSING', 'FAIL')),
+  created_at    INTEGER NOT NULL,
+  success_at    INTEGER NOT NULL,
+  PRIMARY KEY (merchantno, out_refund_no),
+  FOREIGN KEY (merchantno, out_trade_no) REFERENCES orders (merchantno, out_trade_no)
+    ON DELETE CASCADE
+);
+CREATE INDEX refunds_by_order ON refunds (merchantno, out_trade_no);
+)sql",
+};
+
+}  // namespace
+
+std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
+
+}  // namespace internal
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+// Column lists shared by every SELECT and INSERT, in the order ReadOrder and
+// ReadRefund expect.
+#define VKSPAY_ORDER_COLUMNS                                                           \
+  "merchantno, out_trade_no, trade_type, total_fee, pay_chnl, subject, body, attach, " \
+  "notify_url, return_url, client_ip, auth_code, cashier_token, status, "              \
+  "transaction_id, created_at, expires_at, paid_at, closed_at, refunded_fee, refund_count"
+#define VKSPAY_REFUND_COLUMNS \
+  "merchantno, out_trade_no, out_refund_no, refund_fee, status, created_at, success_at"
+
+constexpr std::string_view kSelectOrderByKey =
+    "SELECT " VKSPAY_ORDER_COLUMNS " FROM orders WHERE merchantno = ?1 AND out_trade_no = ?2";
+constexpr std::string_view kSelectOrderByToken =
+    "SELECT " VKSPAY_ORDER_COLUMNS " FROM orders WHERE cashier_token = ?1";
+constexpr std::string_view kInsertOrder =
+    "INSERT INTO orders (" VKSPAY_ORDER_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+    "?18, ?19, ?20, ?21)";
+// Everything about an order that changes after it is created.
+constexpr std::string_view kUpdateOrderState =
+    "UPDATE orders SET status = ?3, pay_chnl = ?4, transaction_id = ?5, paid_at = ?6, "
+    "closed_at = ?7, refunded_fee = ?8, refund_count = ?9 "
+    "WHERE merchantno = ?1 AND out_trade_no = ?2";
+constexpr std::string_view kSelectRefundByKey =
+    "SELECT " VKSPAY_REFUND_COLUMNS " FROM refunds WHERE merchantno = ?1 AND out_refund_no = ?2";
+constexpr std::string_view kSelectRefundsOfOrder =
+    "SELECT " VKSPAY_REFUND_COLUMNS
+    " FROM refunds WHERE merchantno = ?1 AND out_trade_no = ?2 ORDER BY created_at, rowid";
+constexpr std::string_view kInsertRefund =
+    "INSERT INTO refunds (" VKSPAY_REFUND_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+// Converts a failed sqlite3_* return code. SQLite's own message is the most
+// specific one it has (sqlite3_errmsg on the connection when there is one).
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = "数据库错误: " + std::string(what) + ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  msg += " (SQLite 错误码 " + std::to_string(rc) + ")";
+  return Status(ErrorCode::kInternal, std::move(msg));
+}
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+// The start of a statement's SQL, to say which one failed.
+std::string Describe(sqlite3_stmt* stmt) {
+  std::string_view sql = sqlite3_sql(stmt);
+  constexpr size_t kMax = 60;
+  if (sql.size() <= kMax) return "执行 " + Quote(sql);
+  return "执行 " + Quote(std::string(sql.substr(0, kMax)) + "...");
+}
+
+// A text parameter that is bound as NULL when empty (for UNIQUE columns where
+// "none" must not collide with another "none").
+struct NullIfEmpty {
+  std::string_view text;
+};
+
+// One use of a cached prepared statement. On destruction it resets the
+// statement and clears its bindings, so the next use starts clean even after
+// an error. Movable, not copyable; used only under SqliteStore::mu_.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(Stmt&& other) noexcept : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt() {
+    if (stmt_ != nullptr) {
+      // reset() repeats the last step's error code, which was already reported.
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  // Binds args to ?1, ?2, ... in order.
+  template <typename... Args>
+  Status Bind(const Args&... args) {
+    int index = 0;
+    int rc = SQLITE_OK;
+    ((rc = rc == SQLITE_OK ? BindOne(++index, args) : rc), ...);
+    if (rc != SQLITE_OK) {
+      return SqliteError(db_, rc,
+                         "绑定第 " + std::to_string(index) + " 个参数, " + Describe(stmt_));
+    }
+    return Status::Ok();
+  }
+
+  // True when a row is ready, false when the statement is done.
+  StatusOr<bool> Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, rc, Describe(stmt_));
+  }
+
+  // Steps a statement that returns no rows.
+  Status Run() {
+    StatusOr<bool> row = Step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      return Status(ErrorCode::kInternal, "数据库错误: " + Describe(stmt_) + " 意外返回了数据行");
+    }
+    return Status::Ok();
+  }
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    if (p == nullptr) return std::string();
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+
+ private:
+  int BindOne(int i, int64_t v) { return sqlite3_bind_int64(stmt_, i, v); }
+  int BindOne(int i, std::string_view v) {
+    // A null data pointer would bind NULL; an empty string must stay "".
+    return sqlite3_bind_text64(stmt_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT,
+                               SQLITE_UTF8);
+  }
+  int BindOne(int i, NullIfEmpty v) {
+    if (v.text.empty()) return sqlite3_bind_null(stmt_, i);
+    return BindOne(i, v.text);
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+StatusOr<Order> ReadOrder(const Stmt& st) {
+  Order o;
+  o.merchantno = st.Text(0);
+  o.out_trade_no = st.Text(1);
+  o.trade_type = st.Text(2);
+  o.total_fee = st.Int(3);
+  o.pay_chnl = st.Text(4);
+  o.subject = st.Text(5);
+  o.body = st.Text(6);
+  o.attach = st.Text(7);
+  o.notify_url = st.Text(8);
+  o.return_url = st.Text(9);
+  o.client_ip = st.Text(10);
+  o.auth_code = st.Text(11);
+  o.cashier_token = st.Text(12);
+  const std::string status = st.Text(13);
+  std::optional<OrderStatus> parsed = ParseOrderStatus(status);
+  if (!parsed) {
+    return Status(ErrorCode::kInternal, "数据库错误: 订单 out_trade_no=" + o.out_trade_no +
+                                            " 的 status 无效: " + Quote(status));
+  }
+  o.status = *parsed;
+  o.transaction_id = st.Text(14);
+  o.created_at = st.Int(15);
+  o.expires_at = st.Int(16);
+  o.paid_at = st.Int(17);
+  o.closed_at = st.Int(18);
+  o.refunded_fee = st.Int(19);
+  o.refund_count = st.Int(20);
+  return o;
+}
+
+std::optional<RefundStatus> ParseRefundStatus(std::string_view s) {
+  for (RefundStatus status :
+       {RefundStatus::kSuccess, RefundStatus::kProcessing, RefundStatus::kFail}) {
+    if (ToString(status) == s) return status;
+  }
+  return std::nullopt;
+}
+
+StatusOr<Refund> ReadRefund(const Stmt& st) {
+  Refund r;
+  r.merchantno = st.Text(0);
+  r.out_trade_no = st.Text(1);
+  r.out_refund_no = st.Text(2);
+  r.refund_fee = st.Int(3);
+  const std::string status = st.Text(4);
+  std::optional<RefundStatus> parsed = ParseRefundStatus(status);
+  if (!parsed) {
+    return Status(ErrorCode::kInternal, "数据库错误: 退款单 out_refund_no=" + r.out_refund_no +
+                                            " 的 status 无效: " + Quote(status));
+  }
+  r.status = *parsed;
+  r.created_at = st.Int(5);
+  r.success_at = st.Int(6);
+  return r;
+}
+
+bool IsUnpaid(OrderStatus s) { return s == OrderStatus::kNotPay || s == OrderStatus::kUserPaying; }
+
+// An unpaid order whose time ran out counts as closed. expires_at 0 means the
+// order never expires.
+bool IsExpiredUnpaid(const Order& o, int64_t now) {
+  return IsUnpaid(o.status) && o.expires_at > 0 && now >= o.expires_at;
+}
+
+Status OrderNotExist(std::string_view merchantno, std::string_view out_trade_no) {
+  return Status(ErrorCode::kOrderNotExist, "merchantno=" + std::string(merchantno) +
+                                               " 下没有 out_trade_no=" + std::string(out_trade_no) +
+                                               " 的订单");
+}
+
+Status OrderExpired(const Order& o) {
+  return Status(ErrorCode::kOrderClosed, "out_trade_no=" + o.out_trade_no + " 已于 " +
+                                             FormatDisplayTime(o.expires_at) + " 过期未支付");
+}
+
+// The error for acting on an order that is no longer unpaid.
+Status NotUnpaid(const Order& o) {
+  const std::string name = "out_trade_no=" + o.out_trade_no;
+  switch (o.status) {
+    case OrderStatus::kSuccess:
+    case OrderStatus::kRefund:
+      return Status(ErrorCode::kOrderPaid, "" + name + " 已于 " +
+                                               FormatDisplayTime(o.paid_at) + " 支付 " +
+                                               FormatYuan(o.total_fee) + " 元");
+    case OrderStatus::kClosed:
+      return Status(ErrorCode::kOrderClosed, "" + name + " 的状态为 CLOSED");
+    case OrderStatus::kPayError:
+      return Status(ErrorCode::kOrderPayError,
+                    "" + name + " 的状态为 PAYERROR, 不能再支付");
+    case OrderStatus::kNotPay:
+    case OrderStatus::kUserPaying:
+      break;
+  }
+  return Status(ErrorCode::kInternal, "内部错误: " + name + " 未支付, 不应走到这里");
+}
+
+const Status& StatusOf(const Status& s) { return s; }
+template <typename T>
+const Status& StatusOf(const StatusOr<T>& s) {
+  return s.status();
+}
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Thread-safe: every public method takes mu_ for its whole duration, so the
+// one connection runs one transaction at a time. Several SqliteStores may
+// open the same file (in this or another process); BEGIN IMMEDIATE and the
+// busy timeout serialise their writes.
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Opens, configures and migrates. Called once, before the store is shared.
+  Status Open(const SqliteStoreOptions& options);
+
+  StatusOr<CreateOrderResult> CreateOrder(const Order& order, bool must_be_new,
+                                          int64_t now) override;
+  StatusOr<Order> GetOrder(std::string_view merchantno, std::string_view out_trade_no,
+                           int64_t now) override;
+  StatusOr<Order> GetOrderByToken(std::string_view cashier_token, int64_t now) override;
+  StatusOr<Order> CompletePayment(std::string_view merchantno, std::string_view out_trade_no,
+                                  PayOutcome outcome, std::string_view channel,
+                                  std::string_view transaction_id, int64_t now) override;
+  StatusOr<Refund> CreateRefund(std::string_view merchantno, std::string_view out_trade_no,
+                                const std::optional<std::string>& requested_out_refund_no,
+                                std::string_view generated_out_refund_no, int64_t refund_fee,
+                                int64_t now) override;
+  StatusOr<Refund> GetRefund(std::string_view merchantno, std::string_view out_trade_no,
+                             std::string_view out_refund_no) override;
+  StatusOr<std::vector<Refund>> ListRefunds(std::string_view merchantno,
+                                            std::string_view out_trade_no) override;
+  StatusOr<std::vector<Order>> ListOrders(const OrderFilter& filter) override;
+  Status Reset() override;
+
+ private:
+  // Handed to a transaction body.
+  struct Txn {
+    // Commit what the body wrote even though it returns a (non-kInternal)
+    // error: used when an expired order is closed and then reported closed.
+    bool keep_writes_on_error = false;
+  };
+
+  // Everything below requires mu_ held.
+
+  StatusOr<Stmt> Prepare(std::string_view sql);
+  // Runs one cached statement that returns no rows.
+  Status Exec(std::string_view sql);
+  // Runs uncached SQL (possibly several statements): migrations, pragmas.
+  Status ExecScript(const std::string& sql);
+  void RollbackIfOpen();
+  // Runs body(Txn&) between BEGIN IMMEDIATE and COMMIT; rolls back if it
+  // fails (see Txn) or if COMMIT fails. Returns what body returned.
+  template <typename Body>
+  auto InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&>;
+  StatusOr<int64_t> UserVersion();
+  Status Migrate();
+
+  template <typename... Args>
+  StatusOr<std::vector<Order>> QueryOrders(std::string_view sql, const Args&... args);
+  template <typename... Args>
+  StatusOr<std::vector<Refund>> QueryRefunds(std::string_view sql, const Args&... args);
+  // kOrderNotExist if absent.
+  StatusOr<Order> LoadOrder(std::string_view merchantno, std::string_view out_trade_no);
+  StatusOr<Order> LoadOrderByToken(std::string_view cashier_token);
+  // kRefundNotExist if absent.
+  StatusOr<Refund> LoadRefund(std::string_view merchantno, std::string_view out_refund_no);
+  Status InsertOrder(const Order& o);
+  Status UpdateOrderState(const Order& o);
+  Status InsertRefund(const Refund& r);
+  // Marks an expired unpaid order CLOSED as of its expiry, in the database
+  // and in `o`.
+  Status CloseExpired(Order& o);
+  // Loads an order with `load`, closing it first if it has expired.
+  template <typename Load>
+  StatusOr<Order> GetWithLazyClose(const Load& load, int64_t now);
+
+  const std::string path_;
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;  // guarded by mu_
+  // Prepared once with SQLITE_PREPARE_PERSISTENT, keyed by SQL text; guarded
+  // by mu_.
+  std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> stmts_;
+};
+
+SqliteStore::~SqliteStore() {
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+  stmts_.clear();
+  if (db_ != nullptr) {
+    [[maybe_unused]] const int rc = sqlite3_close(db_);
+    assert(rc == SQLITE_OK && "every statement is finalized above");
+  }
+}
+
+Status SqliteStore::Open(const SqliteStoreOptions& options) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string sync;
+  for (char c : options.synchronous) {
+    sync.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  }
+  if (sync != "NORMAL" && sync != "FULL") {
+    return Status(ErrorCode::kInvalidField,
+                  "synchronous 必须是 NORMAL 或 FULL, 收到 " + Quote(options.synchronous));
+  }
+  const std::string where = "打开数据库 " + Quote(path_);
+  const int rc = sqlite3_open_v2(
+      path_.c_str(), &db_,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  // On failure db_ may still hold a handle (for the message); the destructor
+  // closes it.
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, where);
+  int r = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  if (r != SQLITE_OK) return SqliteError(db_, r, where + ", 设置 busy_timeout");
+
+  auto annotate = [&](const Status& s) {
+    return Status(s.code(), s.message() + " (" + where + ")");
+  };
+  Status s = Exec("PRAGMA foreign_keys = ON");
+  if (!s.ok()) return annotate(s);
+  {
+    StatusOr<Stmt> st = Prepare("PRAGMA journal_mode = WAL");
+    if (!st.ok()) return annotate(st.status());
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return annotate(row.status());
+    // An in-memory database has no WAL and keeps "memory".
+    const std::string mode = *row ? st->Text(0) : "";
+    if (mode != "wal" && mode != "memory") {
+      return Status(ErrorCode::kInternal, "数据库错误: 无法启用 WAL 模式, journal_mode 为 " +
+                                              Quote(mode) + " (" + where + ")");
+    }
+  }
+  s = ExecScript("PRAGMA synchronous = " + sync);
+  if (!s.ok()) return annotate(s);
+  s = Migrate();
+  if (!s.ok()) return annotate(s);
+  return Status::Ok();
+}
+
+StatusOr<Stmt> SqliteStore::Prepare(std::string_view sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return SqliteError(db_, rc, "准备语句 " + Quote(sql));
+    }
+    it = stmts_.emplace(std::string(sql), stmt).first;
+  }
+  return Stmt(db_, it->second);
+}
+
+Status SqliteStore::Exec(std::string_view sql) {
+  StatusOr<Stmt> st = Prepare(sql);
+  if (!st.ok()) return st.status();
+  return st->Run();
+}
+
+Status SqliteStore::ExecScript(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);  // the same text as sqlite3_errmsg, which SqliteError uses
+  if (rc != SQLITE_OK) {
+    const size_t start = sql.find_first_not_of(" \n");
+    const std::string head = start == std::string::npos ? sql : sql.substr(start, 60);
+    return SqliteError(db_, rc, "执行 " + Quote(head));
+  }
+  return Status::Ok();
+}
+
+void SqliteStore::RollbackIfOpen() {
+  // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_NOMEM) make
+  // SQLite roll back by itself; a second ROLLBACK would only fail.
+  if (sqlite3_get_autocommit(db_) != 0) return;
+  [[maybe_unused]] Status s = Exec("ROLLBACK");
+  assert(sqlite3_get_autocommit(db_) != 0 && "ROLLBACK left the transaction open");
+}
+
+template <typename Body>
+auto SqliteStore::InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&> {
+  assert(sqlite3_get_autocommit(db_) != 0 && "a transaction was left open");
+  Status begin = Exec("BEGIN IMMEDIATE");
+  if (!begin.ok()) {
+    RollbackIfOpen();
+    return begin;
+  }
+  Txn txn;
+  auto result = body(txn);
+  const Status& s = StatusOf(result);
+  const bool commit = s.ok() || (txn.keep_writes_on_error && s.code() != ErrorCode::kInternal);
+  if (!commit) {
+    RollbackIfOpen();
+    return result;
+  }
+  Status committed = Exec("COMMIT");
+  if (!committed.ok()) {
+    RollbackIfOpen();
+    return committed;
+  }
+  return result;
+}
+
+StatusOr<int64_t> SqliteStore::UserVersion() {
+  StatusOr<Stmt> st = Prepare("PRAGMA user_version");
+  if (!st.ok()) return st.status();
+  StatusOr<bool> row = st->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status(ErrorCode::kInternal, "数据库错误: PRAGMA user_version 没有返回值");
+  return st->Int(0);
+}
+
+Status SqliteStore::Migrate() {
+  const auto migrations = internal::SqliteMigrations();
+  const auto latest = static_cast<int64_t>(migrations.size());
+  StatusOr<int64_t> version = UserVersion();
+  if (!version.ok()) return version.status();
+  if (*version == latest) return Status::Ok();
+  return InWriteTxn([&](Txn&) -> Status {
+    // Read again under the write lock: another connection may have migrated
+    // the file in between.
+    StatusOr<int64_t> current = UserVersion();
+    if (!current.ok()) return current.status();
+    if (*current < 0 || *current > latest) {
+      return Status(ErrorCode::kInternal, "数据库错误: 数据库结构版本 (user_version) 为 " +
+                                              std::to_string(*current) + ", 本程序只支持到 " +
+                                              std::to_string(latest) + ", 请升级 vkspay-sandbox");
+    }
+    for (int64_t v = *current; v < latest; ++v) {
+      VKSPAY_RETURN_IF_ERROR(ExecScript(std::string(migrations[static_cast<size_t>(v)])));
+    }
+    return ExecScript("PRAGMA user_version = " + std::to_string(latest));
+  });
+}
+
+template <typename... Args>
+StatusOr<std::vector<Order>> SqliteStore::QueryOrders(std::string_view sql, const Args&... args) {
+  StatusOr<Stmt> st = Prepare(sql);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+  std::vector<Order> out;
+  for (;;) {
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    StatusOr<Order> o = ReadOrder(*st);
+    if (!o.ok()) return o.status();
+    out.push_back(std::move(o).value());
+  }
+}
+
+template <typename... Args>
+StatusOr<std::vector<Refund>> SqliteStore::QueryRefunds(std::string_view sql, const Args&... args) {
+  StatusOr<Stmt> st = Prepare(sql);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+  std::vector<Refund> out;
+  for (;;) {
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    StatusOr<Refund> r = ReadRefund(*st);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+  }
+}
+
+StatusOr<Order> SqliteStore::LoadOrder(std::string_view merchantno, std::string_view out_trade_no) {
+  StatusOr<std::vector<Order>> rows = QueryOrders(kSelectOrderByKey, merchantno, out_trade_no);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return OrderNotExist(merchantno, out_trade_no);
+  return std::move(rows->front());
+}
+
+StatusOr<Order> SqliteStore::LoadOrderByToken(std::string_view cashier_token) {
+  StatusOr<std::vector<Order>> rows = QueryOrders(kSelectOrderByToken, cashier_token);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status(ErrorCode::kOrderNotExist,
+                  "没有 cashier_token=" + std::string(cashier_token) + " 的订单");
+  }
+  return std::move(rows->front());
+}
+
+StatusOr<Refund> SqliteStore::LoadRefund(std::string_view merchantno,
+                                         std::string_view out_refund_no) {
+  StatusOr<std::vector<Refund>> rows = QueryRefunds(kSelectRefundByKey, merchantno, out_refund_no);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status(ErrorCode::kRefundNotExist,
+                  "merchantno=" + std::string(merchantno) +
+                      " 下没有 out_refund_no=" + std::string(out_refund_no) + " 的退款单");
+  }
+  return std::move(rows->front());
+}
+
+Status SqliteStore::InsertOrder(const Order& o) {
+  StatusOr<Stmt> st = Prepare(kInsertOrder);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(
+      st->Bind(o.merchantno, o.out_trade_no, o.trade_type, o.total_fee, o.pay_chnl, o.subject,
+               o.body, o.attach, o.notify_url, o.return_url, o.client_ip, o.auth_code,
+               NullIfEmpty{o.cashier_token}, ToString(o.status), o.transaction_id, o.created_at,
+               o.expires_at, o.paid_at, o.closed_at, o.refunded_fee, o.refund_count));
+  return st->Run();
+}
+
+Status SqliteStore::UpdateOrderState(const Order& o) {
+  StatusOr<Stmt> st = Prepare(kUpdateOrderState);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, ToString(o.status), o.pay_chnl,
+                                  o.transaction_id, o.paid_at, o.closed_at, o.refunded_fee,
+                                  o.refund_count));
+  VKSPAY_RETURN_IF_ERROR(st->Run());
+  if (sqlite3_changes64(db_) != 1) {
+    return Status(ErrorCode::kInternal,
+                  "数据库错误: 更新订单 out_trade_no=" + o.out_trade_no + " 时它已不存在");
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::InsertRefund(const Refund& r) {
+  StatusOr<Stmt> st = Prepare(kInsertRefund);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(r.merchantno, r.out_trade_no, r.out_refund_no, r.refund_fee,
+                                  ToString(r.status), r.created_at, r.success_at));
+  return st->Run();
+}
+
+Status SqliteStore::CloseExpired(Order& o) {
+  Order closed = o;
+  closed.status = OrderStatus::kClosed;
+  closed.closed_at = o.expires_at;
+  VKSPAY_RETURN_IF_ERROR(UpdateOrderState(closed));
+  o = std::move(closed);
+  return Status::Ok();
+}
+
+template <typename Load>
+StatusOr<Order> SqliteStore::GetWithLazyClose(const Load& load, int64_t now) {
+  // The common case is a plain read, which never waits for writers.
+  StatusOr<Order> order = load();
+  if (!order.ok() || !IsExpiredUnpaid(*order, now)) return order;
+  const std::string merchantno = order->merchantno;
+  const std::string out_trade_no = order->out_trade_no;
+  return InWriteTxn([&](Txn&) -> StatusOr<Order> {
+    // Read again under the write lock: another connection may have paid or
+    // closed it meanwhile.
+    StatusOr<Order> current = LoadOrder(merchantno, out_trade_no);
+    if (!current.ok()) return current;
+    if (IsExpiredUnpaid(*current, now)) VKSPAY_RETURN_IF_ERROR(CloseExpired(*current));
+    return current;
+  });
+}
+
+StatusOr<CreateOrderResult> SqliteStore::CreateOrder(const Order& order, bool must_be_new,
+                                                     int64_t now) {
+  if (order.total_fee <= 0) {
+    return Status(ErrorCode::kInvalidAmount, "total_fee 必须大于 0, 收到 " +
+                                                 std::to_string(order.total_fee) + " 分");
+  }
+  Order fresh = order;
+  fresh.status = OrderStatus::kNotPay;
+  fresh.transaction_id.clear();
+  fresh.paid_at = 0;
+  fresh.closed_at = 0;
+  fresh.refunded_fee = 0;
+  fresh.refund_count = 0;
+  if (fresh.created_at == 0) fresh.created_at = now;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  return InWriteTxn([&](Txn& txn) -> StatusOr<CreateOrderResult> {
+    StatusOr<Order> existing = LoadOrder(order.merchantno, order.out_trade_no);
+    if (existing.ok()) {
+      Order& e = *existing;
+      if (must_be_new) {
+        return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
+                                                      " 已被使用 (状态 " +
+                                                      std::string(ToString(e.status)) + ")");
+      }
+      if (IsExpiredUnpaid(e, now)) {
+        VKSPAY_RETURN_IF_ERROR(CloseExpired(e));
+        txn.keep_writes_on_error = true;
+        return OrderExpired(e);
+      }
+      if (e.status == OrderStatus::kPayError) {
+        // Creating again is not paying again: a failed order is simply over.
+        return Status(ErrorCode::kOrderClosed,
+                      "out_trade_no=" + e.out_trade_no +
+                          " 的状态为 PAYERROR (支付失败), 请使用新的订单号");
+      }
+      if (!IsUnpaid(e.status)) return NotUnpaid(e);
+      if (e.total_fee != order.total_fee) {
+        return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
+                                                      " 已用于金额 " + FormatYuan(e.total_fee) +
+                                                      " 元的订单, 本次 total_fee 为 " +
+                                                      FormatYuan(order.total_fee) + " 元");
+      }
+      return CreateOrderResult{std::move(e), false};
+    }
+    if (existing.status().code() != ErrorCode::kOrderNotExist) return existing.status();
+
+    if (!fresh.cashier_token.empty()) {
+      StatusOr<Order> holder = LoadOrderByToken(fresh.cashier_token);
+      if (holder.ok()) {
+        return Status(ErrorCode::kOutTradeNoUsed,
+                      "cashier_token=" + fresh.cashier_token +
+                          " 已被订单 out_trade_no=" + holder->out_trade_no + " 使用");
+      }
+      if (holder.status().code() != ErrorCode::kOrderNotExist) return holder.status();
+    }
+    VKSPAY_RETURN_IF_ERROR(InsertOrder(fresh));
+    return CreateOrderResult{fresh, true};
+  });
+}
+
+StatusOr<Order> SqliteStore::GetOrder(std::string_view merchantno, std::string_view out_trade_no,
+                                      int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return GetWithLazyClose([&] { return LoadOrder(merchantno, out_trade_no); }, now);
+}
+
+StatusOr<Order> SqliteStore::GetOrderByToken(std::string_view cashier_token, int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cashier_token.empty()) {
+    return Status(ErrorCode::kOrderNotExist, "cashier_token 为空");
+  }
+  return GetWithLazyClose([&] { return LoadOrderByToken(cashier_token); }, now);
+}
+
+StatusOr<Order> SqliteStore::CompletePayment(std::string_view merchantno,
+                                             std::string_view out_trade_no, PayOutcome outcome,
+                                             std::string_view channel,
+                                             std::string_view transaction_id, int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InWriteTxn([&](Txn& txn) -> StatusOr<Order> {
+    StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
+    if (!order.ok()) return order;
+    Order& o = *order;
+    if (IsExpiredUnpaid(o, now)) {
+      VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
+      txn.keep_writes_on_error = true;
+      return OrderExpired(o);
+    }
+    if (!IsUnpaid(o.status)) return NotUnpaid(o);
+    switch (outcome) {
+      case PayOutcome::kSuccess:
+        o.status = OrderStatus::kSuccess;
+        o.pay_chnl = std::string(channel);
+        o.transaction_id = std::string(transaction_id);
+        o.paid_at = now;
+        break;
+      case PayOutcome::kFail:
+        o.status = OrderStatus::kPayError;
+        o.closed_at = now;
+        break;
+      case PayOutcome::kCancel:
+        o.status = OrderStatus::kClosed;
+        o.closed_at = now;
+        break;
+    }
+    VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+    return order;
+  });
+}
+
+StatusOr<Refund> SqliteStore::CreateRefund(
+    std::string_view merchantno, std::string_view out_trade_no,
+    const std::optional<std::string>& requested_out_refund_no,
+    std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now) {
+  if (refund_fee <= 0) {
+    return Status(ErrorCode::kInvalidAmount,
+                  "refund_fee 必须大于 0, 收到 " + std::to_string(refund_fee) + " 分");
+  }
+  const std::string out_refund_no =
+      requested_out_refund_no ? *requested_out_refund_no : std::string(generated_out_refund_no);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  return InWriteTxn([&](Txn&) -> StatusOr<Refund> {
+    StatusOr<Refund> existing = LoadRefund(merchantno, out_refund_no);
+    if (existing.ok()) {
+      if (requested_out_refund_no && existing->out_trade_no == out_trade_no &&
+          existing->refund_fee == refund_fee) {
+        return existing;  // the same request again
+      }
+      return Status(ErrorCode::kOutRefundNoUsed,
+                    "out_refund_no=" + out_refund_no + " 已用于订单 out_trade_no=" +
+                        existing->out_trade_no + " 的 " + FormatYuan(existing->refund_fee) +
+                        " 元退款, 本次申请订单 out_trade_no=" + std::string(out_trade_no) +
+                        " 退款 " + FormatYuan(refund_fee) + " 元");
+    }
+    if (existing.status().code() != ErrorCode::kRefundNotExist) return existing.status();
+
+    StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
+    if (!order.ok()) return order.status();
+    Order& o = *order;
+    if (!IsPaid(o.status)) {
+      return Status(ErrorCode::kRefundNotAllowed,
+                    "out_trade_no=" + o.out_trade_no + " 的状态为 " +
+                        std::string(ToString(o.status)) + ", 只有已支付的订单可以退款");
+    }
+    if (refund_fee > o.total_fee - o.refunded_fee) {
+      return Status(ErrorCode::kRefundExceedsPaid,
+                    "订单金额 " + FormatYuan(o.total_fee) + " 元, 已退 " +
+                        FormatYuan(o.refunded_fee) + " 元, 本次申请 " + FormatYuan(refund_fee) +
+                        " 元");
+    }
+    Refund r;
+    r.merchantno = std::string(merchantno);
+    r.out_trade_no = std::string(out_trade_no);
+    r.out_refund_no = out_refund_no;
+    r.refund_fee = refund_fee;
+    r.status = RefundStatus::kSuccess;
+    r.created_at = now;
+    r.success_at = now;
+    VKSPAY_RETURN_IF_ERROR(InsertRefund(r));
+    o.refunded_fee += refund_fee;
+    ++o.refund_count;
+    o.status = OrderStatus::kRefund;
+    VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+    return r;
+  });
+}
+
+StatusOr<Refund> SqliteStore::GetRefund(std::string_view merchantno, std::string_view out_trade_no,
+                                        std::string_view out_refund_no) {
+  std::lock_guard<std::mutex> lock(mu_);
+  StatusOr<Refund> r = LoadRefund(merchantno, out_refund_no);
+  const bool absent = !r.ok() && r.status().code() == ErrorCode::kRefundNotExist;
+  if (absent || (r.ok() && r->out_trade_no != out_trade_no)) {
+    return Status(ErrorCode::kRefundNotExist,
+                  "订单 out_trade_no=" + std::string(out_trade_no) +
+                      " 下没有 out_refund_no=" + std::string(out_refund_no) + " 的退款单");
+  }
+  return r;
+}
+
+StatusOr<std::vector<Refund>> SqliteStore::ListRefunds(std::string_view merchantno,
+                                                       std::string_view out_trade_no) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return QueryRefunds(kSelectRefundsOfOrder, merchantno, out_trade_no);
+}
+
+StatusOr<std::vector<Order>> SqliteStore::ListOrders(const OrderFilter& filter) {
+  // Unused parameters may be bound: SQLite sizes the list by the highest ?N.
+  std::string sql = "SELECT " VKSPAY_ORDER_COLUMNS " FROM orders";
+  const char* glue = " WHERE ";
+  if (!filter.merchantno.empty()) {
+    sql += glue;
+    sql += "merchantno = ?1";
+    glue = " AND ";
+  }
+  if (filter.status) {
+    sql += glue;
+    sql += "status = ?2";
+  }
+  sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4";
+  const std::string_view status = filter.status ? ToString(*filter.status) : "";
+  const int64_t limit = filter.limit < 0 ? -1 : filter.limit;  // SQLite: negative = no limit
+  const int64_t offset = filter.offset < 0 ? 0 : filter.offset;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  return QueryOrders(sql, filter.merchantno, status, limit, offset);
+}
+
+Status SqliteStore::Reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InWriteTxn([&](Txn&) -> Status {
+    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM refunds"));
+    return Exec("DELETE FROM orders");
+  });
+}
+
+#undef VKSPAY_ORDER_COLUMNS
+#undef VKSPAY_REFUND_COLUMNS
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
+  auto store = std::make_unique<SqliteStore>(options.path);
+  Status s = store->Open(options);
+  if (!s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace vkspay::sandbox

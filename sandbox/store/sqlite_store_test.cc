@@ -1,0 +1,975 @@
+#include "sandbox/store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "sandbox/store/store.h"
+
+namespace vkspay::sandbox {
+namespace {
+
+constexpr int64_t kNow = 1'764'300'000;  // 2025-11-28 11:20:00 +08:00
+constexpr int64_t kTtl = 7200;
+
+auto Tie(const Order& o) {
+  return std::tie(o.merchantno, o.out_trade_no, o.trade_type, o.total_fee, o.pay_chnl, o.subject,
+                  o.body, o.attach, o.notify_url, o.return_url, o.client_ip, o.auth_code,
+                  o.cashier_token, o.status, o.transaction_id, o.created_at, o.expires_at,
+                  o.paid_at, o.closed_at, o.refunded_fee, o.refund_count);
+}
+auto Tie(const Refund& r) {
+  return std::tie(r.merchantno, r.out_trade_no, r.out_refund_no, r.refund_fee, r.status,
+                  r.created_at, r.success_at);
+}
+
+Order MakeOrder(std::string out_trade_no, int64_t total_fee = 100,
+                std::string merchantno = "10001") {
+  Order o;
+  o.merchantno = std::move(merchantno);
+  o.out_trade_no = out_trade_no;
+  o.trade_type = "webpay";
+  o.total_fee = total_fee;
+  o.pay_chnl = "auto";
+  o.subject = "测试商品";
+  o.body = "一杯咖啡";
+  o.attach = "a=1&b=2";
+  o.notify_url = "http://127.0.0.1:9/notify";
+  o.return_url = "http://127.0.0.1:9/return";
+  o.cashier_token = "tok-" + o.merchantno + "-" + out_trade_no;
+  o.created_at = kNow;
+  o.expires_at = kNow + kTtl;
+  return o;
+}
+
+std::unique_ptr<Store> OpenOrDie(const std::string& path) {
+  SqliteStoreOptions options;
+  options.path = path;
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  if (!store.ok()) return nullptr;
+  return std::move(store).value();
+}
+
+// A raw connection for inspecting (or sabotaging) a database file.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  // The first column of the first row, as text ("" if none).
+  std::string Query(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db_);
+    std::string out;
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  // Every row, columns joined by '|', rows by '\n'.
+  std::string Dump(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db_);
+    std::string out;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const unsigned char* t = sqlite3_column_text(stmt, i);
+        out += t != nullptr ? reinterpret_cast<const char*>(t) : "NULL";
+        out += '|';
+      }
+      out += '\n';
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  void Exec(const std::string& sql) {
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db_);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = ::testing::TempDir() + "vkspay_store_XXXXXX";
+    EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = OpenOrDie(":memory:");
+    ASSERT_NE(store_, nullptr);
+  }
+
+  Order Create(const Order& o) {
+    StatusOr<CreateOrderResult> r = store_->CreateOrder(o, /*must_be_new=*/true, kNow);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->order : Order{};
+  }
+  Order CreatePaid(const std::string& out_trade_no, int64_t total_fee = 100) {
+    Create(MakeOrder(out_trade_no, total_fee));
+    StatusOr<Order> paid = store_->CompletePayment("10001", out_trade_no, PayOutcome::kSuccess,
+                                                   "wxpay", "4200000001", kNow + 10);
+    EXPECT_TRUE(paid.ok()) << paid.status().ToString();
+    return paid.ok() ? *paid : Order{};
+  }
+  StatusOr<Refund> DoRefund(const std::string& out_trade_no, const std::string& out_refund_no,
+                            int64_t fee) {
+    return store_->CreateRefund("10001", out_trade_no, out_refund_no, "unused", fee, kNow + 20);
+  }
+
+  std::unique_ptr<Store> store_;
+};
+
+// --- status names ---
+
+TEST(StoreStrings, OrderStatusNamesRoundTrip) {
+  const std::pair<OrderStatus, std::string_view> cases[] = {
+      {OrderStatus::kNotPay, "NOTPAY"},   {OrderStatus::kUserPaying, "USERPAYING"},
+      {OrderStatus::kSuccess, "SUCCESS"}, {OrderStatus::kRefund, "REFUND"},
+      {OrderStatus::kClosed, "CLOSED"},   {OrderStatus::kPayError, "PAYERROR"},
+  };
+  for (const auto& [status, name] : cases) {
+    EXPECT_EQ(ToString(status), name);
+    EXPECT_EQ(ParseOrderStatus(name), status);
+  }
+}
+
+TEST(StoreStrings, ParseOrderStatusRefusesUnknownNames) {
+  EXPECT_EQ(ParseOrderStatus(""), std::nullopt);
+  EXPECT_EQ(ParseOrderStatus("notpay"), std::nullopt);
+  EXPECT_EQ(ParseOrderStatus("PAID"), std::nullopt);
+}
+
+TEST(StoreStrings, RefundStatusNames) {
+  EXPECT_EQ(ToString(RefundStatus::kSuccess), "SUCCESS");
+  EXPECT_EQ(ToString(RefundStatus::kProcessing), "PROCESSING");
+  EXPECT_EQ(ToString(RefundStatus::kFail), "FAIL");
+}
+
+// --- CreateOrder ---
+
+TEST_F(StoreTest, CreateOrderInsertsNotPayAndReadsBackEveryField) {
+  Order in = MakeOrder("T1");
+  in.client_ip = "10.0.0.1";
+  in.auth_code = "134567890123456789";
+  in.status = OrderStatus::kSuccess;  // ignored: a new order is always NOTPAY
+  in.paid_at = 5;
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(in, true, kNow);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->created);
+  Order expected = in;
+  expected.status = OrderStatus::kNotPay;
+  expected.paid_at = 0;
+  EXPECT_EQ(Tie(r->order), Tie(expected));
+  StatusOr<Order> got = store_->GetOrder("10001", "T1", kNow);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(Tie(*got), Tie(expected));
+}
+
+TEST_F(StoreTest, CreateOrderWithoutCreatedAtUsesNow) {
+  Order in = MakeOrder("T1");
+  in.created_at = 0;
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(in, true, kNow + 3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->order.created_at, kNow + 3);
+}
+
+TEST_F(StoreTest, CreateOrderAgainWithSameAmountReturnsExistingUnpaidOrder) {
+  Order first = Create(MakeOrder("T1"));
+  Order again = MakeOrder("T1");
+  again.subject = "另一个标题";
+  again.cashier_token = "another-token";
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(again, false, kNow + 60);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->created);
+  EXPECT_EQ(Tie(r->order), Tie(first));
+}
+
+TEST_F(StoreTest, CreateOrderMustBeNewRejectsExistingOutTradeNo) {
+  Create(MakeOrder("T1"));
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), true, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOutTradeNoUsed);
+  EXPECT_NE(r.status().message().find("T1"), std::string::npos) << r.status().message();
+}
+
+TEST_F(StoreTest, CreateOrderWithAnotherAmountIsOutTradeNoUsed) {
+  Create(MakeOrder("T1", 100));
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1", 200), false, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOutTradeNoUsed);
+  EXPECT_EQ(r.status().message(),
+            "out_trade_no=T1 已用于金额 1 元的订单, 本次 total_fee 为 2 元");
+}
+
+TEST_F(StoreTest, CreateOrderOnPaidOrderIsOrderPaid) {
+  CreatePaid("T1");
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderPaid);
+}
+
+TEST_F(StoreTest, CreateOrderOnRefundedOrderIsOrderPaid) {
+  CreatePaid("T1");
+  ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderPaid);
+}
+
+TEST_F(StoreTest, CreateOrderOnCancelledOrderIsOrderClosed) {
+  Create(MakeOrder("T1"));
+  ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "", "", kNow + 1).ok());
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow + 2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
+}
+
+TEST_F(StoreTest, CreateOrderOnFailedOrderIsOrderClosed) {
+  Create(MakeOrder("T1"));
+  ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kFail, "", "", kNow + 1).ok());
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow + 2);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
+}
+
+TEST_F(StoreTest, CreateOrderOnExpiredUnpaidOrderIsOrderClosedAndClosesIt) {
+  Create(MakeOrder("T1"));
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow + kTtl);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
+  // Read at an earlier `now`: only a stored close can make it CLOSED.
+  StatusOr<Order> got = store_->GetOrder("10001", "T1", kNow);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->status, OrderStatus::kClosed);
+  EXPECT_EQ(got->closed_at, kNow + kTtl);
+}
+
+TEST_F(StoreTest, CreateOrderWithTakenCashierTokenIsOutTradeNoUsed) {
+  Create(MakeOrder("T1"));
+  Order other = MakeOrder("T2");
+  other.cashier_token = MakeOrder("T1").cashier_token;
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(other, true, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOutTradeNoUsed);
+  EXPECT_EQ(store_->GetOrder("10001", "T2", kNow).status().code(), ErrorCode::kOrderNotExist);
+}
+
+TEST_F(StoreTest, OrdersWithoutCashierTokenDoNotCollide) {
+  Order a = MakeOrder("M1");
+  Order b = MakeOrder("M2");
+  a.trade_type = b.trade_type = "micropay";
+  a.cashier_token.clear();
+  b.cashier_token.clear();
+  Create(a);
+  Order created = Create(b);
+  EXPECT_EQ(created.cashier_token, "");
+  StatusOr<Order> got = store_->GetOrder("10001", "M2", kNow);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->cashier_token, "");
+}
+
+TEST_F(StoreTest, SameOutTradeNoUnderAnotherMerchantIsAnotherOrder) {
+  Create(MakeOrder("T1", 100, "10001"));
+  Order other = Create(MakeOrder("T1", 300, "10002"));
+  EXPECT_EQ(other.total_fee, 300);
+  EXPECT_EQ(store_->GetOrder("10001", "T1", kNow)->total_fee, 100);
+  EXPECT_EQ(store_->GetOrder("10002", "T1", kNow)->total_fee, 300);
+}
+
+TEST_F(StoreTest, CreateOrderRefusesNonPositiveAmount) {
+  StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1", 0), true, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidAmount);
+}
+
+// --- GetOrder ---
+
+TEST_F(StoreTest, GetMissingOrderIsOrderNotExistNamingIt) {
+  StatusOr<Order> r = store_->GetOrder("10001", "NOPE-42", kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderNotExist);
+  EXPECT_NE(r.status().message().find("NOPE-42"), std::string::npos) << r.status().message();
+}
+
+TEST_F(StoreTest, GetOrderJustBeforeExpiryStaysNotPay) {
+  Create(MakeOrder("T1"));
+  StatusOr<Order> r = store_->GetOrder("10001", "T1", kNow + kTtl - 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kNotPay);
+  EXPECT_EQ(r->closed_at, 0);
+}
+
+TEST_F(StoreTest, GetOrderClosesExpiredNotPayOrderAtItsExpiry) {
+  Create(MakeOrder("T1"));
+  StatusOr<Order> r = store_->GetOrder("10001", "T1", kNow + kTtl + 500);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kClosed);
+  EXPECT_EQ(r->closed_at, kNow + kTtl);
+  // The close was written, not just computed.
+  StatusOr<Order> earlier = store_->GetOrder("10001", "T1", kNow);
+  ASSERT_TRUE(earlier.ok());
+  EXPECT_EQ(earlier->status, OrderStatus::kClosed);
+}
+
+TEST_F(StoreTest, GetOrderNeverExpiresPaidOrder) {
+  CreatePaid("T1");
+  StatusOr<Order> r = store_->GetOrder("10001", "T1", kNow + 10 * kTtl);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kSuccess);
+}
+
+TEST_F(StoreTest, GetOrderByTokenFindsTheOrder) {
+  Order o = Create(MakeOrder("T1"));
+  StatusOr<Order> r = store_->GetOrderByToken(o.cashier_token, kNow);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Tie(*r), Tie(o));
+}
+
+TEST_F(StoreTest, GetOrderByTokenClosesExpiredOrder) {
+  Order o = Create(MakeOrder("T1"));
+  StatusOr<Order> r = store_->GetOrderByToken(o.cashier_token, kNow + kTtl);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kClosed);
+  EXPECT_EQ(r->closed_at, kNow + kTtl);
+}
+
+TEST_F(StoreTest, GetOrderByUnknownTokenIsOrderNotExist) {
+  Create(MakeOrder("T1"));
+  EXPECT_EQ(store_->GetOrderByToken("nope", kNow).status().code(), ErrorCode::kOrderNotExist);
+  EXPECT_EQ(store_->GetOrderByToken("", kNow).status().code(), ErrorCode::kOrderNotExist);
+}
+
+// --- CompletePayment ---
+
+TEST_F(StoreTest, SuccessfulPaymentRecordsChannelTransactionAndTime) {
+  Create(MakeOrder("T1"));
+  StatusOr<Order> r = store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "alipay",
+                                              "2025112822001", kNow + 30);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kSuccess);
+  EXPECT_EQ(r->pay_chnl, "alipay");
+  EXPECT_EQ(r->transaction_id, "2025112822001");
+  EXPECT_EQ(r->paid_at, kNow + 30);
+  StatusOr<Order> got = store_->GetOrder("10001", "T1", kNow + 31);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(Tie(*got), Tie(*r));
+}
+
+TEST_F(StoreTest, FailedPaymentMakesPayError) {
+  Create(MakeOrder("T1"));
+  StatusOr<Order> r =
+      store_->CompletePayment("10001", "T1", PayOutcome::kFail, "wxpay", "", kNow + 30);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kPayError);
+  EXPECT_EQ(r->closed_at, kNow + 30);
+  EXPECT_EQ(r->paid_at, 0);
+}
+
+TEST_F(StoreTest, CancelledPaymentClosesOrder) {
+  Create(MakeOrder("T1"));
+  StatusOr<Order> r =
+      store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "wxpay", "", kNow + 30);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kClosed);
+  EXPECT_EQ(r->closed_at, kNow + 30);
+}
+
+TEST_F(StoreTest, PayingMissingOrderIsOrderNotExist) {
+  StatusOr<Order> r =
+      store_->CompletePayment("10001", "GONE", PayOutcome::kSuccess, "wxpay", "4200", kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderNotExist);
+  EXPECT_NE(r.status().message().find("GONE"), std::string::npos);
+}
+
+TEST_F(StoreTest, PayingPaidOrderIsOrderPaid) {
+  CreatePaid("T1");
+  StatusOr<Order> r =
+      store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4201", kNow + 40);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderPaid);
+  EXPECT_EQ(store_->GetOrder("10001", "T1", kNow)->transaction_id, "4200000001");
+}
+
+TEST_F(StoreTest, PayingClosedOrderIsOrderClosed) {
+  Create(MakeOrder("T1"));
+  ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "", "", kNow).ok());
+  StatusOr<Order> r =
+      store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow + 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
+}
+
+TEST_F(StoreTest, PayingFailedOrderIsOrderPayError) {
+  Create(MakeOrder("T1"));
+  ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kFail, "", "", kNow).ok());
+  StatusOr<Order> r =
+      store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow + 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderPayError);
+}
+
+TEST_F(StoreTest, PayingExpiredOrderIsOrderClosedAndClosesIt) {
+  Create(MakeOrder("T1"));
+  StatusOr<Order> r =
+      store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow + kTtl);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
+  StatusOr<Order> got = store_->GetOrder("10001", "T1", kNow);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, OrderStatus::kClosed);
+  EXPECT_EQ(got->closed_at, kNow + kTtl);
+  EXPECT_EQ(got->transaction_id, "");
+}
+
+TEST_F(StoreTest, PayingJustBeforeExpirySucceeds) {
+  Create(MakeOrder("T1"));
+  StatusOr<Order> r = store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200",
+                                              kNow + kTtl - 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, OrderStatus::kSuccess);
+}
+
+// --- CreateRefund ---
+
+TEST_F(StoreTest, RefundMarksOrderRefundAndRecordsIt) {
+  CreatePaid("T1", 100);
+  StatusOr<Refund> r = DoRefund("T1", "R1", 40);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->merchantno, "10001");
+  EXPECT_EQ(r->out_trade_no, "T1");
+  EXPECT_EQ(r->out_refund_no, "R1");
+  EXPECT_EQ(r->refund_fee, 40);
+  EXPECT_EQ(r->status, RefundStatus::kSuccess);
+  EXPECT_EQ(r->created_at, kNow + 20);
+  EXPECT_EQ(r->success_at, kNow + 20);
+  StatusOr<Order> o = store_->GetOrder("10001", "T1", kNow);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->status, OrderStatus::kRefund);
+  EXPECT_EQ(o->refunded_fee, 40);
+  EXPECT_EQ(o->refund_count, 1);
+}
+
+TEST_F(StoreTest, RefundUsesGeneratedNumberWhenNoneRequested) {
+  CreatePaid("T1");
+  StatusOr<Refund> r = store_->CreateRefund("10001", "T1", std::nullopt, "R10001-GEN1", 10, kNow);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->out_refund_no, "R10001-GEN1");
+  EXPECT_TRUE(store_->GetRefund("10001", "T1", "R10001-GEN1").ok());
+}
+
+TEST_F(StoreTest, PartialRefundsAddUpAndListOldestFirst) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(store_->CreateRefund("10001", "T1", "R2", "", 30, kNow + 1).ok());
+  ASSERT_TRUE(store_->CreateRefund("10001", "T1", "R1", "", 50, kNow + 2).ok());
+  StatusOr<Order> o = store_->GetOrder("10001", "T1", kNow);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->refunded_fee, 80);
+  EXPECT_EQ(o->refund_count, 2);
+  StatusOr<std::vector<Refund>> list = store_->ListRefunds("10001", "T1");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].out_refund_no, "R2");
+  EXPECT_EQ((*list)[1].out_refund_no, "R1");
+}
+
+TEST_F(StoreTest, RefundBeyondWhatRemainsIsRefundExceedsPaidWithAmounts) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(DoRefund("T1", "R1", 60).ok());
+  StatusOr<Refund> r = DoRefund("T1", "R2", 50);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kRefundExceedsPaid);
+  EXPECT_EQ(r.status().message(), "订单金额 1 元, 已退 0.6 元, 本次申请 0.5 元");
+}
+
+TEST_F(StoreTest, FullRefundIsAllowedAndThenNothingMore) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(DoRefund("T1", "R1", 100).ok());
+  EXPECT_EQ(DoRefund("T1", "R2", 1).status().code(), ErrorCode::kRefundExceedsPaid);
+}
+
+TEST_F(StoreTest, RefusedRefundChangesNothing) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(DoRefund("T1", "R1", 60).ok());
+  Order before = *store_->GetOrder("10001", "T1", kNow);
+  ASSERT_FALSE(DoRefund("T1", "R2", 41).ok());
+  EXPECT_EQ(Tie(*store_->GetOrder("10001", "T1", kNow)), Tie(before));
+  EXPECT_EQ(store_->ListRefunds("10001", "T1")->size(), 1u);
+  EXPECT_EQ(store_->GetRefund("10001", "T1", "R2").status().code(), ErrorCode::kRefundNotExist);
+}
+
+TEST_F(StoreTest, RefundOfUnpaidOrderIsRefundNotAllowed) {
+  Create(MakeOrder("T1"));
+  EXPECT_EQ(DoRefund("T1", "R1", 10).status().code(), ErrorCode::kRefundNotAllowed);
+}
+
+TEST_F(StoreTest, RefundOfClosedOrderIsRefundNotAllowed) {
+  Create(MakeOrder("T1"));
+  ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "", "", kNow).ok());
+  EXPECT_EQ(DoRefund("T1", "R1", 10).status().code(), ErrorCode::kRefundNotAllowed);
+}
+
+TEST_F(StoreTest, RefundOfMissingOrderIsOrderNotExist) {
+  StatusOr<Refund> r = DoRefund("GONE", "R1", 10);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kOrderNotExist);
+  EXPECT_NE(r.status().message().find("GONE"), std::string::npos);
+}
+
+TEST_F(StoreTest, RefundOfNonPositiveAmountIsInvalidAmount) {
+  CreatePaid("T1");
+  EXPECT_EQ(DoRefund("T1", "R1", 0).status().code(), ErrorCode::kInvalidAmount);
+}
+
+TEST_F(StoreTest, RepeatedRefundRequestReturnsTheSameRefundOnce) {
+  CreatePaid("T1", 100);
+  StatusOr<Refund> first = DoRefund("T1", "R1", 30);
+  ASSERT_TRUE(first.ok());
+  StatusOr<Refund> again = store_->CreateRefund("10001", "T1", "R1", "ignored", 30, kNow + 999);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(Tie(*again), Tie(*first));
+  StatusOr<Order> o = store_->GetOrder("10001", "T1", kNow);
+  EXPECT_EQ(o->refunded_fee, 30);
+  EXPECT_EQ(o->refund_count, 1);
+}
+
+TEST_F(StoreTest, RepeatedRefundRequestIsIdempotentEvenWhenFullyRefunded) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(DoRefund("T1", "R1", 100).ok());
+  EXPECT_TRUE(DoRefund("T1", "R1", 100).ok());
+}
+
+TEST_F(StoreTest, RefundNumberWithAnotherAmountIsOutRefundNoUsed) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(DoRefund("T1", "R1", 30).ok());
+  EXPECT_EQ(DoRefund("T1", "R1", 31).status().code(), ErrorCode::kOutRefundNoUsed);
+}
+
+TEST_F(StoreTest, RefundNumberOfAnotherOrderIsOutRefundNoUsed) {
+  CreatePaid("T1", 100);
+  CreatePaid("T2", 100);
+  ASSERT_TRUE(DoRefund("T1", "R1", 30).ok());
+  EXPECT_EQ(DoRefund("T2", "R1", 30).status().code(), ErrorCode::kOutRefundNoUsed);
+  EXPECT_EQ(store_->GetOrder("10001", "T2", kNow)->refunded_fee, 0);
+}
+
+TEST_F(StoreTest, GeneratedRefundNumberCollisionIsOutRefundNoUsed) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(store_->CreateRefund("10001", "T1", std::nullopt, "RGEN", 30, kNow).ok());
+  // Same order and amount, but nobody asked for RGEN: not a retry.
+  EXPECT_EQ(store_->CreateRefund("10001", "T1", std::nullopt, "RGEN", 30, kNow).status().code(),
+            ErrorCode::kOutRefundNoUsed);
+  EXPECT_EQ(store_->GetOrder("10001", "T1", kNow)->refunded_fee, 30);
+}
+
+TEST_F(StoreTest, RefundNumbersAreScopedByMerchant) {
+  CreatePaid("T1", 100);
+  Create(MakeOrder("T1", 100, "10002"));
+  ASSERT_TRUE(
+      store_->CompletePayment("10002", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow).ok());
+  ASSERT_TRUE(DoRefund("T1", "R1", 30).ok());
+  EXPECT_TRUE(store_->CreateRefund("10002", "T1", "R1", "", 30, kNow).ok());
+}
+
+// --- GetRefund / ListRefunds ---
+
+TEST_F(StoreTest, GetRefundReturnsIt) {
+  CreatePaid("T1");
+  StatusOr<Refund> created = DoRefund("T1", "R1", 10);
+  ASSERT_TRUE(created.ok());
+  StatusOr<Refund> got = store_->GetRefund("10001", "T1", "R1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(Tie(*got), Tie(*created));
+}
+
+TEST_F(StoreTest, GetRefundUnderAnotherOrderIsRefundNotExist) {
+  CreatePaid("T1");
+  CreatePaid("T2");
+  ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
+  EXPECT_EQ(store_->GetRefund("10001", "T2", "R1").status().code(), ErrorCode::kRefundNotExist);
+}
+
+TEST_F(StoreTest, GetMissingRefundIsRefundNotExist) {
+  CreatePaid("T1");
+  StatusOr<Refund> r = store_->GetRefund("10001", "T1", "NOPE");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kRefundNotExist);
+  EXPECT_NE(r.status().message().find("NOPE"), std::string::npos);
+  EXPECT_NE(r.status().message().find("T1"), std::string::npos);
+}
+
+TEST_F(StoreTest, ListRefundsOfOrderWithoutRefundsIsEmpty) {
+  CreatePaid("T1");
+  StatusOr<std::vector<Refund>> list = store_->ListRefunds("10001", "T1");
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+// --- ListOrders ---
+
+std::vector<std::string> Names(const StatusOr<std::vector<Order>>& orders) {
+  std::vector<std::string> out;
+  EXPECT_TRUE(orders.ok()) << orders.status().ToString();
+  if (orders.ok()) {
+    for (const Order& o : *orders) out.push_back(o.merchantno + "/" + o.out_trade_no);
+  }
+  return out;
+}
+
+class ListOrdersTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    // Created out of time order; T3 and T4 share a second.
+    for (auto [name, merchant, at] :
+         {std::tuple{"T2", "10001", kNow + 2}, std::tuple{"T1", "10001", kNow + 1},
+          std::tuple{"T3", "10002", kNow + 3}, std::tuple{"T4", "10001", kNow + 3}}) {
+      Order o = MakeOrder(name, 100, merchant);
+      o.created_at = at;
+      Create(o);
+    }
+    ASSERT_TRUE(
+        store_->CompletePayment("10001", "T2", PayOutcome::kSuccess, "wxpay", "4200", kNow).ok());
+  }
+};
+
+TEST_F(ListOrdersTest, ListsAllNewestFirst) {
+  EXPECT_EQ(Names(store_->ListOrders({})),
+            (std::vector<std::string>{"10001/T4", "10002/T3", "10001/T2", "10001/T1"}));
+}
+
+TEST_F(ListOrdersTest, FiltersByMerchant) {
+  OrderFilter f;
+  f.merchantno = "10001";
+  EXPECT_EQ(Names(store_->ListOrders(f)),
+            (std::vector<std::string>{"10001/T4", "10001/T2", "10001/T1"}));
+}
+
+TEST_F(ListOrdersTest, FiltersByStatus) {
+  OrderFilter f;
+  f.status = OrderStatus::kSuccess;
+  EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T2"}));
+  f.status = OrderStatus::kNotPay;
+  f.merchantno = "10001";
+  EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T4", "10001/T1"}));
+}
+
+TEST_F(ListOrdersTest, PagesWithLimitAndOffset) {
+  OrderFilter f;
+  f.limit = 2;
+  EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T4", "10002/T3"}));
+  f.offset = 2;
+  EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T2", "10001/T1"}));
+  f.offset = 4;
+  EXPECT_TRUE(Names(store_->ListOrders(f)).empty());
+}
+
+// --- Reset ---
+
+TEST_F(StoreTest, ResetDeletesEveryOrderAndRefund) {
+  CreatePaid("T1");
+  ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
+  Create(MakeOrder("T2"));
+  ASSERT_TRUE(store_->Reset().ok());
+  EXPECT_TRUE(store_->ListOrders({})->empty());
+  EXPECT_TRUE(store_->ListRefunds("10001", "T1")->empty());
+  EXPECT_EQ(store_->GetOrder("10001", "T1", kNow).status().code(), ErrorCode::kOrderNotExist);
+  // The numbers are free again.
+  Create(MakeOrder("T1"));
+}
+
+// --- database errors ---
+
+TEST(SqliteStoreErrors, FailureMidTransactionIsInternalAndRollsBack) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Order o = MakeOrder("T1");
+  ASSERT_TRUE(store->CreateOrder(o, true, kNow).ok());
+  ASSERT_TRUE(
+      store->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow).ok());
+  // The refund row is inserted first; then the order update fails.
+  RawDb raw(path);
+  raw.Exec(
+      "CREATE TRIGGER sabotage BEFORE UPDATE ON orders WHEN NEW.status = 'REFUND' "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+
+  StatusOr<Refund> r = store->CreateRefund("10001", "T1", "R1", "", 10, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInternal);
+  EXPECT_NE(r.status().message().find("injected failure"), std::string::npos)
+      << r.status().message();
+  EXPECT_TRUE(store->ListRefunds("10001", "T1")->empty());
+  EXPECT_EQ(store->GetOrder("10001", "T1", kNow)->refunded_fee, 0);
+
+  // No transaction was left open: once the fault is gone, writes work again.
+  raw.Exec("DROP TRIGGER sabotage");
+  EXPECT_TRUE(store->CreateRefund("10001", "T1", "R1", "", 10, kNow).ok());
+}
+
+// --- opening and migrations ---
+
+TEST(SqliteStoreOpen, NewFileIsMigratedToLatestVersionInWalMode) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  ASSERT_NE(OpenOrDie(path), nullptr);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(internal::SqliteSchemaVersion()));
+  EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");
+  EXPECT_GE(internal::SqliteSchemaVersion(), 1);
+}
+
+TEST(SqliteStoreOpen, ReopeningMigratedDatabaseChangesNothing) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateOrder(MakeOrder("T1"), true, kNow).ok());
+  }
+  RawDb raw(path);
+  const std::string schema = raw.Dump("SELECT type, name, sql FROM sqlite_master ORDER BY name");
+  // Hold the write lock: reopening must not need it, or it would time out.
+  raw.Exec("BEGIN IMMEDIATE");
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_TRUE(store->GetOrder("10001", "T1", kNow).ok());
+  }
+  raw.Exec("COMMIT");
+  EXPECT_EQ(raw.Dump("SELECT type, name, sql FROM sqlite_master ORDER BY name"), schema);
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), std::to_string(internal::SqliteSchemaVersion()));
+}
+
+TEST(SqliteStoreOpen, DatabaseFromANewerVersionIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  {
+    RawDb raw(path);
+    raw.Exec("PRAGMA user_version = " + std::to_string(internal::SqliteSchemaVersion() + 1));
+  }
+  SqliteStoreOptions options;
+  options.path = path;
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), ErrorCode::kInternal);
+  EXPECT_NE(store.status().message().find(path), std::string::npos) << store.status().message();
+}
+
+TEST(SqliteStoreOpen, UnopenablePathIsInternalNamingIt) {
+  TempDir dir;
+  SqliteStoreOptions options;
+  options.path = dir.File("no-such-dir/store.db");
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), ErrorCode::kInternal);
+  EXPECT_NE(store.status().message().find(options.path), std::string::npos)
+      << store.status().message();
+}
+
+TEST(SqliteStoreOpen, UnknownSynchronousModeIsInvalidField) {
+  SqliteStoreOptions options;
+  options.synchronous = "SOMETIMES";
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), ErrorCode::kInvalidField);
+}
+
+TEST(SqliteStoreOpen, FullSynchronousModeIsAccepted) {
+  SqliteStoreOptions options;
+  options.synchronous = "FULL";
+  EXPECT_TRUE(OpenSqliteStore(options).ok());
+}
+
+// --- persistence ---
+
+TEST(SqliteStorePersistence, ReopenedFileReadsBackEverything) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::vector<Order> orders;
+  std::vector<Refund> refunds;
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    Order micro = MakeOrder("M1", 2345);
+    micro.trade_type = "micropay";
+    micro.cashier_token.clear();
+    micro.client_ip = "192.168.1.8";
+    micro.auth_code = "284567890123456789";
+    micro.pay_chnl = "alipay";
+    micro.attach = "含 \"引号\" 与 'quotes' 和 emoji 😀";
+    for (const Order& o : {MakeOrder("T1", 100), MakeOrder("T2", 5000), MakeOrder("T3", 1),
+                           MakeOrder("T4", 700), micro}) {
+      ASSERT_TRUE(store->CreateOrder(o, true, kNow).ok());
+    }
+    ASSERT_TRUE(
+        store->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4201", kNow + 5)
+            .ok());
+    ASSERT_TRUE(
+        store->CompletePayment("10001", "T2", PayOutcome::kSuccess, "alipay", "2202", kNow + 6)
+            .ok());
+    ASSERT_TRUE(store->CompletePayment("10001", "T3", PayOutcome::kFail, "", "", kNow + 7).ok());
+    ASSERT_TRUE(
+        store->CompletePayment("10001", "M1", PayOutcome::kSuccess, "alipay", "2203", kNow + 8)
+            .ok());
+    ASSERT_TRUE(store->CreateRefund("10001", "T2", "R1", "", 1000, kNow + 10).ok());
+    ASSERT_TRUE(store->CreateRefund("10001", "T2", std::nullopt, "RG", 4000, kNow + 11).ok());
+    ASSERT_TRUE(store->CreateRefund("10001", "M1", "R3", "", 45, kNow + 12).ok());
+    ASSERT_TRUE(store->GetOrder("10001", "T4", kNow + kTtl).ok());  // closes T4
+
+    StatusOr<std::vector<Order>> all = store->ListOrders({});
+    ASSERT_TRUE(all.ok());
+    orders = *all;
+    for (const Order& o : orders) {
+      StatusOr<std::vector<Refund>> of_order = store->ListRefunds(o.merchantno, o.out_trade_no);
+      ASSERT_TRUE(of_order.ok());
+      refunds.insert(refunds.end(), of_order->begin(), of_order->end());
+    }
+  }
+  ASSERT_EQ(orders.size(), 5u);
+  ASSERT_EQ(refunds.size(), 3u);
+
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  StatusOr<std::vector<Order>> all = store->ListOrders({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), orders.size());
+  for (size_t i = 0; i < orders.size(); ++i) {
+    EXPECT_EQ(Tie((*all)[i]), Tie(orders[i]));
+    StatusOr<Order> one = store->GetOrder(orders[i].merchantno, orders[i].out_trade_no, kNow);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ(Tie(*one), Tie(orders[i]));
+  }
+  for (const Refund& r : refunds) {
+    StatusOr<Refund> got = store->GetRefund(r.merchantno, r.out_trade_no, r.out_refund_no);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(Tie(*got), Tie(r));
+  }
+  store.reset();
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(raw.Query("PRAGMA foreign_key_check"), "");
+}
+
+// --- concurrent refunds ---
+
+constexpr int kThreads = 16;
+constexpr int kAttemptsPerThread = 40;
+constexpr int64_t kRaceTotal = 1500;
+
+// 16 threads refund one order as fast as they can with amounts of 1 to 5 fen
+// (about 1900 fen asked in all), then keep asking for 1 fen until refused.
+// Successful refunds must add up to exactly total_fee: never more (the sum
+// check is serialised), never less (every refusal was a real one).
+void RunRefundRace(const std::string& path, const std::function<Store*(int)>& store_for) {
+  std::unique_ptr<Store> setup = OpenOrDie(path);
+  ASSERT_NE(setup, nullptr);
+  ASSERT_TRUE(setup->CreateOrder(MakeOrder("RACE", kRaceTotal), true, kNow).ok());
+  ASSERT_TRUE(
+      setup->CompletePayment("10001", "RACE", PayOutcome::kSuccess, "wxpay", "4200", kNow).ok());
+
+  std::atomic<int64_t> refunded{0};
+  std::atomic<int64_t> successes{0};
+  std::atomic<int> unexpected{0};
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store* store = store_for(t);
+      start.arrive_and_wait();
+      if (store == nullptr) return;
+      auto attempt = [&](const std::string& no, int64_t fee) {
+        StatusOr<Refund> r = store->CreateRefund("10001", "RACE", no, "", fee, kNow + 1);
+        if (r.ok()) {
+          refunded += fee;
+          ++successes;
+          return true;
+        }
+        if (r.status().code() != ErrorCode::kRefundExceedsPaid) {
+          ADD_FAILURE() << r.status().ToString();
+          ++unexpected;
+        }
+        return false;
+      };
+      const std::string prefix = "R" + std::to_string(t) + "-";
+      for (int i = 0; i < kAttemptsPerThread; ++i) {
+        attempt(prefix + std::to_string(i), (t + i) % 5 + 1);
+      }
+      for (int i = 0; unexpected == 0; ++i) {
+        if (!attempt(prefix + "tail-" + std::to_string(i), 1)) break;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(refunded.load(), kRaceTotal);
+  StatusOr<Order> o = setup->GetOrder("10001", "RACE", kNow);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->refunded_fee, kRaceTotal);
+  EXPECT_EQ(o->refund_count, successes.load());
+  StatusOr<std::vector<Refund>> list = setup->ListRefunds("10001", "RACE");
+  ASSERT_TRUE(list.ok());
+  int64_t listed = 0;
+  for (const Refund& r : *list) listed += r.refund_fee;
+  EXPECT_EQ(listed, kRaceTotal);
+  EXPECT_EQ(static_cast<int64_t>(list->size()), successes.load());
+  setup.reset();
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteStoreConcurrency, RefundsThroughOneSharedStoreNeverExceedTotal) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::unique_ptr<Store> shared = OpenOrDie(path);
+  ASSERT_NE(shared, nullptr);
+  RunRefundRace(path, [&](int) { return shared.get(); });
+}
+
+TEST(SqliteStoreConcurrency, RefundsThroughSeparateConnectionsNeverExceedTotal) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::vector<std::unique_ptr<Store>> stores(kThreads);
+  RunRefundRace(path, [&](int t) {
+    stores[static_cast<size_t>(t)] = OpenOrDie(path);  // opened concurrently
+    return stores[static_cast<size_t>(t)].get();
+  });
+}
+
+}  // namespace
+}  // namespace vkspay::sandbox
