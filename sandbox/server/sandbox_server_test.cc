@@ -176,7 +176,9 @@ TEST(SandboxServer, ConcurrentRefundsNeverExceedThePaidAmount) {
   json q = h.Api("orderquery", {{"out_trade_no", no}});
   EXPECT_EQ(q["data"]["refund_fee"], 0.98);
   int64_t sum = 0;
-  for (const Refund& r : *h.store_->ListRefunds(kDemoMerchantNo, no)) sum += r.refund_fee;
+  StatusOr<std::vector<Refund>> refunds = h.store_->ListRefunds(kDemoMerchantNo, no);
+  ASSERT_TRUE(refunds.ok());
+  for (const Refund& r : *refunds) sum += r.refund_fee;
   EXPECT_EQ(sum, 98);
 }
 

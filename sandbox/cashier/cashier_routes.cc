@@ -1,0 +1,176 @@
+#include "sandbox/cashier/cashier_routes.h"
+
+#include <string>
+#include <string_view>
+
+#include "sandbox/cashier/cashier_page.h"
+#include "sandbox/core/payments.h"
+
+namespace vkspay::sandbox {
+namespace {
+
+constexpr char kHtml[] = "text/html; charset=utf-8";
+constexpr size_t kTokenLength = 24;
+
+// Cashier tokens are what NewCashierToken makes: 24 lowercase hex characters.
+// Checking the shape first keeps junk away from the store.
+bool IsCashierToken(std::string_view token) {
+  if (token.size() != kTokenLength) return false;
+  for (char c : token) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+void SendHtml(httplib::Response& res, int status, const std::string& html) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(html, kHtml);
+}
+
+// The payment URL shown as the QR code: the configured public base, else the
+// Host the browser used (so a phone on the same network can open it).
+std::string PayUrl(const SandboxContext& ctx, const httplib::Request& req, std::string_view token) {
+  std::string base = ctx.config->settings.public_base_url;
+  if (base.empty()) {
+    std::string host = req.get_header_value("Host");
+    if (host.empty()) {
+      // HTTP/1.0 clients may send no Host; fall back to the socket address.
+      host = req.local_addr.find(':') != std::string::npos ? "[" + req.local_addr + "]"
+                                                           : req.local_addr;
+      host += ":" + std::to_string(req.local_port);
+    }
+    base = "http://" + host;
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/pay/" + std::string(token);
+}
+
+std::string MerchantName(const SandboxContext& ctx, const Order& order) {
+  const Merchant* merchant = ctx.config->FindMerchant(order.merchantno);
+  if (merchant != nullptr && !merchant->name.empty()) return merchant->name;
+  return order.merchantno;
+}
+
+// "订单已支付 (ORDER_PAID): <message>" for the flash box.
+std::string FlashFor(const Status& status) {
+  const ErrorInfo& info = InfoFor(status.code());
+  std::string out(info.title);
+  out += " (";
+  out += info.err_code;
+  out += ")";
+  if (!status.message().empty()) out += ": " + status.message();
+  return out;
+}
+
+int HttpStatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidField:
+    case ErrorCode::kMissingField:
+      return 400;
+    case ErrorCode::kOrderPaid:
+    case ErrorCode::kOrderClosed:
+    case ErrorCode::kOrderPayError:
+      return 409;
+    case ErrorCode::kOrderNotExist:
+      return 404;
+    default:
+      return 500;
+  }
+}
+
+// Looks the order up by token and renders it with `flash` and `status`, or
+// the not-found / internal error page.
+void RenderOrder(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res,
+                 const std::string& token, int status, std::string flash) {
+  StatusOr<Order> order = ctx.store->GetOrderByToken(token, ctx.clock->NowSeconds());
+  if (!order.ok()) {
+    if (order.status().code() == ErrorCode::kOrderNotExist) {
+      SendHtml(res, 404, RenderUnknownTokenPage());
+    } else {
+      SendHtml(res, 500, RenderInternalErrorPage());
+    }
+    return;
+  }
+  CashierView view;
+  view.merchant_name = MerchantName(ctx, *order);
+  view.pay_url = PayUrl(ctx, req, token);
+  view.flash = std::move(flash);
+  view.order = std::move(order).value();
+  SendHtml(res, status, RenderCashierPage(view));
+}
+
+void HandleGet(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string token = req.matches[1];
+  if (!IsCashierToken(token)) {
+    SendHtml(res, 404, RenderUnknownTokenPage());
+    return;
+  }
+  RenderOrder(ctx, req, res, token, 200, "");
+}
+
+void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string token = req.matches[1];
+  if (!IsCashierToken(token)) {
+    SendHtml(res, 404, RenderUnknownTokenPage());
+    return;
+  }
+  StatusOr<Order> order = ctx.store->GetOrderByToken(token, ctx.clock->NowSeconds());
+  if (!order.ok()) {
+    if (order.status().code() == ErrorCode::kOrderNotExist) {
+      SendHtml(res, 404, RenderUnknownTokenPage());
+    } else {
+      SendHtml(res, 500, RenderInternalErrorPage());
+    }
+    return;
+  }
+
+  // httplib parses an application/x-www-form-urlencoded body into params
+  // (together with any query string parameters).
+  if (!req.has_param("outcome")) {
+    RenderOrder(ctx, req, res, token, 400,
+                FlashFor(Status(ErrorCode::kMissingField,
+                                "表单缺少 outcome 字段 (success、fail 或 cancel)")));
+    return;
+  }
+  StatusOr<PayOutcome> outcome = ParsePayOutcome(req.get_param_value("outcome"));
+  if (!outcome.ok()) {
+    RenderOrder(ctx, req, res, token, 400, FlashFor(outcome.status()));
+    return;
+  }
+  const std::string channel = req.get_param_value("channel");
+
+  StatusOr<Order> acted =
+      ActAsBuyer(ctx, order->merchantno, order->out_trade_no, channel, *outcome);
+  if (!acted.ok()) {
+    const int http_status = HttpStatusFor(acted.status().code());
+    if (http_status == 500) {
+      SendHtml(res, 500, RenderInternalErrorPage());
+      return;
+    }
+    RenderOrder(ctx, req, res, token, http_status, FlashFor(acted.status()));
+    return;
+  }
+  // Post/Redirect/Get: a reload shows the new state instead of re-posting.
+  const std::string location = "/pay/" + token;
+  res.set_redirect(location, 303);
+  SendHtml(res, 303,
+           "<!DOCTYPE html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>VksPay "
+           "沙箱收银台</title><a href=\"" +
+               location + "\">继续 / continue</a></html>\n");
+}
+
+}  // namespace
+
+void RegisterCashierRoutes(httplib::Server& server, const SandboxContext& ctx) {
+  // Match everything under /pay/ so that malformed tokens get our 404 page
+  // rather than the server's empty default.
+  server.Get(R"(/pay/(.*))", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    HandleGet(ctx, req, res);
+  });
+  server.Post(R"(/pay/(.*))", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    HandlePost(ctx, req, res);
+  });
+}
+
+}  // namespace vkspay::sandbox

@@ -1,0 +1,33 @@
+// HTTP routes of the cashier page: GET and POST /pay/<cashier_token>.
+#ifndef VKSPAY_SANDBOX_CASHIER_CASHIER_ROUTES_H_
+#define VKSPAY_SANDBOX_CASHIER_CASHIER_ROUTES_H_
+
+#include <httplib.h>
+
+#include "sandbox/core/context.h"
+
+namespace vkspay::sandbox {
+
+// Registers on `server`:
+//   GET  /pay/<token>  the cashier page (200), or a not-found page (404) if
+//                      the token is not 24 lowercase hex characters or names
+//                      no order.
+//   POST /pay/<token>  form body (application/x-www-form-urlencoded) with
+//                      `channel` (wxpay, alipay, auto; empty means auto) and
+//                      `outcome` (success, fail, cancel): acts as the buyer
+//                      through ActAsBuyer. Success: 303 See Other back to
+//                      /pay/<token>. Failure: the page again with the error
+//                      shown, status 400 for a bad channel or outcome, 409 for
+//                      an order already paid, closed or failed, 404 for an
+//                      unknown token, 500 (no internals shown) otherwise.
+// Every response is "text/html; charset=utf-8" with Cache-Control: no-store.
+// The QR code encodes settings.public_base_url + "/pay/<token>", or
+// "http://" + the request's Host header when public_base_url is empty.
+//
+// `ctx` and everything it points to must outlive `server`. The handlers are
+// thread-safe (they only read ctx and call the thread-safe store).
+void RegisterCashierRoutes(httplib::Server& server, const SandboxContext& ctx);
+
+}  // namespace vkspay::sandbox
+
+#endif  // VKSPAY_SANDBOX_CASHIER_CASHIER_ROUTES_H_
