@@ -9,6 +9,7 @@
 
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/errors.h"
+#include "vkspay/protocol/form.h"
 #include "vkspay/protocol/js_number.h"
 #include "vkspay/protocol/signature.h"
 
@@ -256,22 +257,226 @@ StatusOr<Refund> DecodeRefundAnswer(const nlohmann::json& answer) {
   return r;
 }
 
-StatusOr<Order> DecodeControlAnswer(const nlohmann::json& answer) {
+Status ControlStatus(const nlohmann::json& answer) {
   auto ok = answer.find("ok");
   if (ok == answer.end() || !ok->is_boolean()) {
     return Status(ErrorCode::kInvalidJson, "控制接口应答缺少布尔字段 ok");
   }
-  if (ok->get<bool>()) {
-    auto order = answer.find("order");
-    if (order == answer.end()) return BadAnswer("order", "缺失");
-    return OrderFromJson(*order, "order");
-  }
+  if (ok->get<bool>()) return Status::Ok();
   std::string err_code;
   std::string msg;
   if (!GetString(answer, "err_code", "", err_code).ok()) err_code.clear();
   if (!GetString(answer, "message", "", msg).ok()) msg.clear();
   if (msg.empty()) msg = err_code.empty() ? "控制接口失败 (应答没有 err_code)" : err_code;
   return Status(ErrorCodeFromName(err_code), std::move(msg));
+}
+
+StatusOr<Order> DecodeControlAnswer(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  auto order = answer.find("order");
+  if (order == answer.end()) return BadAnswer("order", "缺失");
+  return OrderFromJson(*order, "order");
+}
+
+namespace {
+
+Status GetDouble(const nlohmann::json& obj, const char* name, std::string_view where, double& out) {
+  auto it = obj.find(name);
+  out = 0;
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (it->is_number()) {
+    out = it->get<double>();
+    return Status::Ok();
+  }
+  return BadAnswer(std::string(where) + "." + name, "应为数字, 收到 " + it->dump());
+}
+
+Status GetBool(const nlohmann::json& obj, const char* name, std::string_view where, bool& out) {
+  auto it = obj.find(name);
+  out = false;
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (it->is_boolean()) {
+    out = it->get<bool>();
+    return Status::Ok();
+  }
+  return BadAnswer(std::string(where) + "." + name, "应为布尔值, 收到 " + it->dump());
+}
+
+StatusOr<DeliveryAttempt> AttemptFromJson(const nlohmann::json& a, const std::string& where) {
+  if (!a.is_object()) return BadAnswer(where, "应为对象, 收到 " + std::string(a.type_name()));
+  DeliveryAttempt d;
+  VKSPAY_RETURN_IF_ERROR(GetCount(a, "n", where, d.n));
+  VKSPAY_RETURN_IF_ERROR(GetString(a, "at", where, d.at));
+  VKSPAY_RETURN_IF_ERROR(GetCount(a, "at_us", where, d.at_us));
+  VKSPAY_RETURN_IF_ERROR(GetString(a, "url", where, d.url));
+  VKSPAY_RETURN_IF_ERROR(GetCount(a, "http_status", where, d.http_status));
+  VKSPAY_RETURN_IF_ERROR(GetDouble(a, "latency_ms", where, d.latency_ms));
+  VKSPAY_RETURN_IF_ERROR(GetString(a, "response_head", where, d.response_head));
+  VKSPAY_RETURN_IF_ERROR(GetString(a, "error", where, d.error));
+  VKSPAY_RETURN_IF_ERROR(GetBool(a, "acked", where, d.acked));
+  return d;
+}
+
+StatusOr<NotificationRecord> RecordFromJson(const nlohmann::json& n, const std::string& where) {
+  if (!n.is_object()) {
+    return BadAnswer(where, "应为通知对象, 收到 " + std::string(n.type_name()));
+  }
+  NotificationRecord r;
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "id", where, r.id));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "notify_id", where, r.notify_id));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "type", where, r.type));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "merchantno", where, r.merchantno));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "out_trade_no", where, r.out_trade_no));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "out_refund_no", where, r.out_refund_no));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "notify_url", where, r.notify_url));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "delivered_to", where, r.delivered_to));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "state", where, r.state));
+  VKSPAY_RETURN_IF_ERROR(GetCount(n, "attempts", where, r.attempts));
+  VKSPAY_RETURN_IF_ERROR(GetCount(n, "total_attempts", where, r.total_attempts));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "next_attempt_at", where, r.next_attempt_at));
+  VKSPAY_RETURN_IF_ERROR(GetCount(n, "next_attempt_us", where, r.next_attempt_us));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "created_at", where, r.created_at));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "acked_at", where, r.acked_at));
+  VKSPAY_RETURN_IF_ERROR(GetString(n, "last_error", where, r.last_error));
+  if (r.id.empty()) return BadAnswer(where + ".id", "缺失");
+  if (auto p = n.find("payload"); p != n.end() && !p->is_null()) {
+    if (!p->is_object()) {
+      return BadAnswer(where + ".payload", "应为对象, 收到 " + std::string(p->type_name()));
+    }
+    r.payload = *p;
+  }
+  if (auto log = n.find("attempt_log"); log != n.end() && !log->is_null()) {
+    if (!log->is_array()) {
+      return BadAnswer(where + ".attempt_log", "应为数组, 收到 " + std::string(log->type_name()));
+    }
+    for (size_t i = 0; i < log->size(); ++i) {
+      StatusOr<DeliveryAttempt> a =
+          AttemptFromJson((*log)[i], where + ".attempt_log[" + std::to_string(i) + "]");
+      if (!a.ok()) return a.status();
+      r.attempt_log.push_back(std::move(a).value());
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+StatusOr<NotificationRecord> DecodeNotificationRecord(const nlohmann::json& n) {
+  return RecordFromJson(n, "notification");
+}
+
+StatusOr<std::vector<NotificationRecord>> DecodeNotificationList(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  auto list = answer.find("notifications");
+  if (list == answer.end() || !list->is_array()) return BadAnswer("notifications", "应为数组");
+  std::vector<NotificationRecord> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    StatusOr<NotificationRecord> r =
+        RecordFromJson((*list)[i], "notifications[" + std::to_string(i) + "]");
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+  }
+  return out;
+}
+
+StatusOr<NotificationRecord> DecodeNotificationAnswer(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  auto n = answer.find("notification");
+  if (n == answer.end()) return BadAnswer("notification", "缺失");
+  return RecordFromJson(*n, "notification");
+}
+
+StatusOr<int64_t> DecodeResentAnswer(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  if (answer.find("resent") == answer.end()) return BadAnswer("resent", "缺失");
+  int64_t count = 0;
+  VKSPAY_RETURN_IF_ERROR(GetCount(answer, "resent", "", count));
+  return count;
+}
+
+// ---------------------------------------------------------------------------
+// Notifications a merchant receives.
+
+bool IsFormContentType(std::string_view content_type) {
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  size_t end = content_type.find(';');
+  std::string_view media = content_type.substr(0, end);
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  if (media.size() != kForm.size()) return false;
+  for (size_t i = 0; i < kForm.size(); ++i) {
+    char c = media[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kForm[i]) return false;
+  }
+  return true;
+}
+
+StatusOr<Fields> DecodeNotificationBody(std::string_view body, std::string_view content_type) {
+  if (!IsFormContentType(content_type)) {
+    return Status(ErrorCode::kInvalidContentType,
+                  "通知的 Content-Type 应为 application/x-www-form-urlencoded, 收到 \"" +
+                      std::string(content_type) + "\"");
+  }
+  return DecodeForm(body);
+}
+
+StatusOr<Notification> NotificationFromFields(Fields fields, std::string_view key) {
+  auto text = [&fields](std::string_view name) {
+    const Value* v = fields.Find(name);
+    return v == nullptr ? std::string() : JsString(*v);
+  };
+  for (const char* required : {"out_trade_no", "notify_id"}) {
+    if (text(required).empty()) {
+      return Status(ErrorCode::kMissingField, std::string("通知缺少字段 ") + required);
+    }
+  }
+  VKSPAY_RETURN_IF_ERROR(VerifySign(fields, key));
+  Notification n;
+  n.notify_type = text("notify_type");
+  n.notify_id = text("notify_id");
+  n.merchantno = text("merchantno");
+  n.out_trade_no = text("out_trade_no");
+  n.transaction_id = text("transaction_id");
+  n.pay_chnl = text("pay_chnl");
+  n.status = text("status");
+  n.time_end = text("time_end");
+  n.attach = text("attach");
+  n.out_refund_no = text("out_refund_no");
+  n.refund_status = text("refund_status");
+  n.time_refund = text("time_refund");
+  n.signaturenonce = text("signaturenonce");
+  n.version = text("version");
+  n.sign = text("sign");
+  for (auto [name, out] : {std::pair<const char*, int64_t*>{"total_fee", &n.total_fee},
+                           std::pair<const char*, int64_t*>{"refund_fee", &n.refund_fee}}) {
+    const std::string t = text(name);
+    if (t.empty()) continue;
+    StatusOr<int64_t> fen = ParseYuanText(name, t, std::numeric_limits<int64_t>::max() / 100);
+    if (!fen.ok()) return fen.status();
+    *out = *fen;
+  }
+  if (const std::string ts = text("timestamp"); !ts.empty()) {
+    int64_t v = 0;
+    for (char c : ts) {
+      if (c < '0' || c > '9' || v > std::numeric_limits<int64_t>::max() / 10 - 10) {
+        return Status(ErrorCode::kInvalidField,
+                      "通知字段 timestamp 应为 Unix 秒数, 收到 \"" + ts + "\"");
+      }
+      v = v * 10 + (c - '0');
+    }
+    n.timestamp = v;
+  }
+  n.fields = std::move(fields);
+  return n;
+}
+
+StatusOr<Notification> ParseNotification(std::string_view body, std::string_view content_type,
+                                         std::string_view key) {
+  StatusOr<Fields> fields = DecodeNotificationBody(body, content_type);
+  if (!fields.ok()) return fields.status();
+  return NotificationFromFields(std::move(fields).value(), key);
 }
 
 // ---------------------------------------------------------------------------
@@ -345,16 +550,37 @@ StatusOr<RawAnswer> Client::Post(const std::string& path, const std::string& bod
   if (!res) {
     return Status(ErrorCode::kInternal, "无法连接 " + url + ": " + httplib::to_string(res.error()));
   }
+  return Decode(url, res->status, res->body);
+}
+
+StatusOr<RawAnswer> Client::Get(const std::string& path_and_query) {
+  const std::string url = origin_ + path_and_query;
+  httplib::Headers headers;
+  if (!options_.control_token.empty()) {
+    headers.emplace("Authorization", "Bearer " + options_.control_token);
+  }
+  httplib::Result res = http_->Get(path_and_query, headers);
+  if (!res) {
+    return Status(ErrorCode::kInternal, "无法连接 " + url + ": " + httplib::to_string(res.error()));
+  }
+  return Decode(url, res->status, res->body);
+}
+
+StatusOr<RawAnswer> Client::Decode(const std::string& url, int http_status, std::string body) {
   RawAnswer answer;
-  answer.http_status = res->status;
-  answer.body = res->body;
+  answer.http_status = http_status;
+  answer.body = std::move(body);
   answer.json = nlohmann::json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
   if (answer.json.is_discarded() || !answer.json.is_object()) {
     std::string shown = answer.body.substr(0, 120);
     if (answer.body.size() > 120) shown += "...";
-    return Status(
-        ErrorCode::kInvalidJson,
-        url + " 的应答 (HTTP " + std::to_string(answer.http_status) + ") 不是 JSON 对象: " + shown);
+    if (http_status == 404) {
+      // httplib's own 404: the sandbox has no such route (an older sandbox).
+      return Status(ErrorCode::kNotFound, url + " 不存在 (HTTP 404, 应答不是 JSON; 沙箱版本太旧?)" +
+                                              (shown.empty() ? "" : ": " + shown));
+    }
+    return Status(ErrorCode::kInvalidJson, url + " 的应答 (HTTP " + std::to_string(http_status) +
+                                               ") 不是 JSON 对象: " + shown);
   }
   return answer;
 }
@@ -416,6 +642,37 @@ StatusOr<Order> Client::Pay(std::string_view out_trade_no, std::string_view chan
   StatusOr<RawAnswer> a = PayRaw(out_trade_no, channel, outcome);
   if (!a.ok()) return a.status();
   return DecodeControlAnswer(a->json);
+}
+
+StatusOr<RawAnswer> Client::ListNotifications(const NotificationFilter& filter) {
+  std::string query;
+  auto add = [&query](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    query += query.empty() ? "?" : "&";
+    query += std::string(name) + "=" + httplib::detail::encode_query_param(value);
+  };
+  add("merchantno", options_.merchantno);
+  add("out_trade_no", filter.out_trade_no);
+  add("state", filter.state);
+  add("limit", filter.limit > 0 ? std::to_string(filter.limit) : std::string());
+  return Get(prefix_ + "/_sandbox/notifications" + query);
+}
+
+StatusOr<RawAnswer> Client::GetNotification(std::string_view id) {
+  return Get(prefix_ + "/_sandbox/notifications/" +
+             httplib::detail::encode_query_param(std::string(id)));
+}
+
+StatusOr<RawAnswer> Client::ResendNotification(std::string_view id) {
+  return Post(prefix_ + "/_sandbox/notifications/" +
+                  httplib::detail::encode_query_param(std::string(id)) + "/resend",
+              "{}", /*control=*/true);
+}
+
+StatusOr<RawAnswer> Client::ResendFailed(std::optional<int64_t> since) {
+  nlohmann::ordered_json body = {{"state", "failed"}};
+  if (since.has_value()) body["since"] = *since;
+  return Post(prefix_ + "/_sandbox/notifications/resend", body.dump(), /*control=*/true);
 }
 
 Status Client::VerifyNotification(const Fields& form, std::string_view key) {

@@ -6,9 +6,15 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "sandbox/config/config.h"
+#include "sandbox/core/sandbox_clock.h"
+#include "sandbox/notify/dispatcher.h"
+#include "sandbox/notify/http_sender.h"
+#include "sandbox/notify/url_guard.h"
 #include "sandbox/server/sandbox_server.h"
 #include "sandbox/store/store.h"
 #include "vkspay/protocol/clock.h"
@@ -72,6 +78,39 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "HTTP worker threads")->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_flag("--quiet", quiet, "do not log each API request");
+  // Notification delivery (docs/notify.md); each overrides the config file.
+  std::string notify_profile;
+  double time_scale = 0;
+  std::string forward_to;
+  std::vector<std::string> notify_allow;
+  int64_t notify_timeout_ms = 0;
+  int64_t notify_workers = 0;
+  int64_t notify_per_host = 0;
+  std::string notify_ca_file;
+  bool strict_notify_url = false;
+  app.add_option("--notify-profile", notify_profile,
+                 "retry schedule: vkspay (default), alipay, fast, or custom (from the config)")
+      ->check(CLI::IsMember({"vkspay", "alipay", "fast", "custom"}));
+  app.add_option("--time-scale", time_scale,
+                 "multiply every retry delay (0.001 turns the day-long schedule into ~90 s)")
+      ->check(CLI::Range(1e-9, 1000.0));
+  app.add_option("--forward-to", forward_to,
+                 "deliver every notification to this URL instead of its notify_url");
+  app.add_option("--notify-allow", notify_allow,
+                 "host, IP or CIDR notifications may go to (repeatable; loopback and configured "
+                 "notify_url hosts are always allowed)");
+  app.add_option("--notify-timeout-ms", notify_timeout_ms, "timeout per notification attempt")
+      ->check(CLI::Range(int64_t{1}, int64_t{600'000}));
+  app.add_option("--notify-workers", notify_workers, "notification delivery threads")
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
+  app.add_option("--notify-per-host", notify_per_host,
+                 "attempts in flight per merchant host:port at most")
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
+  app.add_option("--notify-ca-file", notify_ca_file,
+                 "extra CA certificates (PEM) to trust for https notify URLs");
+  app.add_flag("--strict-notify-url", strict_notify_url,
+               "refuse a webpay whose notify_url is not allowed (default: accept it and hold its "
+               "notification as blocked)");
   CLI11_PARSE(app, argc, argv);
 
   std::string host;
@@ -92,8 +131,42 @@ int main(int argc, char** argv) {
   if (!public_url.empty()) config.settings.public_base_url = public_url;
   if (!control_token.empty()) config.settings.control_token = control_token;
   if (seed != 0) config.settings.seed = seed;
+  Settings& settings = config.settings;
+  if (!notify_profile.empty()) settings.notify_profile = notify_profile;
+  if (time_scale > 0) settings.time_scale = time_scale;
+  if (!forward_to.empty()) {
+    if (forward_to.rfind("http://", 0) != 0 && forward_to.rfind("https://", 0) != 0) {
+      std::cerr << "vkspay-sandbox: --forward-to must be an http:// or https:// URL, got \""
+                << forward_to << "\"\n";
+      return 2;
+    }
+    settings.forward_to = forward_to;
+  }
+  settings.notify_allow.insert(settings.notify_allow.end(), notify_allow.begin(),
+                               notify_allow.end());
+  if (notify_timeout_ms > 0) settings.notify_timeout_ms = notify_timeout_ms;
+  if (notify_workers > 0) settings.notify_workers = notify_workers;
+  if (notify_per_host > 0) settings.notify_per_host = notify_per_host;
+  if (!notify_ca_file.empty()) settings.notify_ca_file = notify_ca_file;
+  if (strict_notify_url) settings.strict_notify_url = true;
+  StatusOr<DispatcherOptions> notify_options = DispatcherOptionsFor(settings);
+  if (!notify_options.ok()) {
+    std::cerr << "vkspay-sandbox: " << notify_options.status().message() << "\n";
+    return 2;
+  }
+  UrlGuardOptions guard_options;
+  guard_options.allow = settings.notify_allow;
+  UrlGuard guard(guard_options);
+  AllowConfiguredHosts(guard, config);
+  if (Status allow = guard.CheckAllowList(); !allow.ok()) {
+    std::cerr << "vkspay-sandbox: notify_allow: " << allow.message() << "\n";
+    return 2;
+  }
 
-  SystemClock clock;
+  SystemClock system_clock;
+  // THE clock of the sandbox: the system clock plus what
+  // POST /_sandbox/clock/advance added.
+  SandboxClock clock(&system_clock);
   SeededRandom rng(config.settings.seed != 0 ? config.settings.seed
                                              : static_cast<uint64_t>(clock.NowMicros()));
   bool generated_token = false;
@@ -123,25 +196,34 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  SandboxContext ctx{&config, store->get(), &clock, &rng};
+  SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard};
+  static std::mutex log_mu;
+  auto log_line = [](const std::string& line) {
+    std::lock_guard<std::mutex> lock(log_mu);
+    std::cerr << line << "\n";
+  };
+  HttpSenderOptions sender_options;
+  sender_options.ca_file = settings.notify_ca_file;
+  std::unique_ptr<HttpSender> sender = MakeHttpSender(sender_options);
+  notify_options->log = log_line;  // one line per attempt, always (never keys)
+  // Declared after the store and before the server: stopped and destroyed
+  // after the server, before the store closes.
+  Dispatcher dispatcher(ctx, &guard, sender.get(), *notify_options);
+  (*store)->SetOutboxObserver([&dispatcher] { dispatcher.Wake(); });
+  clock.AddObserver([&dispatcher] { dispatcher.Wake(); });
   ServerOptions options;
   options.host = host;
   options.port = port;
   options.threads = threads;
   options.control_token = config.settings.control_token;
-  static std::mutex log_mu;
-  if (!quiet) {
-    options.log = [](const std::string& line) {
-      std::lock_guard<std::mutex> lock(log_mu);
-      std::cerr << line << "\n";
-    };
-  }
+  if (!quiet) options.log = log_line;
   SandboxServer server(ctx, options);
   StatusOr<int> bound = server.Start();
   if (!bound.ok()) {
     std::cerr << "vkspay-sandbox: " << bound.status().message() << "\n";
     return 1;
   }
+  dispatcher.Start();  // resumes every pending notification
   const std::string base = server.base_url();
   std::cout << "vkspay-sandbox ready: listening on " << base << " (db " << db_path << ")"
             << std::endl;
@@ -153,6 +235,12 @@ int main(int argc, char** argv) {
                 << ")\n";
     }
   }
+  std::cout << "  notifications: profile " << notify_options->schedule.name << " ("
+            << notify_options->schedule.Describe() << ")";
+  if (settings.time_scale != 1.0) std::cout << ", time scale " << settings.time_scale;
+  if (!settings.forward_to.empty()) std::cout << ", forwarded to " << settings.forward_to;
+  if (settings.strict_notify_url) std::cout << ", strict notify_url";
+  std::cout << "\n";
   if (generated_token) {
     std::cout << "  control API token (listening beyond loopback): "
               << config.settings.control_token << "\n";
@@ -167,5 +255,6 @@ int main(int argc, char** argv) {
   std::cerr << "vkspay-sandbox: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ", stopping\n";
   server.Stop();
+  dispatcher.Stop();  // lets attempts in flight finish and record
   return 0;
 }

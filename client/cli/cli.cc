@@ -1,14 +1,21 @@
 #include "cli.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>
+#include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "vkspay/client/client.h"
+#include "vkspay/client/listener.h"
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/errors.h"
 #include "vkspay/protocol/signature.h"
@@ -46,6 +53,27 @@ struct Args {
   std::string refund_fee;
   std::string channel = "auto";
   std::string outcome = "success";
+
+  // listen
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 9000;
+  std::string listen_path = "/notify";
+  std::string forward_to;
+  std::string fail = "none";
+  int fail_first = 0;
+  double fail_rate = 0;
+  uint64_t seed = 1;
+  int64_t timeout_ms = 10'000;
+  int listen_threads = 16;
+  bool quiet = false;
+  std::vector<std::string> merchant_keys;
+
+  // notifications / resend
+  std::string notification_id;
+  std::string state;
+  int64_t limit = 0;
+  bool failed = false;
+  int64_t since = 0;
 };
 
 std::string OneLine(std::string s) {
@@ -185,6 +213,181 @@ int Finish(const Args& a, const StatusOr<RawAnswer>& raw, Decode decode, Print p
   return kExitOk;
 }
 
+// ---------------------------------------------------------------------------
+// listen
+
+int RunListen(const Args& a, std::ostream& out, std::ostream& err) {
+  StatusOr<FailMode> mode = ParseFailMode(a.fail);
+  if (!mode.ok()) return Fail(err, mode.status(), kExitUsage);
+  NotifyListenerOptions opts;
+  opts.host = a.listen_host;
+  opts.port = a.listen_port;
+  opts.path =
+      a.listen_path.empty() || a.listen_path.front() != '/' ? "/" + a.listen_path : a.listen_path;
+  opts.keys[a.merchantno] = a.key;
+  for (const std::string& mk : a.merchant_keys) {
+    size_t eq = mk.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == mk.size()) {
+      return Fail(err,
+                  Status(ErrorCode::kInvalidField,
+                         "--merchant-key 应为 MERCHANTNO=KEY, 收到 \"" + mk + "\""),
+                  kExitUsage);
+    }
+    opts.keys[mk.substr(0, eq)] = mk.substr(eq + 1);
+  }
+  opts.fail_mode = *mode;
+  opts.fail_first = a.fail_first;
+  opts.fail_rate = a.fail_rate;
+  opts.seed = a.seed;
+  opts.timeout = std::chrono::milliseconds(a.timeout_ms);
+  opts.forward_to = a.forward_to;
+  opts.forward_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(a.timeout_seconds * 1000.0 + 0.5));
+  opts.threads = a.listen_threads;
+  opts.out = a.quiet ? nullptr : &out;
+  opts.json = a.json;
+
+  // Block SIGINT/SIGTERM before the server threads start, so they inherit the
+  // mask and this thread can take the signal with sigwait (as sandbox/main.cc).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
+  struct RestoreMask {
+    sigset_t mask;
+    ~RestoreMask() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+  } restore{old_mask};
+
+  NotifyListener listener(opts);
+  StatusOr<int> port = listener.Start();
+  if (!port.ok()) {
+    return Fail(err, port.status(),
+                port.status().code() == ErrorCode::kInvalidField ? kExitUsage : kExitFailed);
+  }
+  std::string merchants;
+  for (const auto& [mno, key] : opts.keys) merchants += (merchants.empty() ? "" : ", ") + mno;
+  out << "vkspay listen: listening on " << listener.url() << " ("
+      << (opts.keys.size() == 1 ? "merchant " : "merchants ") << merchants << ")" << std::endl;
+  if (!a.json) {
+    if (!opts.forward_to.empty()) out << "  forwarding to " << opts.forward_to << "\n";
+    if (opts.fail_mode != FailMode::kNone || opts.fail_first > 0 || opts.fail_rate > 0) {
+      out << "  failing on purpose: "
+          << FailModeName(opts.fail_mode == FailMode::kNone ? FailMode::kHttp500 : opts.fail_mode);
+      if (opts.fail_first > 0)
+        out << ", first " << opts.fail_first << " attempts of each notify_id";
+      if (opts.fail_rate > 0) out << ", rate " << opts.fail_rate << " (seed " << opts.seed << ")";
+      out << "\n";
+    }
+    std::string stats_url = listener.url();
+    stats_url = stats_url.substr(0, stats_url.find('/', stats_url.find("://") + 3));
+    out << "  counters: GET " << stats_url << "/_listen/stats; Ctrl-C to stop" << std::endl;
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  listener.Stop();
+  const NotifyListenerStats st = listener.stats();
+  if (a.json) {
+    nlohmann::ordered_json j = {{"stats", StatsJson(st)}};
+    out << j.dump() << std::endl;
+  } else {
+    out << "vkspay listen: stopped (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << "): received "
+        << st.received << ", verified " << st.verified << ", invalid " << st.invalid << ", acked "
+        << st.acked << ", failed " << st.failed << ", duplicates " << st.duplicates << ", unique "
+        << st.unique;
+    if (st.forward_errors > 0) out << ", forward errors " << st.forward_errors;
+    out << std::endl;
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
+// notifications / resend
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
+void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+std::string AttemptsText(const NotificationRecord& r) {
+  std::string t = std::to_string(r.attempts);
+  if (r.total_attempts > 0) t += "/" + std::to_string(r.total_attempts);
+  return t;
+}
+
+void PrintNotificationList(std::ostream& out, const std::vector<NotificationRecord>& list) {
+  if (list.empty()) {
+    out << "no notifications\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "TYPE", "OUT_TRADE_NO", "STATE", "ATTEMPTS", "NEXT/ACKED", "LAST_ERROR"}};
+  for (const NotificationRecord& r : list) {
+    std::string when = r.state == "acked" ? r.acked_at : r.next_attempt_at;
+    std::string trade = r.out_trade_no;
+    if (!r.out_refund_no.empty()) trade += " (" + r.out_refund_no + ")";
+    rows.push_back({r.id, OrDash(r.type), trade, OrDash(r.state), AttemptsText(r), OrDash(when),
+                    OrDash(OneLine(r.last_error))});
+  }
+  PrintTable(out, rows);
+}
+
+void PrintNotificationRecord(std::ostream& out, const NotificationRecord& r) {
+  Line(out, "id", r.id);
+  Line(out, "notify_id", r.notify_id);
+  Line(out, "type", r.type);
+  Line(out, "merchantno", r.merchantno);
+  Line(out, "out_trade_no", r.out_trade_no);
+  if (!r.out_refund_no.empty()) Line(out, "out_refund_no", r.out_refund_no);
+  Line(out, "state", r.state);
+  Line(out, "attempts", AttemptsText(r));
+  Line(out, "notify_url", OrDash(r.notify_url));
+  if (!r.delivered_to.empty() && r.delivered_to != r.notify_url) {
+    Line(out, "delivered_to", r.delivered_to);
+  }
+  Line(out, "created_at", OrDash(r.created_at));
+  if (!r.next_attempt_at.empty()) Line(out, "next_attempt_at", r.next_attempt_at);
+  if (!r.acked_at.empty()) Line(out, "acked_at", r.acked_at);
+  if (!r.last_error.empty()) Line(out, "last_error", OneLine(r.last_error));
+  if (!r.payload.empty()) {
+    Line(out, "payload", r.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+}
+
+void PrintAttemptLog(std::ostream& out, const NotificationRecord& r) {
+  if (r.attempt_log.empty()) {
+    out << "attempt_log     (no attempts yet)\n";
+    return;
+  }
+  out << "attempt_log\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"  #", "AT", "URL", "HTTP", "LATENCY", "RESULT", "ANSWER/ERROR"}};
+  for (const DeliveryAttempt& at : r.attempt_log) {
+    std::ostringstream latency;
+    latency << std::fixed << std::setprecision(1) << at.latency_ms << " ms";
+    std::string what = at.error.empty() ? at.response_head : at.error;
+    rows.push_back({"  " + std::to_string(at.n), OrDash(at.at), OrDash(at.url),
+                    at.http_status > 0 ? std::to_string(at.http_status) : "-", latency.str(),
+                    at.acked ? "acked" : "failed", OrDash(OneLine(what))});
+  }
+  PrintTable(out, rows);
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -202,12 +405,15 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   app.add_option("--key", a.key, "merchant signing key")
       ->envname("VKSPAY_KEY")
       ->capture_default_str();
-  app.add_option("--control-token", a.control_token, "sandbox control API token (pay)")
+  app.add_option("--control-token", a.control_token,
+                 "sandbox control API token (pay, notifications, resend)")
       ->envname("VKSPAY_CONTROL_TOKEN");
   app.add_option("--timeout", a.timeout_seconds, "connect/read timeout in seconds")
       ->check(CLI::Range(0.001, 3600.0))
       ->capture_default_str();
-  app.add_flag("--json", a.json, "print the raw answer JSON instead of a summary");
+  app.add_flag("--json", a.json,
+               "print the raw answer JSON instead of a summary (listen: one JSON object per "
+               "notification)");
 
   CLI::App* sign = app.add_subcommand(
       "sign",
@@ -235,7 +441,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   CLI::App* micropay = app.add_subcommand("micropay", "charge a buyer's pay code (auth code)");
   micropay->add_option("--total-fee", a.total_fee, "amount in yuan, e.g. 0.01")->required();
   micropay->add_option("--auth-code", a.auth_code, "the buyer's pay code")->required();
-  micropay->add_option("--pay-chnl", a.pay_chnl, "wxpay or alipay (default: from the auth code prefix)");
+  micropay->add_option("--pay-chnl", a.pay_chnl,
+                       "wxpay or alipay (default: from the auth code prefix)");
   micropay->add_option("--client-ip", a.client_ip, "sent as given (default empty)");
   micropay->add_option("--cashier", a.cashier, "sent as given (default empty)");
   micropay->add_option("--kuantai", a.kuantai, "sent as given (default empty)");
@@ -267,6 +474,67 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       ->check(CLI::IsMember({"success", "fail", "cancel"}))
       ->capture_default_str();
 
+  CLI::App* listen = app.add_subcommand(
+      "listen",
+      "receive notifications locally: verify each signature (--merchantno/--key), print it, "
+      "answer the ack (or forward it, or fail on purpose); stop with Ctrl-C");
+  listen->add_option("--host", a.listen_host, "address to listen on")->capture_default_str();
+  listen->add_option("--port", a.listen_port, "port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  listen
+      ->add_option("--path", a.listen_path,
+                   "path shown in the URL (POSTs to any path are accepted)")
+      ->capture_default_str();
+  listen->add_option("--forward-to", a.forward_to,
+                     "relay each verified notification (same body and Content-Type) to this URL "
+                     "and answer with its answer (502 if it cannot be reached within --timeout)");
+  listen->add_option("--fail", a.fail, "how to fail on purpose: none, 500, timeout, wrong-body")
+      ->check(CLI::IsMember({"none", "ok", "500", "fail500", "timeout", "wrong-body"}))
+      ->capture_default_str();
+  listen
+      ->add_option("--fail-first", a.fail_first,
+                   "fail the first N attempts of each notify_id, then ack")
+      ->check(CLI::Range(0, 1000000));
+  listen
+      ->add_option("--fail-rate", a.fail_rate,
+                   "fail each attempt with probability P (deterministic for a --seed)")
+      ->check(CLI::Range(0.0, 1.0));
+  listen->add_option("--seed", a.seed, "seed for --fail-rate")->capture_default_str();
+  listen->add_option("--timeout-ms", a.timeout_ms, "how long --fail timeout holds an answer")
+      ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}))
+      ->capture_default_str();
+  listen->add_option("--threads", a.listen_threads, "server worker threads")
+      ->check(CLI::Range(2, 1024))
+      ->capture_default_str();
+  listen
+      ->add_option("--merchant-key", a.merchant_keys,
+                   "also accept merchant MERCHANTNO=KEY (repeatable)")
+      ->allow_extra_args(false);
+  listen->add_flag("--quiet", a.quiet, "print only the ready line and the final counters");
+
+  CLI::App* notifications = app.add_subcommand(
+      "notifications",
+      "sandbox only: list this merchant's notifications, or show one with every delivery "
+      "attempt (control API)");
+  notifications->add_option("id", a.notification_id, "notification id: show its attempts");
+  notifications->add_option("--order", a.out_trade_no, "only this out_trade_no");
+  notifications->add_option("--state", a.state, "pending, acked, failed or blocked")
+      ->check(CLI::IsMember({"pending", "acked", "failed", "blocked"}));
+  notifications->add_option("--limit", a.limit, "at most N")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+
+  CLI::App* resend = app.add_subcommand(
+      "resend",
+      "sandbox only: deliver a notification again now, or every failed one (control API)");
+  auto* o_resend_id = resend->add_option("id", a.notification_id, "notification id");
+  auto* o_failed = resend->add_flag("--failed", a.failed, "resend every failed notification");
+  auto* o_since =
+      resend->add_option("--since", a.since, "with --failed: only those failed since UNIX_SECONDS")
+          ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  o_since->needs(o_failed);
+  o_resend_id->excludes(o_failed);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -276,6 +544,11 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
 
   try {
     if (sign->parsed()) return RunSign(a, out, err);
+    if (listen->parsed()) return RunListen(a, out, err);
+    if (resend->parsed() && a.notification_id.empty() && !a.failed) {
+      return Fail(err, Status(ErrorCode::kMissingField, "resend: 需要通知 ID 或 --failed"),
+                  kExitUsage);
+    }
 
     // Validate amounts before connecting anywhere.
     int64_t total_fen = 0;
@@ -365,6 +638,41 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
     if (pay->parsed()) {
       return Finish<Order>(a, c.PayRaw(a.out_trade_no, a.channel, a.outcome), DecodeControlAnswer,
                            print_order, out, err);
+    }
+    if (notifications->parsed()) {
+      if (!a.notification_id.empty()) {
+        return Finish<NotificationRecord>(
+            a, c.GetNotification(a.notification_id), DecodeNotificationAnswer,
+            [&](const NotificationRecord& r) {
+              PrintNotificationRecord(out, r);
+              PrintAttemptLog(out, r);
+            },
+            out, err);
+      }
+      NotificationFilter filter{a.out_trade_no, a.state, a.limit};
+      return Finish<std::vector<NotificationRecord>>(
+          a, c.ListNotifications(filter), DecodeNotificationList,
+          [&](const std::vector<NotificationRecord>& list) { PrintNotificationList(out, list); },
+          out, err);
+    }
+    if (resend->parsed()) {
+      if (a.failed) {
+        std::optional<int64_t> since;
+        if (o_since->count() > 0) since = a.since;
+        return Finish<int64_t>(
+            a, c.ResendFailed(since), DecodeResentAnswer,
+            [&](int64_t n) {
+              out << "resent " << n << " failed notification" << (n == 1 ? "" : "s") << "\n";
+            },
+            out, err);
+      }
+      return Finish<NotificationRecord>(
+          a, c.ResendNotification(a.notification_id), DecodeNotificationAnswer,
+          [&](const NotificationRecord& r) {
+            out << "resent notification " << r.id << "\n";
+            PrintNotificationRecord(out, r);
+          },
+          out, err);
     }
     return Fail(err, Status(ErrorCode::kInvalidField, "未知子命令"), kExitUsage);
   } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 
 #include "sandbox/core/payments.h"
 #include "sandbox/core/views.h"
+#include "sandbox/notify/url_guard.h"
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/signature.h"
 
@@ -233,6 +234,19 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
   return resp;
 }
 
+Status ApiService::CheckStrictNotifyUrl(const Merchant& merchant, const std::string& url) const {
+  const Settings& settings = ctx_.config->settings;
+  // Without strict, a refused URL is accepted and its notification held as
+  // blocked. With a forward_to, notify_url is never contacted.
+  if (!settings.strict_notify_url || ctx_.url_guard == nullptr) return Status::Ok();
+  if (!merchant.forward_to.empty() || !settings.forward_to.empty()) return Status::Ok();
+  StatusOr<OutboundTarget> target = ctx_.url_guard->Resolve(url);
+  if (target.ok()) return Status::Ok();
+  return Status(ErrorCode::kNotifyUrlRefused,
+                "沙箱不会向 notify_url " + Shown(url) + " 发送通知: " + target.status().message() +
+                    " (strict_notify_url 已开启; 可用 --notify-allow 放行)");
+}
+
 StatusOr<Json> ApiService::WebPay(const Call& call) {
   const Fields& f = *call.fields;
   const Settings& settings = ctx_.config->settings;
@@ -250,6 +264,7 @@ StatusOr<Json> ApiService::WebPay(const Call& call) {
     *notify_url = call.merchant->notify_url;
   }
   VKSPAY_RETURN_IF_ERROR(CheckHttpUrl("notify_url", *notify_url, ErrorCode::kNotifyUrlRefused));
+  VKSPAY_RETURN_IF_ERROR(CheckStrictNotifyUrl(*call.merchant, *notify_url));
 
   Order order;
   order.merchantno = call.merchant->merchantno;
@@ -360,6 +375,7 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
   if (order.notify_url.empty()) order.notify_url = call.merchant->notify_url;
   if (!order.notify_url.empty()) {
     VKSPAY_RETURN_IF_ERROR(CheckHttpUrl("notify_url", order.notify_url, ErrorCode::kNotifyUrlRefused));
+    VKSPAY_RETURN_IF_ERROR(CheckStrictNotifyUrl(*call.merchant, order.notify_url));
   }
   StatusOr<std::string> s = GetString(f, "out_trade_no", false, 64);
   if (!s.ok()) return s.status();

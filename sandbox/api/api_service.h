@@ -50,6 +50,9 @@ class ApiService {
     std::string base_url;
   };
 
+  // Under settings.strict_notify_url: kNotifyUrlRefused with the guard's
+  // reason if the URL would not be allowed.
+  Status CheckStrictNotifyUrl(const Merchant& merchant, const std::string& url) const;
   StatusOr<Json> WebPay(const Call& call);
   StatusOr<Json> MicroPay(const Call& call);
   StatusOr<Json> OrderQuery(const Call& call, Json* fail_data);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sandbox/core/payments.h"
+#include "sandbox/notify/url_guard.h"
 #include "vkspay/protocol/signature.h"
 
 namespace vkspay::sandbox {
@@ -16,7 +17,12 @@ class ApiServiceTest : public ::testing::Test {
  protected:
   ApiServiceTest() : clock_(kNow * 1'000'000), rng_(42) {
     config_ = SandboxConfig::Demo();
-    config_.merchants.push_back(Merchant{"20002", "other-key", "B", "http://127.0.0.1:9/n"});
+    Merchant second;
+    second.merchantno = "20002";
+    second.key = "other-key";
+    second.name = "B";
+    second.notify_url = "http://127.0.0.1:9/n";
+    config_.merchants.push_back(second);
     store_ = OpenSqliteStore({":memory:", "NORMAL"}).value();
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
     api_ = std::make_unique<ApiService>(ctx_);
@@ -270,6 +276,51 @@ TEST_F(ApiServiceTest, StringFieldsMustBeStrings) {
   ExpectFail(j, "INVALID_FIELD");
   EXPECT_NE(j["return_msg"].get<std::string>().find("out_trade_no"), std::string::npos);
   ExpectFail(WebPay(1, {{"out_trade_no", std::string("has space")}}), "INVALID_FIELD");
+}
+
+// --- notify_url safety and the outbox ---
+
+TEST_F(ApiServiceTest, RefusedNotifyUrlIsAcceptedUnlessStrict) {
+  UrlGuard guard{UrlGuardOptions{}};
+  ctx_.url_guard = &guard;
+  api_ = std::make_unique<ApiService>(ctx_);
+  Fields f = Request("webpay", {{"total_fee", 0.01},
+                                {"notify_url", std::string("http://169.254.169.254/latest")}});
+  EXPECT_EQ(Send(f)["return_code"], "SUCCESS");  // its notification will be blocked
+
+  config_.settings.strict_notify_url = true;
+  json j = Send(Request("webpay", {{"total_fee", 0.01},
+                                   {"notify_url", std::string("http://169.254.169.254/latest")}}));
+  ExpectFail(j, "NOTIFY_URL_REFUSED");
+  EXPECT_NE(j["return_msg"].get<std::string>().find("169.254.169.254"), std::string::npos)
+      << j.dump();
+  EXPECT_EQ(OrderCount(), 1);
+  // Loopback is allowed by default, so the usual local receiver passes.
+  EXPECT_EQ(WebPay(0.01)["return_code"], "SUCCESS");
+  // With a forward_to the notify_url is never contacted, so it is not checked.
+  config_.settings.forward_to = "http://127.0.0.1:7000/hook";
+  EXPECT_EQ(Send(Request("webpay", {{"total_fee", 0.01},
+                                    {"notify_url", std::string("http://169.254.169.254/x")}}))
+                ["return_code"],
+            "SUCCESS");
+}
+
+TEST_F(ApiServiceTest, MicroPayAndRefundWriteTheirNotifications) {
+  json j = Send(Request("micropay", {{"total_fee", 1.0},
+                                     {"pay_chnl", std::string("wxpay")},
+                                     {"auth_code", std::string("134567890123456789")},
+                                     {"notify_url", std::string("http://127.0.0.1:9/n")}}));
+  ASSERT_EQ(j["return_code"], "SUCCESS") << j.dump();
+  const std::string no = j["data"]["out_trade_no"];
+  ASSERT_EQ(Send(Request("orderrefund", {{"out_trade_no", no}, {"refund_fee", 0.5}}))["return_code"],
+            "SUCCESS");
+  NotificationFilter f;
+  f.out_trade_no = no;
+  std::vector<Notification> all = store_->ListNotifications(f).value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].type, "refund");
+  EXPECT_EQ(all[1].type, "payment");
+  EXPECT_EQ(all[1].notify_url, "http://127.0.0.1:9/n");
 }
 
 }  // namespace

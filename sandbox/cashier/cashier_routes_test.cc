@@ -45,6 +45,26 @@ class BrokenStore : public Store {
   }
   StatusOr<std::vector<Order>> ListOrders(const OrderFilter&) override { return Broken(); }
   Status Reset() override { return Broken(); }
+  void SetOutboxObserver(std::function<void()>) override {}
+  StatusOr<DueNotifications> ClaimDueNotifications(int64_t, size_t,
+                                                    const std::unordered_set<int64_t>&) override {
+    return Broken();
+  }
+  Status RecordNotifyAttempt(const NotifyAttempt&, const NotifyUpdate&) override {
+    return Broken();
+  }
+  StatusOr<std::vector<Notification>> ListNotifications(const NotificationFilter&) override {
+    return Broken();
+  }
+  StatusOr<Notification> GetNotification(std::string_view) override { return Broken(); }
+  StatusOr<std::vector<NotifyAttempt>> ListNotifyAttempts(int64_t) override { return Broken(); }
+  StatusOr<Notification> ResendNotification(std::string_view, int64_t) override {
+    return Broken();
+  }
+  StatusOr<int64_t> ResendNotifications(NotifyState, int64_t, int64_t) override {
+    return Broken();
+  }
+  StatusOr<std::map<NotifyState, int64_t>> CountNotifications() override { return Broken(); }
 
  private:
   static Status Broken() {

@@ -20,8 +20,33 @@ const Merchant* SandboxConfig::FindMerchant(std::string_view merchantno) const {
 
 SandboxConfig SandboxConfig::Demo() {
   SandboxConfig c;
-  c.merchants.push_back(Merchant{kDemoMerchantNo, kDemoKey, "VksPay 沙箱演示商户", ""});
+  Merchant demo;
+  demo.merchantno = kDemoMerchantNo;
+  demo.key = kDemoKey;
+  demo.name = "VksPay 沙箱演示商户";
+  c.merchants.push_back(std::move(demo));
   return c;
+}
+
+std::string_view ToString(AckMode mode) {
+  switch (mode) {
+    case AckMode::kJson:
+      return "json";
+    case AckMode::kText:
+      return "text";
+    case AckMode::kAny2xx:
+      return "any2xx";
+  }
+  return "json";
+}
+
+StatusOr<AckMode> ParseAckMode(std::string_view name) {
+  for (AckMode mode : {AckMode::kJson, AckMode::kText, AckMode::kAny2xx}) {
+    if (ToString(mode) == name) return mode;
+  }
+  return Status(ErrorCode::kInvalidField,
+                "ack_mode must be \"json\", \"text\" or \"any2xx\", got \"" + std::string(name) +
+                    "\"");
 }
 
 namespace {
@@ -56,11 +81,93 @@ Status ReadInt(const json& obj, const std::string& path, const char* name, int64
   return Status::Ok();
 }
 
+bool IsHttpUrl(const std::string& url) {
+  for (const char* scheme : {"http://", "https://"}) {
+    const size_t n = std::char_traits<char>::length(scheme);
+    if (url.size() > n && url.compare(0, n, scheme) == 0 && url[n] != '/') return true;
+  }
+  return false;
+}
+
+Status ReadUrl(const json& obj, const std::string& path, const char* name, std::string* out) {
+  VKSPAY_RETURN_IF_ERROR(ReadString(obj, path, name, out, false));
+  if (!out->empty() && !IsHttpUrl(*out)) {
+    return Bad(path + "." + name, "an http:// or https:// URL", obj[name]);
+  }
+  return Status::Ok();
+}
+
+Status ReadNotifySettings(const json& s, Settings* out) {
+  if (auto it = s.find("notify_profile"); it != s.end()) {
+    static const std::set<std::string> kProfiles = {"vkspay", "alipay", "fast", "custom"};
+    if (!it->is_string() || !kProfiles.count(it->get<std::string>())) {
+      return Bad("settings.notify_profile", "\"vkspay\", \"alipay\", \"fast\" or \"custom\"",
+                 *it);
+    }
+    out->notify_profile = it->get<std::string>();
+  }
+  if (auto it = s.find("notify_schedule"); it != s.end()) {
+    const std::string what = "a non-empty array of seconds (numbers > 0)";
+    if (!it->is_array() || it->empty()) return Bad("settings.notify_schedule", what, *it);
+    out->notify_schedule.clear();
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& v = (*it)[i];
+      if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 30 * 86400.0) {
+        return Bad("settings.notify_schedule[" + std::to_string(i) + "]",
+                   "seconds, a number > 0 and at most 30 days", v);
+      }
+      out->notify_schedule.push_back(v.get<double>());
+    }
+    if (s.find("notify_profile") == s.end()) out->notify_profile = "custom";
+    if (out->notify_profile != "custom") {
+      return Bad("settings.notify_schedule", "no schedule unless notify_profile is \"custom\"",
+                 *it);
+    }
+  }
+  if (out->notify_profile == "custom" && out->notify_schedule.empty()) {
+    return Bad("settings.notify_schedule", "a schedule, since notify_profile is \"custom\"",
+               json());
+  }
+  VKSPAY_RETURN_IF_ERROR(ReadInt(s, "settings", "notify_timeout_ms", 1, &out->notify_timeout_ms));
+  VKSPAY_RETURN_IF_ERROR(ReadInt(s, "settings", "notify_workers", 1, &out->notify_workers));
+  VKSPAY_RETURN_IF_ERROR(ReadInt(s, "settings", "notify_per_host", 1, &out->notify_per_host));
+  if (out->notify_workers > 256) {
+    return Bad("settings.notify_workers", "an integer from 1 to 256", s["notify_workers"]);
+  }
+  if (auto it = s.find("time_scale"); it != s.end()) {
+    if (!it->is_number() || it->get<double>() <= 0 || it->get<double>() > 1000) {
+      return Bad("settings.time_scale", "a number > 0 and at most 1000 (such as 0.001)", *it);
+    }
+    out->time_scale = it->get<double>();
+  }
+  VKSPAY_RETURN_IF_ERROR(ReadUrl(s, "settings", "forward_to", &out->forward_to));
+  if (auto it = s.find("notify_allow"); it != s.end()) {
+    if (!it->is_array()) return Bad("settings.notify_allow", "an array of strings", *it);
+    out->notify_allow.clear();
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& v = (*it)[i];
+      if (!v.is_string() || v.get<std::string>().empty()) {
+        return Bad("settings.notify_allow[" + std::to_string(i) + "]",
+                   "a host, IP address or CIDR such as \"10.0.0.0/8\"", v);
+      }
+      out->notify_allow.push_back(v.get<std::string>());
+    }
+  }
+  if (auto it = s.find("strict_notify_url"); it != s.end()) {
+    if (!it->is_boolean()) return Bad("settings.strict_notify_url", "true or false", *it);
+    out->strict_notify_url = it->get<bool>();
+  }
+  return ReadString(s, "settings", "notify_ca_file", &out->notify_ca_file, false);
+}
+
 Status ReadSettings(const json& s, Settings* out) {
   if (!s.is_object()) return Bad("settings", "an object", s);
   static const std::set<std::string> kKnown = {
-      "timestamp_window_s", "order_expiry_s", "max_total_fee", "strict_nonce",
-      "max_body_bytes",     "public_base_url", "control_token", "seed"};
+      "timestamp_window_s", "order_expiry_s",    "max_total_fee",   "strict_nonce",
+      "max_body_bytes",     "public_base_url",   "control_token",   "seed",
+      "notify_profile",     "notify_schedule",   "notify_timeout_ms", "notify_workers",
+      "notify_per_host",    "time_scale",        "forward_to",      "notify_allow",
+      "strict_notify_url",  "notify_ca_file"};
   for (auto it = s.begin(); it != s.end(); ++it) {
     if (!kKnown.count(it.key())) {
       return Bad("settings." + it.key(), "a known setting (see docs/protocol.md)", *it);
@@ -87,7 +194,7 @@ Status ReadSettings(const json& s, Settings* out) {
   }
   VKSPAY_RETURN_IF_ERROR(ReadString(s, "settings", "public_base_url", &out->public_base_url, false));
   VKSPAY_RETURN_IF_ERROR(ReadString(s, "settings", "control_token", &out->control_token, false));
-  return Status::Ok();
+  return ReadNotifySettings(s, out);
 }
 
 }  // namespace
@@ -114,11 +221,25 @@ StatusOr<SandboxConfig> ParseConfig(std::string_view json_text) {
     const json& m = (*merchants)[i];
     const std::string path = "merchants[" + std::to_string(i) + "]";
     if (!m.is_object()) return Bad(path, "an object", m);
+    static const std::set<std::string> kKnown = {"merchantno", "key",      "name",
+                                                 "notify_url", "ack_mode", "forward_to"};
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      if (!kKnown.count(it.key())) {
+        return Bad(path + "." + it.key(), "a known merchant field (see docs/protocol.md)", *it);
+      }
+    }
     Merchant merchant;
     VKSPAY_RETURN_IF_ERROR(ReadString(m, path, "merchantno", &merchant.merchantno, true));
     VKSPAY_RETURN_IF_ERROR(ReadString(m, path, "key", &merchant.key, true));
     VKSPAY_RETURN_IF_ERROR(ReadString(m, path, "name", &merchant.name, false));
     VKSPAY_RETURN_IF_ERROR(ReadString(m, path, "notify_url", &merchant.notify_url, false));
+    VKSPAY_RETURN_IF_ERROR(ReadUrl(m, path, "forward_to", &merchant.forward_to));
+    if (auto it = m.find("ack_mode"); it != m.end()) {
+      StatusOr<AckMode> mode =
+          it->is_string() ? ParseAckMode(it->get<std::string>()) : ParseAckMode("");
+      if (!mode.ok()) return Bad(path + ".ack_mode", "\"json\", \"text\" or \"any2xx\"", *it);
+      merchant.ack_mode = *mode;
+    }
     if (!seen.insert(merchant.merchantno).second) {
       return Bad(path + ".merchantno", "a merchantno not used before", m["merchantno"]);
     }

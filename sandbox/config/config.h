@@ -15,11 +15,27 @@ namespace vkspay::sandbox {
 inline constexpr char kDemoMerchantNo[] = "10001";
 inline constexpr char kDemoKey[] = "sandbox-demo-key-0123456789abcdef";
 
+// What a merchant's answer to a notification must be to count as an ack
+// (docs/notify.md). Every mode needs HTTP 2xx, no redirect, an answer within
+// the cap.
+enum class AckMode {
+  kJson,    // "json" (default): a JSON object whose "code" is "SUCCESS"
+  kText,    // "text": that, or a plain body "success" / "SUCCESS"
+  kAny2xx,  // "any2xx": any 2xx answer
+};
+std::string_view ToString(AckMode mode);
+// Errors: kInvalidField naming the accepted names.
+StatusOr<AckMode> ParseAckMode(std::string_view name);
+
 struct Merchant {
   std::string merchantno;
   std::string key;
   std::string name;        // shown on the cashier page
   std::string notify_url;  // used when a webpay names none
+  AckMode ack_mode = AckMode::kJson;
+  // Deliver every notification of this merchant here instead of its
+  // notify_url (the log shows both). Overrides settings.forward_to.
+  std::string forward_to;
 };
 
 struct Settings {
@@ -40,6 +56,33 @@ struct Settings {
   std::string control_token;
   // Seed for generated ids; 0 means seed from the clock at start-up.
   uint64_t seed = 0;
+
+  // --- notification delivery (docs/notify.md) ---
+  // Retry schedule: "vkspay" (WeChat Pay's), "alipay", "fast" or "custom"
+  // (notify_schedule).
+  std::string notify_profile = "vkspay";
+  // Seconds to wait after each failed attempt, for "custom".
+  std::vector<double> notify_schedule;
+  // Per attempt: connect, write and read, each.
+  int64_t notify_timeout_ms = 5000;
+  // Delivery worker threads.
+  int64_t notify_workers = 8;
+  // At most this many attempts in flight per host:port, so one dead merchant
+  // cannot hold every worker.
+  int64_t notify_per_host = 2;
+  // Multiplies every schedule delay (0.001 turns a day into ~90 s). The
+  // sandbox clock itself is not scaled.
+  double time_scale = 1.0;
+  // Deliver every notification here (unless the merchant has its own).
+  std::string forward_to;
+  // Hosts, IPs or CIDRs notifications may go to, besides loopback and the
+  // hosts of configured notify_url / forward_to.
+  std::vector<std::string> notify_allow;
+  // Refuse a webpay whose notify_url is not allowed (FAIL NOTIFY_URL_REFUSED)
+  // instead of accepting it and holding its notification as blocked.
+  bool strict_notify_url = false;
+  // Extra CA bundle for https notify URLs (local test certificates).
+  std::string notify_ca_file;
 };
 
 struct SandboxConfig {

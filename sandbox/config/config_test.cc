@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace vkspay::sandbox {
 namespace {
 
@@ -42,6 +46,111 @@ TEST(Config, RefusesDuplicateMerchantsAndEmptyLists) {
   EXPECT_FALSE(ParseConfig(R"({"merchants":[]})").ok());
   EXPECT_FALSE(ParseConfig("not json").ok());
   EXPECT_EQ(LoadConfigFile("/nonexistent/x.json").status().code(), ErrorCode::kNotFound);
+}
+
+TEST(Config, NotifySettingsDefaultToTheVksPayProfile) {
+  SandboxConfig c = SandboxConfig::Demo();
+  const Settings& s = c.settings;
+  EXPECT_EQ(s.notify_profile, "vkspay");
+  EXPECT_TRUE(s.notify_schedule.empty());
+  EXPECT_EQ(s.notify_timeout_ms, 5000);
+  EXPECT_EQ(s.notify_workers, 8);
+  EXPECT_EQ(s.notify_per_host, 2);
+  EXPECT_EQ(s.time_scale, 1.0);
+  EXPECT_EQ(s.forward_to, "");
+  EXPECT_TRUE(s.notify_allow.empty());
+  EXPECT_FALSE(s.strict_notify_url);
+  EXPECT_EQ(s.notify_ca_file, "");
+  EXPECT_EQ(c.merchants[0].ack_mode, AckMode::kJson);
+  EXPECT_EQ(c.merchants[0].forward_to, "");
+}
+
+TEST(Config, ReadsEveryNotifySetting) {
+  auto c = ParseConfig(R"({
+    "merchants":[{"merchantno":"1","key":"k","ack_mode":"text",
+                  "forward_to":"http://127.0.0.1:7000/hook"},
+                 {"merchantno":"2","key":"k2","ack_mode":"any2xx"}],
+    "settings":{"notify_profile":"custom","notify_schedule":[1,2.5,60],
+                "notify_timeout_ms":1500,"notify_workers":4,"notify_per_host":3,
+                "time_scale":0.001,"forward_to":"https://hooks.test/x",
+                "notify_allow":["merchant.test","10.0.0.0/8"],"strict_notify_url":true,
+                "notify_ca_file":"/tmp/ca.pem"}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->merchants[0].ack_mode, AckMode::kText);
+  EXPECT_EQ(c->merchants[0].forward_to, "http://127.0.0.1:7000/hook");
+  EXPECT_EQ(c->merchants[1].ack_mode, AckMode::kAny2xx);
+  const Settings& s = c->settings;
+  EXPECT_EQ(s.notify_profile, "custom");
+  EXPECT_EQ(s.notify_schedule, (std::vector<double>{1, 2.5, 60}));
+  EXPECT_EQ(s.notify_timeout_ms, 1500);
+  EXPECT_EQ(s.notify_workers, 4);
+  EXPECT_EQ(s.notify_per_host, 3);
+  EXPECT_EQ(s.time_scale, 0.001);
+  EXPECT_EQ(s.forward_to, "https://hooks.test/x");
+  EXPECT_EQ(s.notify_allow, (std::vector<std::string>{"merchant.test", "10.0.0.0/8"}));
+  EXPECT_TRUE(s.strict_notify_url);
+  EXPECT_EQ(s.notify_ca_file, "/tmp/ca.pem");
+}
+
+TEST(Config, ScheduleAloneMeansTheCustomProfile) {
+  auto c = ParseConfig(
+      R"({"merchants":[{"merchantno":"1","key":"k"}],"settings":{"notify_schedule":[3]}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->settings.notify_profile, "custom");
+}
+
+// Each bad notify setting is refused with the path of the entry.
+TEST(Config, BadNotifySettingsNameTheirPath) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"("settings":{"notify_profile":"slow"})", "settings.notify_profile"},
+      {R"("settings":{"notify_profile":"custom"})", "settings.notify_schedule"},
+      {R"("settings":{"notify_profile":"fast","notify_schedule":[1]})", "settings.notify_schedule"},
+      {R"("settings":{"notify_schedule":[]})", "settings.notify_schedule"},
+      {R"("settings":{"notify_schedule":[1,0]})", "settings.notify_schedule[1]"},
+      {R"("settings":{"notify_schedule":[1,"2"]})", "settings.notify_schedule[1]"},
+      {R"("settings":{"notify_timeout_ms":0})", "settings.notify_timeout_ms"},
+      {R"("settings":{"notify_workers":0})", "settings.notify_workers"},
+      {R"("settings":{"notify_workers":1000})", "settings.notify_workers"},
+      {R"("settings":{"notify_per_host":0})", "settings.notify_per_host"},
+      {R"("settings":{"time_scale":0})", "settings.time_scale"},
+      {R"("settings":{"time_scale":"0.1"})", "settings.time_scale"},
+      {R"("settings":{"forward_to":"ftp://x/y"})", "settings.forward_to"},
+      {R"("settings":{"notify_allow":"10.0.0.0/8"})", "settings.notify_allow"},
+      {R"("settings":{"notify_allow":["ok",""]})", "settings.notify_allow[1]"},
+      {R"("settings":{"strict_notify_url":1})", "settings.strict_notify_url"},
+  };
+  for (const auto& [settings, path] : cases) {
+    const std::string text =
+        std::string(R"({"merchants":[{"merchantno":"1","key":"k"}],)") + settings + "}";
+    auto c = ParseConfig(text);
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.status().code(), ErrorCode::kInvalidField) << text;
+    EXPECT_NE(c.status().message().find(path), std::string::npos)
+        << text << " -> " << c.status().message();
+  }
+}
+
+TEST(Config, BadMerchantNotifyFieldsNameTheirPath) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"merchantno":"1","key":"k","ack_mode":"xml"})", "merchants[0].ack_mode"},
+      {R"({"merchantno":"1","key":"k","ack_mode":1})", "merchants[0].ack_mode"},
+      {R"({"merchantno":"1","key":"k","forward_to":"localhost:7000"})", "merchants[0].forward_to"},
+      {R"({"merchantno":"1","key":"k","notify":"http://x/"})", "merchants[0].notify"},
+  };
+  for (const auto& [merchant, path] : cases) {
+    const std::string text = std::string(R"({"merchants":[)") + merchant + "]}";
+    auto c = ParseConfig(text);
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.status().message().find(path), std::string::npos)
+        << text << " -> " << c.status().message();
+  }
+}
+
+TEST(Config, AckModeNamesRoundTrip) {
+  for (AckMode mode : {AckMode::kJson, AckMode::kText, AckMode::kAny2xx}) {
+    EXPECT_EQ(*ParseAckMode(ToString(mode)), mode);
+  }
+  EXPECT_EQ(ParseAckMode("JSON").status().code(), ErrorCode::kInvalidField);
 }
 
 }  // namespace

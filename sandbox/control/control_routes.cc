@@ -1,86 +1,24 @@
 #include "sandbox/control/control_routes.h"
 
 #include <httplib.h>
-#include <openssl/crypto.h>
 
 #include "nlohmann/json.hpp"
+#include "sandbox/control/control_http.h"
 #include "sandbox/core/payments.h"
 #include "sandbox/core/views.h"
 
 namespace vkspay::sandbox {
-namespace {
 
-using Json = nlohmann::ordered_json;
-
-int HttpStatusFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kUnauthorized: return 401;
-    case ErrorCode::kNotFound:
-    case ErrorCode::kOrderNotExist:
-    case ErrorCode::kRefundNotExist: return 404;
-    case ErrorCode::kOrderPaid:
-    case ErrorCode::kOrderClosed:
-    case ErrorCode::kOrderPayError: return 409;
-    case ErrorCode::kInternal: return 500;
-    default: return 400;
-  }
-}
-
-void Reply(httplib::Response& res, int status, const Json& j) {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json; charset=utf-8");
-}
-
-void ReplyError(httplib::Response& res, const Status& st) {
-  Json j;
-  j["ok"] = false;
-  j["err_code"] = ErrCodeName(st.code());
-  j["message"] = st.message();
-  Reply(res, HttpStatusFor(st.code()), j);
-}
-
-bool Authorized(const httplib::Request& req, const std::string& token) {
-  if (token.empty()) return true;
-  std::string given = req.get_header_value("X-Sandbox-Token");
-  std::string auth = req.get_header_value("Authorization");
-  if (given.empty() && auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
-  return given.size() == token.size() &&
-         CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
-}
-
-StatusOr<int64_t> IntParam(const httplib::Request& req, const char* name, int64_t dflt,
-                           int64_t min, int64_t max) {
-  if (!req.has_param(name)) return dflt;
-  const std::string v = req.get_param_value(name);
-  try {
-    size_t used = 0;
-    int64_t n = std::stoll(v, &used);
-    if (used == v.size() && n >= min && n <= max) return n;
-  } catch (const std::exception&) {
-  }
-  return Status(ErrorCode::kInvalidField, std::string(name) + " must be an integer in [" +
-                                              std::to_string(min) + ", " +
-                                              std::to_string(max) + "], got \"" + v + "\"");
-}
-
-}  // namespace
+using control::Guarded;
+using control::IntParam;
+using control::Json;
+using control::Reply;
+using control::ReplyError;
 
 void RegisterControlRoutes(httplib::Server& server, const SandboxContext& ctx,
                            const ControlOptions& options) {
   const std::string token = options.token;
-  // Wraps a handler with the token check.
-  auto guarded = [token](auto handler) {
-    return [token, handler](const httplib::Request& req, httplib::Response& res) {
-      if (!Authorized(req, token)) {
-        ReplyError(res, Status(ErrorCode::kUnauthorized,
-                               "this control API needs Authorization: Bearer <token>"));
-        return;
-      }
-      handler(req, res);
-    };
-  };
+  auto guarded = [token](control::Handler handler) { return Guarded(token, std::move(handler)); };
 
   server.Get("/_sandbox/health", [ctx, options](const httplib::Request&, httplib::Response& res) {
     Json j;

@@ -5,16 +5,25 @@
 #define VKSPAY_SANDBOX_CORE_CONTEXT_H_
 
 #include "sandbox/config/config.h"
+#include "sandbox/core/sandbox_clock.h"
 #include "sandbox/store/store.h"
 #include "vkspay/protocol/clock.h"
 
 namespace vkspay::sandbox {
+
+class UrlGuard;  // sandbox/notify/url_guard.h
 
 struct SandboxContext {
   const SandboxConfig* config = nullptr;
   Store* store = nullptr;
   const Clock* clock = nullptr;
   Random* rng = nullptr;
+  // The same object as `clock` when the clock can be advanced (main); null
+  // otherwise (the clock control endpoints then answer 409).
+  SandboxClock* sandbox_clock = nullptr;
+  // Checks notify URLs up front when settings.strict_notify_url is set; null:
+  // no up-front check.
+  const UrlGuard* url_guard = nullptr;
 };
 
 }  // namespace vkspay::sandbox

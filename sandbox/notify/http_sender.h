@@ -15,6 +15,9 @@ namespace vkspay::sandbox {
 struct SendOptions {
   int64_t timeout_ms = 5000;          // connect + write + read, each
   size_t max_response_bytes = 64 * 1024;
+  // The whole attempt, from the first connect to the last byte read, so a
+  // peer that trickles bytes cannot hold a worker past it. 0: 3 x timeout_ms.
+  int64_t total_timeout_ms = 0;
 };
 
 struct SendResult {

@@ -7,6 +7,8 @@
 #ifndef VKSPAY_SANDBOX_NOTIFY_URL_GUARD_H_
 #define VKSPAY_SANDBOX_NOTIFY_URL_GUARD_H_
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -56,8 +58,26 @@ class UrlGuard {
   // webpay up front under the `strict` setting.
   Status CheckSyntax(std::string_view url) const;
 
+  // OK, or kInvalidField naming the first `allow` entry (or AllowHostOf URL)
+  // that is neither a host name, an IP address nor a CIDR such as
+  // "10.0.0.0/33". Such entries are ignored, so they allow nothing.
+  Status CheckAllowList() const;
+
+  // An address or network. IPv4 (and IPv4-mapped IPv6) is stored as family 4
+  // in the first 4 bytes, so "::ffff:10.0.0.1" and "10.0.0.1" compare equal.
+  struct Cidr {
+    int family = 4;  // 4 or 6
+    std::array<uint8_t, 16> bytes{};
+    int prefix = 32;
+  };
+
  private:
+  void AddAllowEntry(std::string_view entry);
+
   UrlGuardOptions options_;
+  std::vector<std::string> allowed_names_;  // lower case
+  std::vector<Cidr> allowed_cidrs_;
+  std::string allow_list_error_;  // first entry that could not be parsed
 };
 
 }  // namespace vkspay::sandbox

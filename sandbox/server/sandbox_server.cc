@@ -9,6 +9,7 @@
 
 #include "sandbox/cashier/cashier_routes.h"
 #include "sandbox/control/control_routes.h"
+#include "sandbox/control/notify_routes.h"
 
 namespace vkspay::sandbox {
 
@@ -77,6 +78,7 @@ StatusOr<int> SandboxServer::Start() {
   });
   ControlOptions control{options_.control_token, kVersion};
   RegisterControlRoutes(http, ctx_, control);
+  RegisterNotifyRoutes(http, ctx_, control);
   RegisterCashierRoutes(http, ctx_);
   http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(

@@ -12,6 +12,7 @@
 #include <cassert>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "sandbox/store/store.h"
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/clock.h"
+#include "vkspay/protocol/notification.h"
 #include "vkspay/protocol/status.h"
 
 namespace vkspay::sandbox {
@@ -34,7 +36,7 @@ namespace {
 // Append only. Amounts are INTEGER fen, times INTEGER unix seconds, statuses
 // their TEXT names (store.cc); the CHECKs restate the store's invariants so a
 // bug cannot persist an impossible row.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     // 1: orders and their refunds.
     R"sql(
 CREATE TABLE orders (
@@ -78,6 +80,52 @@ CREATE TABLE refunds (
 );
 CREATE INDEX refunds_by_order ON refunds (merchantno, out_trade_no);
 )sql",
+    // 2: the notification outbox and its delivery log. Times: *_us columns
+    // and next_attempt_at are unix microseconds of the sandbox clock, the
+    // others unix seconds. notify_id is NULL only between the INSERT and the
+    // UPDATE that names the row (one transaction). AUTOINCREMENT: ids, and so
+    // notify_ids, are never reused, not even after a reset.
+    R"sql(
+CREATE TABLE notify_meta (
+  salt TEXT NOT NULL CHECK (length(salt) = 16)
+);
+INSERT INTO notify_meta (salt) VALUES (lower(hex(randomblob(8))));
+CREATE TABLE notifications (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  notify_id       TEXT    UNIQUE,
+  type            TEXT    NOT NULL CHECK (type IN ('payment', 'refund')),
+  merchantno      TEXT    NOT NULL,
+  out_trade_no    TEXT    NOT NULL,
+  out_refund_no   TEXT    NOT NULL,
+  payload         TEXT    NOT NULL,
+  notify_url      TEXT    NOT NULL,
+  delivered_to    TEXT    NOT NULL,
+  state           TEXT    NOT NULL CHECK (state IN ('pending', 'acked', 'failed', 'blocked')),
+  attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+  total_attempts  INTEGER NOT NULL CHECK (total_attempts >= attempts),
+  next_attempt_at INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  acked_at        INTEGER NOT NULL,
+  last_error      TEXT    NOT NULL,
+  FOREIGN KEY (merchantno, out_trade_no) REFERENCES orders (merchantno, out_trade_no)
+    ON DELETE CASCADE
+);
+CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+CREATE INDEX notifications_by_order ON notifications (merchantno, out_trade_no);
+CREATE TABLE notify_attempts (
+  notification_id INTEGER NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,
+  n               INTEGER NOT NULL CHECK (n >= 1),
+  at_us           INTEGER NOT NULL,
+  url             TEXT    NOT NULL,
+  http_status     INTEGER NOT NULL,
+  latency_us      INTEGER NOT NULL,
+  response_head   TEXT    NOT NULL,
+  error           TEXT    NOT NULL,
+  acked           INTEGER NOT NULL CHECK (acked IN (0, 1)),
+  PRIMARY KEY (notification_id, n)
+);
+)sql",
 };
 
 }  // namespace
@@ -119,6 +167,52 @@ constexpr std::string_view kSelectRefundsOfOrder =
     " FROM refunds WHERE merchantno = ?1 AND out_trade_no = ?2 ORDER BY created_at, rowid";
 constexpr std::string_view kInsertRefund =
     "INSERT INTO refunds (" VKSPAY_REFUND_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+#define VKSPAY_NOTIFY_COLUMNS                                                               \
+  "id, notify_id, type, merchantno, out_trade_no, out_refund_no, payload, notify_url, "     \
+  "delivered_to, state, attempts, total_attempts, next_attempt_at, created_at, updated_at, " \
+  "acked_at, last_error"
+#define VKSPAY_ATTEMPT_COLUMNS \
+  "notification_id, n, at_us, url, http_status, latency_us, response_head, error, acked"
+
+constexpr std::string_view kInsertNotification =
+    "INSERT INTO notifications (type, merchantno, out_trade_no, out_refund_no, payload, "
+    "notify_url, delivered_to, state, attempts, total_attempts, next_attempt_at, created_at, "
+    "updated_at, acked_at, last_error) "
+    "VALUES (?1, ?2, ?3, ?4, '', ?5, '', 'pending', 0, 0, ?6, ?7, ?7, 0, '')";
+constexpr std::string_view kNameNotification =
+    "UPDATE notifications SET notify_id = ?2, payload = ?3 WHERE id = ?1";
+constexpr std::string_view kSelectPendingNotifications =
+    "SELECT " VKSPAY_NOTIFY_COLUMNS
+    " FROM notifications WHERE state = 'pending' ORDER BY next_attempt_at, id";
+constexpr std::string_view kSelectNotificationById =
+    "SELECT " VKSPAY_NOTIFY_COLUMNS " FROM notifications WHERE id = ?1";
+constexpr std::string_view kSelectNotificationByNotifyId =
+    "SELECT " VKSPAY_NOTIFY_COLUMNS " FROM notifications WHERE notify_id = ?1";
+constexpr std::string_view kSelectAttempts =
+    "SELECT " VKSPAY_ATTEMPT_COLUMNS " FROM notify_attempts WHERE notification_id = ?1 ORDER BY n";
+constexpr std::string_view kInsertAttempt =
+    "INSERT INTO notify_attempts (" VKSPAY_ATTEMPT_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+// Every attempt counts and names where it went.
+constexpr std::string_view kCountAttempt =
+    "UPDATE notifications SET total_attempts = ?2, delivered_to = ?3 WHERE id = ?1";
+// The attempt's outcome, only if nothing (a resend) started a new series.
+constexpr std::string_view kApplyAttempt =
+    "UPDATE notifications SET attempts = attempts + 1, state = ?3, next_attempt_at = ?4, "
+    "updated_at = ?5, acked_at = ?6, last_error = ?7 "
+    "WHERE id = ?1 AND state = 'pending' AND attempts = ?2";
+constexpr std::string_view kResendNotification =
+    "UPDATE notifications SET state = 'pending', attempts = 0, next_attempt_at = ?2, "
+    "updated_at = ?3 WHERE id = ?1";
+constexpr std::string_view kResendNotificationsInState =
+    "UPDATE notifications SET state = 'pending', attempts = 0, next_attempt_at = ?3, "
+    "updated_at = ?4 WHERE state = ?1 AND updated_at >= ?2";
+constexpr std::string_view kCountNotifications =
+    "SELECT state, count(*) FROM notifications GROUP BY state";
+
+// At most this much of a merchant's answer is kept per attempt.
+constexpr size_t kResponseHeadBytes = 256;
 
 // Converts a failed sqlite3_* return code. SQLite's own message is the most
 // specific one it has (sqlite3_errmsg on the connection when there is one).
@@ -274,6 +368,70 @@ StatusOr<Refund> ReadRefund(const Stmt& st) {
   return r;
 }
 
+StatusOr<Notification> ReadNotification(const Stmt& st) {
+  Notification n;
+  n.id = st.Int(0);
+  n.notify_id = st.Text(1);
+  n.type = st.Text(2);
+  n.merchantno = st.Text(3);
+  n.out_trade_no = st.Text(4);
+  n.out_refund_no = st.Text(5);
+  n.payload = st.Text(6);
+  n.notify_url = st.Text(7);
+  n.delivered_to = st.Text(8);
+  const std::string state = st.Text(9);
+  std::optional<NotifyState> parsed = ParseNotifyState(state);
+  if (!parsed) {
+    return Status(ErrorCode::kInternal, "数据库错误: 通知 id=" + std::to_string(n.id) +
+                                            " 的 state 无效: " + Quote(state));
+  }
+  n.state = *parsed;
+  n.attempts = st.Int(10);
+  n.total_attempts = st.Int(11);
+  n.next_attempt_us = st.Int(12);
+  n.created_at = st.Int(13);
+  n.updated_at = st.Int(14);
+  n.acked_at = st.Int(15);
+  n.last_error = st.Text(16);
+  return n;
+}
+
+NotifyAttempt ReadAttempt(const Stmt& st) {
+  NotifyAttempt a;
+  a.notification_id = st.Int(0);
+  a.n = st.Int(1);
+  a.at_us = st.Int(2);
+  a.url = st.Text(3);
+  a.http_status = static_cast<int>(st.Int(4));
+  a.latency_us = st.Int(5);
+  a.response_head = st.Text(6);
+  a.error = st.Text(7);
+  a.acked = st.Int(8) != 0;
+  return a;
+}
+
+// "N" + the database's 16-hex salt + the row id as 16 hex digits.
+std::string MakeNotifyId(std::string_view salt, int64_t id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "N";
+  out += salt;
+  for (int shift = 60; shift >= 0; shift -= 4) {
+    out.push_back(kHex[(static_cast<uint64_t>(id) >> shift) & 0xf]);
+  }
+  return out;
+}
+
+// A key that is all digits names the row id; anything else a notify_id.
+std::optional<int64_t> NumericId(std::string_view key) {
+  if (key.empty() || key.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : key) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
 bool IsUnpaid(OrderStatus s) { return s == OrderStatus::kNotPay || s == OrderStatus::kUserPaying; }
 
 // An unpaid order whose time ran out counts as closed. expires_at 0 means the
@@ -358,6 +516,19 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<Order>> ListOrders(const OrderFilter& filter) override;
   Status Reset() override;
 
+  void SetOutboxObserver(std::function<void()> observer) override {
+    observer_ = std::move(observer);
+  }
+  StatusOr<DueNotifications> ClaimDueNotifications(
+      int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude) override;
+  Status RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) override;
+  StatusOr<std::vector<Notification>> ListNotifications(const NotificationFilter& filter) override;
+  StatusOr<Notification> GetNotification(std::string_view key) override;
+  StatusOr<std::vector<NotifyAttempt>> ListNotifyAttempts(int64_t notification_id) override;
+  StatusOr<Notification> ResendNotification(std::string_view key, int64_t now_us) override;
+  StatusOr<int64_t> ResendNotifications(NotifyState state, int64_t since, int64_t now_us) override;
+  StatusOr<std::map<NotifyState, int64_t>> CountNotifications() override;
+
  private:
   // Handed to a transaction body.
   struct Txn {
@@ -399,6 +570,22 @@ class SqliteStore final : public Store {
   // Loads an order with `load`, closing it first if it has expired.
   template <typename Load>
   StatusOr<Order> GetWithLazyClose(const Load& load, int64_t now);
+  template <typename... Args>
+  StatusOr<std::vector<Notification>> QueryNotifications(std::string_view sql,
+                                                         const Args&... args);
+  // kNotFound if absent.
+  StatusOr<Notification> LoadNotification(std::string_view key);
+  // Writes the outbox row for a payment (refund == nullptr) or a new refund
+  // of `order` (as it is after the change), due at once.
+  Status InsertNotification(const Order& order, const Refund* refund, int64_t now);
+  StatusOr<Order> CompletePaymentLocked(std::string_view merchantno,
+                                        std::string_view out_trade_no, PayOutcome outcome,
+                                        std::string_view channel,
+                                        std::string_view transaction_id, int64_t now);
+  // Tells the observer, if any; called without mu_.
+  void NotifyObserver() const {
+    if (observer_) observer_();
+  }
 
   const std::string path_;
   std::mutex mu_;
@@ -406,6 +593,10 @@ class SqliteStore final : public Store {
   // Prepared once with SQLITE_PREPARE_PERSISTENT, keyed by SQL text; guarded
   // by mu_.
   std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> stmts_;
+  // This database's notify_id salt, read at open; guarded by mu_.
+  std::string notify_salt_;
+  // Set before the store is shared, then only read.
+  std::function<void()> observer_;
 };
 
 SqliteStore::~SqliteStore() {
@@ -459,6 +650,16 @@ Status SqliteStore::Open(const SqliteStoreOptions& options) {
   if (!s.ok()) return annotate(s);
   s = Migrate();
   if (!s.ok()) return annotate(s);
+  {
+    StatusOr<Stmt> st = Prepare("SELECT salt FROM notify_meta LIMIT 1");
+    if (!st.ok()) return annotate(st.status());
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return annotate(row.status());
+    if (!*row) {
+      return Status(ErrorCode::kInternal, "数据库错误: notify_meta 表为空 (" + where + ")");
+    }
+    notify_salt_ = st->Text(0);
+  }
   return Status::Ok();
 }
 
@@ -758,7 +959,18 @@ StatusOr<Order> SqliteStore::CompletePayment(std::string_view merchantno,
                                              std::string_view out_trade_no, PayOutcome outcome,
                                              std::string_view channel,
                                              std::string_view transaction_id, int64_t now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  StatusOr<Order> result = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return CompletePaymentLocked(merchantno, out_trade_no, outcome, channel, transaction_id, now);
+  }();
+  if (result.ok() && outcome == PayOutcome::kSuccess) NotifyObserver();
+  return result;
+}
+
+StatusOr<Order> SqliteStore::CompletePaymentLocked(std::string_view merchantno,
+                                                   std::string_view out_trade_no,
+                                                   PayOutcome outcome, std::string_view channel,
+                                                   std::string_view transaction_id, int64_t now) {
   return InWriteTxn([&](Txn& txn) -> StatusOr<Order> {
     StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
     if (!order.ok()) return order;
@@ -786,6 +998,7 @@ StatusOr<Order> SqliteStore::CompletePayment(std::string_view merchantno,
         break;
     }
     VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+    if (outcome == PayOutcome::kSuccess) VKSPAY_RETURN_IF_ERROR(InsertNotification(o, nullptr, now));
     return order;
   });
 }
@@ -801,8 +1014,9 @@ StatusOr<Refund> SqliteStore::CreateRefund(
   const std::string out_refund_no =
       requested_out_refund_no ? *requested_out_refund_no : std::string(generated_out_refund_no);
 
-  std::lock_guard<std::mutex> lock(mu_);
-  return InWriteTxn([&](Txn&) -> StatusOr<Refund> {
+  bool created = false;
+  std::unique_lock<std::mutex> lock(mu_);
+  StatusOr<Refund> result = InWriteTxn([&](Txn&) -> StatusOr<Refund> {
     StatusOr<Refund> existing = LoadRefund(merchantno, out_refund_no);
     if (existing.ok()) {
       if (requested_out_refund_no && existing->out_trade_no == out_trade_no &&
@@ -844,8 +1058,13 @@ StatusOr<Refund> SqliteStore::CreateRefund(
     ++o.refund_count;
     o.status = OrderStatus::kRefund;
     VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+    VKSPAY_RETURN_IF_ERROR(InsertNotification(o, &r, now));
+    created = true;
     return r;
   });
+  lock.unlock();
+  if (result.ok() && created) NotifyObserver();
+  return result;
 }
 
 StatusOr<Refund> SqliteStore::GetRefund(std::string_view merchantno, std::string_view out_trade_no,
@@ -892,13 +1111,251 @@ StatusOr<std::vector<Order>> SqliteStore::ListOrders(const OrderFilter& filter) 
 Status SqliteStore::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   return InWriteTxn([&](Txn&) -> Status {
+    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM notify_attempts"));
+    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM notifications"));
     VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM refunds"));
     return Exec("DELETE FROM orders");
   });
 }
 
+// --- notifications ---
+
+template <typename... Args>
+StatusOr<std::vector<Notification>> SqliteStore::QueryNotifications(std::string_view sql,
+                                                                    const Args&... args) {
+  StatusOr<Stmt> st = Prepare(sql);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+  std::vector<Notification> out;
+  for (;;) {
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    StatusOr<Notification> n = ReadNotification(*st);
+    if (!n.ok()) return n.status();
+    out.push_back(std::move(n).value());
+  }
+}
+
+StatusOr<Notification> SqliteStore::LoadNotification(std::string_view key) {
+  std::optional<int64_t> id = NumericId(key);
+  StatusOr<std::vector<Notification>> rows =
+      id ? QueryNotifications(kSelectNotificationById, *id)
+         : QueryNotifications(kSelectNotificationByNotifyId, key);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status(ErrorCode::kNotFound, "没有 id 或 notify_id 为 " + Quote(key) + " 的通知");
+  }
+  return std::move(rows->front());
+}
+
+Status SqliteStore::InsertNotification(const Order& o, const Refund* refund, int64_t now) {
+  const char* type = refund != nullptr ? "refund" : "payment";
+  {
+    StatusOr<Stmt> st = Prepare(kInsertNotification);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(std::string_view(type), o.merchantno, o.out_trade_no,
+                                    refund != nullptr ? std::string_view(refund->out_refund_no)
+                                                      : std::string_view(),
+                                    o.notify_url, now * 1'000'000, now));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+  }
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  NotificationContent c;
+  c.notify_type = type;
+  c.notify_id = MakeNotifyId(notify_salt_, id);
+  c.merchantno = o.merchantno;
+  c.out_trade_no = o.out_trade_no;
+  c.transaction_id = o.transaction_id;
+  c.total_fee = o.total_fee;
+  c.pay_chnl = o.pay_chnl;
+  c.status = std::string(ToString(o.status));
+  c.time_end = o.paid_at > 0 ? FormatDisplayTime(o.paid_at) : "";
+  c.attach = o.attach;
+  if (refund != nullptr) {
+    c.out_refund_no = refund->out_refund_no;
+    c.refund_fee = refund->refund_fee;
+    c.refund_status = std::string(ToString(refund->status));
+    c.time_refund = FormatDisplayTime(refund->success_at > 0 ? refund->success_at : now);
+  }
+  StatusOr<Stmt> st = Prepare(kNameNotification);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(
+      st->Bind(id, std::string_view(c.notify_id), NotificationFields(c).ToJson()));
+  return st->Run();
+}
+
+StatusOr<DueNotifications> SqliteStore::ClaimDueNotifications(
+    int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude) {
+  std::lock_guard<std::mutex> lock(mu_);
+  StatusOr<Stmt> st = Prepare(kSelectPendingNotifications);
+  if (!st.ok()) return st.status();
+  DueNotifications out;
+  for (;;) {
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    // Rows come in due order: the first one not excluded and not due yet
+    // ends the scan.
+    if (exclude.count(st->Int(0))) continue;
+    if (st->Int(12) > now_us) {
+      out.next_due_us = st->Int(12);
+      return out;
+    }
+    if (out.due.size() >= limit) {
+      out.next_due_us = now_us;  // more are due already
+      return out;
+    }
+    StatusOr<Notification> n = ReadNotification(*st);
+    if (!n.ok()) return n.status();
+    out.due.push_back(std::move(n).value());
+  }
+}
+
+Status SqliteStore::RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InWriteTxn([&](Txn&) -> Status {
+    StatusOr<std::vector<Notification>> rows =
+        QueryNotifications(kSelectNotificationById, attempt.notification_id);
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) {
+      return Status(ErrorCode::kNotFound,
+                    "通知 id=" + std::to_string(attempt.notification_id) + " 已不存在");
+    }
+    const int64_t n = rows->front().total_attempts + 1;
+    std::string_view head = attempt.response_head;
+    head = head.substr(0, kResponseHeadBytes);
+    {
+      StatusOr<Stmt> st = Prepare(kInsertAttempt);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(attempt.notification_id, n, attempt.at_us,
+                                      std::string_view(attempt.url),
+                                      static_cast<int64_t>(attempt.http_status),
+                                      attempt.latency_us, head, std::string_view(attempt.error),
+                                      static_cast<int64_t>(attempt.acked ? 1 : 0)));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+    }
+    {
+      StatusOr<Stmt> st = Prepare(kCountAttempt);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(
+          st->Bind(attempt.notification_id, n, std::string_view(attempt.url)));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+    }
+    StatusOr<Stmt> st = Prepare(kApplyAttempt);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(
+        attempt.notification_id, update.expected_attempts, ToString(update.state),
+        update.state == NotifyState::kPending ? update.next_attempt_us : int64_t{0}, update.now,
+        update.state == NotifyState::kAcked ? update.now : int64_t{0},
+        std::string_view(update.last_error)));
+    return st->Run();
+  });
+}
+
+StatusOr<std::vector<Notification>> SqliteStore::ListNotifications(
+    const NotificationFilter& filter) {
+  std::string sql = "SELECT " VKSPAY_NOTIFY_COLUMNS " FROM notifications";
+  const char* glue = " WHERE ";
+  if (!filter.merchantno.empty()) {
+    sql += glue;
+    sql += "merchantno = ?1";
+    glue = " AND ";
+  }
+  if (!filter.out_trade_no.empty()) {
+    sql += glue;
+    sql += "out_trade_no = ?2";
+    glue = " AND ";
+  }
+  if (filter.state) {
+    sql += glue;
+    sql += "state = ?3";
+  }
+  sql += " ORDER BY id DESC LIMIT ?4";
+  const std::string_view state = filter.state ? ToString(*filter.state) : "";
+  const int64_t limit = filter.limit < 0 ? -1 : filter.limit;
+  std::lock_guard<std::mutex> lock(mu_);
+  return QueryNotifications(sql, std::string_view(filter.merchantno),
+                            std::string_view(filter.out_trade_no), state, limit);
+}
+
+StatusOr<Notification> SqliteStore::GetNotification(std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return LoadNotification(key);
+}
+
+StatusOr<std::vector<NotifyAttempt>> SqliteStore::ListNotifyAttempts(int64_t notification_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  StatusOr<Stmt> st = Prepare(kSelectAttempts);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(notification_id));
+  std::vector<NotifyAttempt> out;
+  for (;;) {
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(ReadAttempt(*st));
+  }
+}
+
+StatusOr<Notification> SqliteStore::ResendNotification(std::string_view key, int64_t now_us) {
+  StatusOr<Notification> result = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return InWriteTxn([&](Txn&) -> StatusOr<Notification> {
+      StatusOr<Notification> n = LoadNotification(key);
+      if (!n.ok()) return n;
+      StatusOr<Stmt> st = Prepare(kResendNotification);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(n->id, now_us, now_us / 1'000'000));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+      return LoadNotification(key);
+    });
+  }();
+  if (result.ok()) NotifyObserver();
+  return result;
+}
+
+StatusOr<int64_t> SqliteStore::ResendNotifications(NotifyState state, int64_t since,
+                                                   int64_t now_us) {
+  if (state != NotifyState::kFailed && state != NotifyState::kBlocked) {
+    return Status(ErrorCode::kInvalidField,
+                  "只能重发 failed 或 blocked 状态的通知, 收到 " + Quote(ToString(state)));
+  }
+  StatusOr<int64_t> result = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return InWriteTxn([&](Txn&) -> StatusOr<int64_t> {
+      StatusOr<Stmt> st = Prepare(kResendNotificationsInState);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(ToString(state), since, now_us, now_us / 1'000'000));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+      return static_cast<int64_t>(sqlite3_changes64(db_));
+    });
+  }();
+  if (result.ok() && *result > 0) NotifyObserver();
+  return result;
+}
+
+StatusOr<std::map<NotifyState, int64_t>> SqliteStore::CountNotifications() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<NotifyState, int64_t> out = {{NotifyState::kPending, 0},
+                                        {NotifyState::kAcked, 0},
+                                        {NotifyState::kFailed, 0},
+                                        {NotifyState::kBlocked, 0}};
+  StatusOr<Stmt> st = Prepare(kCountNotifications);
+  if (!st.ok()) return st.status();
+  for (;;) {
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    std::optional<NotifyState> state = ParseNotifyState(st->Text(0));
+    if (state) out[*state] = st->Int(1);
+  }
+}
+
 #undef VKSPAY_ORDER_COLUMNS
 #undef VKSPAY_REFUND_COLUMNS
+#undef VKSPAY_NOTIFY_COLUMNS
+#undef VKSPAY_ATTEMPT_COLUMNS
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <cctype>
+#include <set>
 #include <filesystem>
 #include <functional>
 #include <latch>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "sandbox/store/store.h"
+#include "vkspay/protocol/clock.h"
+#include "vkspay/protocol/notification.h"
 
 namespace vkspay::sandbox {
 namespace {
@@ -969,6 +973,413 @@ TEST(SqliteStoreConcurrency, RefundsThroughSeparateConnectionsNeverExceedTotal) 
     stores[static_cast<size_t>(t)] = OpenOrDie(path);  // opened concurrently
     return stores[static_cast<size_t>(t)].get();
   });
+}
+
+// --- notifications (the outbox) ---
+
+std::vector<Notification> AllNotifications(Store& store) {
+  NotificationFilter all;
+  all.limit = -1;
+  StatusOr<std::vector<Notification>> list = store.ListNotifications(all);
+  EXPECT_TRUE(list.ok()) << list.status().ToString();
+  return list.ok() ? *list : std::vector<Notification>{};
+}
+
+bool IsNotifyId(const std::string& id) {
+  if (id.size() != 33 || id[0] != 'N') return false;
+  for (size_t i = 1; i < id.size(); ++i) {
+    if (!std::isxdigit(static_cast<unsigned char>(id[i])) || std::isupper(id[i])) return false;
+  }
+  return true;
+}
+
+TEST(StoreStrings, NotifyStateNamesRoundTrip) {
+  for (auto [state, name] : {std::pair{NotifyState::kPending, "pending"},
+                             std::pair{NotifyState::kAcked, "acked"},
+                             std::pair{NotifyState::kFailed, "failed"},
+                             std::pair{NotifyState::kBlocked, "blocked"}}) {
+    EXPECT_EQ(ToString(state), name);
+    EXPECT_EQ(ParseNotifyState(name), state);
+  }
+  EXPECT_EQ(ParseNotifyState("PENDING"), std::nullopt);
+}
+
+TEST_F(StoreTest, PaymentWritesOnePendingPaymentNotificationDueAtOnce) {
+  CreatePaid("T1", 1234);
+  std::vector<Notification> all = AllNotifications(*store_);
+  ASSERT_EQ(all.size(), 1u);
+  const Notification& n = all[0];
+  EXPECT_EQ(n.type, "payment");
+  EXPECT_TRUE(IsNotifyId(n.notify_id)) << n.notify_id;
+  EXPECT_EQ(n.merchantno, "10001");
+  EXPECT_EQ(n.out_trade_no, "T1");
+  EXPECT_EQ(n.out_refund_no, "");
+  EXPECT_EQ(n.notify_url, "http://127.0.0.1:9/notify");
+  EXPECT_EQ(n.delivered_to, "");
+  EXPECT_EQ(n.state, NotifyState::kPending);
+  EXPECT_EQ(n.attempts, 0);
+  EXPECT_EQ(n.total_attempts, 0);
+  EXPECT_EQ(n.next_attempt_us, (kNow + 10) * 1'000'000);
+  EXPECT_EQ(n.created_at, kNow + 10);
+  EXPECT_EQ(n.acked_at, 0);
+
+  StatusOr<NotificationContent> c = ParseNotificationPayload(n.payload);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->notify_type, "payment");
+  EXPECT_EQ(c->notify_id, n.notify_id);
+  EXPECT_EQ(c->merchantno, "10001");
+  EXPECT_EQ(c->out_trade_no, "T1");
+  EXPECT_EQ(c->transaction_id, "4200000001");
+  EXPECT_EQ(c->total_fee, 1234);
+  EXPECT_EQ(c->pay_chnl, "wxpay");
+  EXPECT_EQ(c->status, "SUCCESS");
+  EXPECT_EQ(c->time_end, FormatDisplayTime(kNow + 10));
+  EXPECT_EQ(c->attach, "a=1&b=2");
+  // The payload is exactly the content fields, as strings.
+  EXPECT_EQ(n.payload, NotificationFields(*c).ToJson());
+}
+
+TEST_F(StoreTest, FailedOrCancelledPaymentWritesNoNotification) {
+  Create(MakeOrder("T1"));
+  Create(MakeOrder("T2"));
+  ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kFail, "", "", kNow).ok());
+  ASSERT_TRUE(store_->CompletePayment("10001", "T2", PayOutcome::kCancel, "", "", kNow).ok());
+  EXPECT_TRUE(AllNotifications(*store_).empty());
+}
+
+TEST_F(StoreTest, PayingTwiceLeavesExactlyOnePaymentNotification) {
+  CreatePaid("T1");
+  EXPECT_EQ(store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "x", kNow + 11)
+                .status()
+                .code(),
+            ErrorCode::kOrderPaid);
+  EXPECT_EQ(AllNotifications(*store_).size(), 1u);
+}
+
+TEST_F(StoreTest, EachNewRefundWritesOneRefundNotificationAndRepeatsWriteNone) {
+  CreatePaid("T1", 100);
+  ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
+  ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());  // idempotent repeat
+  ASSERT_TRUE(DoRefund("T1", "R2", 20).ok());
+  EXPECT_FALSE(DoRefund("T1", "R3", 1000).ok());  // refused: nothing written
+  std::vector<Notification> all = AllNotifications(*store_);
+  ASSERT_EQ(all.size(), 3u);  // newest first
+  EXPECT_EQ(all[0].type, "refund");
+  EXPECT_EQ(all[0].out_refund_no, "R2");
+  EXPECT_EQ(all[1].type, "refund");
+  EXPECT_EQ(all[1].out_refund_no, "R1");
+  EXPECT_EQ(all[2].type, "payment");
+  StatusOr<NotificationContent> c = ParseNotificationPayload(all[1].payload);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->notify_type, "refund");
+  EXPECT_EQ(c->out_refund_no, "R1");
+  EXPECT_EQ(c->refund_fee, 10);
+  EXPECT_EQ(c->refund_status, "SUCCESS");
+  EXPECT_EQ(c->time_refund, FormatDisplayTime(kNow + 20));
+  EXPECT_EQ(c->status, "REFUND");
+  EXPECT_EQ(c->total_fee, 100);
+  std::set<std::string> ids;
+  for (const Notification& n : all) ids.insert(n.notify_id);
+  EXPECT_EQ(ids.size(), 3u);
+}
+
+TEST_F(StoreTest, ObserverHearsEveryCommitThatMakesANotificationDue) {
+  int calls = 0;
+  store_->SetOutboxObserver([&] { ++calls; });
+  Create(MakeOrder("T1"));
+  EXPECT_EQ(calls, 0);
+  CreatePaid("T2");
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(DoRefund("T2", "R1", 10).ok());
+  EXPECT_EQ(calls, 2);
+  ASSERT_TRUE(DoRefund("T2", "R1", 10).ok());  // repeat: nothing new
+  EXPECT_EQ(calls, 2);
+  ASSERT_TRUE(store_->ResendNotification("1", kNow * 1'000'000).ok());
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(SqliteStoreOutbox, PaymentAndItsNotificationCommitTogetherOrNotAtAll) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrder(MakeOrder("T1"), true, kNow).ok());
+  RawDb raw(path);
+  raw.Exec(
+      "CREATE TRIGGER sabotage BEFORE INSERT ON notifications "
+      "BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END");
+
+  StatusOr<Order> paid =
+      store->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow);
+  ASSERT_FALSE(paid.ok());
+  EXPECT_EQ(paid.status().code(), ErrorCode::kInternal);
+  EXPECT_NE(paid.status().message().find("injected outbox failure"), std::string::npos);
+  EXPECT_EQ(store->GetOrder("10001", "T1", kNow)->status, OrderStatus::kNotPay);
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM notifications"), "0");
+
+  raw.Exec("DROP TRIGGER sabotage");
+  ASSERT_TRUE(
+      store->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow).ok());
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM notifications"), "1");
+}
+
+TEST(SqliteStoreOutbox, RefundAndItsNotificationCommitTogetherOrNotAtAll) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrder(MakeOrder("T1"), true, kNow).ok());
+  ASSERT_TRUE(
+      store->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow).ok());
+  RawDb raw(path);
+  raw.Exec(
+      "CREATE TRIGGER sabotage BEFORE INSERT ON notifications WHEN NEW.type = 'refund' "
+      "BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END");
+  StatusOr<Refund> r = store->CreateRefund("10001", "T1", "R1", "", 10, kNow);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInternal);
+  EXPECT_TRUE(store->ListRefunds("10001", "T1")->empty());
+  EXPECT_EQ(store->GetOrder("10001", "T1", kNow)->status, OrderStatus::kSuccess);
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM notifications WHERE type = 'refund'"), "0");
+}
+
+TEST_F(StoreTest, ClaimReturnsDueRowsInDueOrderSkippingExcludedAndGivesNextDue) {
+  for (const char* no : {"T1", "T2", "T3"}) CreatePaid(no);
+  std::vector<Notification> all = AllNotifications(*store_);  // T3, T2, T1
+  ASSERT_EQ(all.size(), 3u);
+  // Make T2 due later than the others.
+  NotifyAttempt a;
+  a.notification_id = all[1].id;
+  a.at_us = (kNow + 10) * 1'000'000;
+  a.url = "http://127.0.0.1:9/notify";
+  a.http_status = 500;
+  NotifyUpdate u;
+  u.expected_attempts = 0;
+  u.state = NotifyState::kPending;
+  u.next_attempt_us = (kNow + 25) * 1'000'000;
+  u.now = kNow + 10;
+  ASSERT_TRUE(store_->RecordNotifyAttempt(a, u).ok());
+
+  const int64_t now_us = (kNow + 10) * 1'000'000;
+  StatusOr<DueNotifications> due = store_->ClaimDueNotifications(now_us, 10, {});
+  ASSERT_TRUE(due.ok()) << due.status().ToString();
+  ASSERT_EQ(due->due.size(), 2u);
+  EXPECT_EQ(due->due[0].out_trade_no, "T1");
+  EXPECT_EQ(due->due[1].out_trade_no, "T3");
+  EXPECT_EQ(due->next_due_us, (kNow + 25) * 1'000'000);
+
+  due = store_->ClaimDueNotifications(now_us, 10, {all[2].id});  // T1 in flight
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->due.size(), 1u);
+  EXPECT_EQ(due->due[0].out_trade_no, "T3");
+
+  due = store_->ClaimDueNotifications(now_us, 1, {});
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->due.size(), 1u);
+  EXPECT_EQ(due->next_due_us, now_us);  // more are due already
+
+  due = store_->ClaimDueNotifications((kNow + 25) * 1'000'000, 10, {all[0].id, all[2].id});
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->due.size(), 1u);
+  EXPECT_EQ(due->due[0].out_trade_no, "T2");
+  EXPECT_EQ(due->next_due_us, std::nullopt);
+}
+
+TEST_F(StoreTest, RecordedAttemptsAreLoggedAndMoveTheState) {
+  CreatePaid("T1");
+  const Notification n = AllNotifications(*store_)[0];
+  NotifyAttempt a;
+  a.notification_id = n.id;
+  a.at_us = 5;
+  a.url = "http://127.0.0.1:7000/forward";
+  a.http_status = 500;
+  a.latency_us = 1200;
+  a.response_head = std::string(300, 'x');
+  NotifyUpdate u;
+  u.state = NotifyState::kPending;
+  u.next_attempt_us = 99;
+  u.now = kNow + 11;
+  u.last_error = "HTTP 500";
+  ASSERT_TRUE(store_->RecordNotifyAttempt(a, u).ok());
+
+  a.at_us = 100;
+  a.http_status = 200;
+  a.response_head = kNotifyAckBody;
+  a.acked = true;
+  u.expected_attempts = 1;
+  u.state = NotifyState::kAcked;
+  u.now = kNow + 20;
+  u.last_error = "";
+  ASSERT_TRUE(store_->RecordNotifyAttempt(a, u).ok());
+
+  StatusOr<Notification> got = store_->GetNotification(std::to_string(n.id));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->state, NotifyState::kAcked);
+  EXPECT_EQ(got->attempts, 2);
+  EXPECT_EQ(got->total_attempts, 2);
+  EXPECT_EQ(got->acked_at, kNow + 20);
+  EXPECT_EQ(got->updated_at, kNow + 20);
+  EXPECT_EQ(got->delivered_to, "http://127.0.0.1:7000/forward");
+  EXPECT_EQ(got->notify_url, "http://127.0.0.1:9/notify");
+  // By notify_id too.
+  EXPECT_EQ(store_->GetNotification(n.notify_id)->id, n.id);
+
+  StatusOr<std::vector<NotifyAttempt>> log = store_->ListNotifyAttempts(n.id);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].n, 1);
+  EXPECT_EQ((*log)[0].at_us, 5);
+  EXPECT_EQ((*log)[0].http_status, 500);
+  EXPECT_EQ((*log)[0].latency_us, 1200);
+  EXPECT_EQ((*log)[0].response_head, std::string(256, 'x'));  // capped
+  EXPECT_FALSE((*log)[0].acked);
+  EXPECT_EQ((*log)[1].n, 2);
+  EXPECT_TRUE((*log)[1].acked);
+  EXPECT_EQ((*log)[1].response_head, kNotifyAckBody);
+}
+
+TEST_F(StoreTest, AttemptFromAnOlderSeriesIsLoggedButDoesNotUndoAResend) {
+  CreatePaid("T1");
+  const Notification n = AllNotifications(*store_)[0];
+  NotifyAttempt a;
+  a.notification_id = n.id;
+  NotifyUpdate u;
+  u.expected_attempts = 3;  // the dispatcher saw another series
+  u.state = NotifyState::kFailed;
+  ASSERT_TRUE(store_->RecordNotifyAttempt(a, u).ok());
+  StatusOr<Notification> got = store_->GetNotification(n.notify_id);
+  EXPECT_EQ(got->state, NotifyState::kPending);
+  EXPECT_EQ(got->attempts, 0);
+  EXPECT_EQ(got->total_attempts, 1);
+  EXPECT_EQ(store_->ListNotifyAttempts(n.id)->size(), 1u);
+}
+
+TEST_F(StoreTest, RecordingForAVanishedNotificationIsNotFound) {
+  NotifyAttempt a;
+  a.notification_id = 42;
+  EXPECT_EQ(store_->RecordNotifyAttempt(a, NotifyUpdate{}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->GetNotification("42").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store_->GetNotification("Nnope").status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(StoreTest, ResendStartsANewSeriesDueNow) {
+  CreatePaid("T1");
+  const Notification n = AllNotifications(*store_)[0];
+  NotifyAttempt a;
+  a.notification_id = n.id;
+  NotifyUpdate u;
+  u.state = NotifyState::kFailed;
+  u.now = kNow + 30;
+  u.last_error = "HTTP 500";
+  ASSERT_TRUE(store_->RecordNotifyAttempt(a, u).ok());
+  StatusOr<Notification> again = store_->ResendNotification(n.notify_id, 7'000'000);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->state, NotifyState::kPending);
+  EXPECT_EQ(again->attempts, 0);
+  EXPECT_EQ(again->total_attempts, 1);
+  EXPECT_EQ(again->next_attempt_us, 7'000'000);
+  EXPECT_EQ(again->last_error, "HTTP 500");  // kept until the next attempt
+  EXPECT_EQ(store_->ResendNotification("999", 0).status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(StoreTest, ResendAllTakesOneStateChangedSinceATime) {
+  for (const char* no : {"T1", "T2", "T3", "T4"}) CreatePaid(no);
+  std::vector<Notification> all = AllNotifications(*store_);  // T4..T1
+  auto finish = [&](const Notification& n, NotifyState state, int64_t at) {
+    NotifyAttempt a;
+    a.notification_id = n.id;
+    NotifyUpdate u;
+    u.state = state;
+    u.now = at;
+    ASSERT_TRUE(store_->RecordNotifyAttempt(a, u).ok());
+  };
+  finish(all[3], NotifyState::kFailed, kNow + 100);   // T1: failed early
+  finish(all[2], NotifyState::kFailed, kNow + 200);   // T2: failed later
+  finish(all[1], NotifyState::kBlocked, kNow + 200);  // T3: blocked
+  finish(all[0], NotifyState::kAcked, kNow + 200);    // T4: acked
+
+  StatusOr<int64_t> n = store_->ResendNotifications(NotifyState::kFailed, kNow + 150, 1);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(store_->GetNotification(all[2].notify_id)->state, NotifyState::kPending);
+  EXPECT_EQ(store_->GetNotification(all[3].notify_id)->state, NotifyState::kFailed);
+
+  n = store_->ResendNotifications(NotifyState::kBlocked, 0, 1);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(store_->ResendNotifications(NotifyState::kAcked, 0, 1).status().code(),
+            ErrorCode::kInvalidField);
+
+  StatusOr<std::map<NotifyState, int64_t>> counts = store_->CountNotifications();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)[NotifyState::kPending], 2);
+  EXPECT_EQ((*counts)[NotifyState::kFailed], 1);
+  EXPECT_EQ((*counts)[NotifyState::kAcked], 1);
+  EXPECT_EQ((*counts)[NotifyState::kBlocked], 0);
+}
+
+TEST_F(StoreTest, ListNotificationsFiltersByMerchantOrderAndState) {
+  CreatePaid("T1");
+  CreatePaid("T2");
+  ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
+  Order other = MakeOrder("T1", 100, "20002");
+  ASSERT_TRUE(store_->CreateOrder(other, true, kNow).ok());
+  ASSERT_TRUE(
+      store_->CompletePayment("20002", "T1", PayOutcome::kSuccess, "alipay", "x", kNow).ok());
+
+  NotificationFilter f;
+  f.merchantno = "10001";
+  EXPECT_EQ(store_->ListNotifications(f)->size(), 3u);
+  f.out_trade_no = "T1";
+  EXPECT_EQ(store_->ListNotifications(f)->size(), 2u);
+  f.merchantno.clear();
+  EXPECT_EQ(store_->ListNotifications(f)->size(), 3u);
+  f.state = NotifyState::kAcked;
+  EXPECT_TRUE(store_->ListNotifications(f)->empty());
+  NotificationFilter limited;
+  limited.limit = 2;
+  EXPECT_EQ(store_->ListNotifications(limited)->size(), 2u);
+}
+
+TEST_F(StoreTest, ResetDeletesNotificationsAndNeverReusesTheirIds) {
+  CreatePaid("T1");
+  const std::string first = AllNotifications(*store_)[0].notify_id;
+  ASSERT_TRUE(store_->Reset().ok());
+  EXPECT_TRUE(AllNotifications(*store_).empty());
+  CreatePaid("T1");
+  std::vector<Notification> all = AllNotifications(*store_);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_NE(all[0].notify_id, first);
+  // Same database, same salt: only the id part differs.
+  EXPECT_EQ(all[0].notify_id.substr(0, 17), first.substr(0, 17));
+}
+
+TEST(SqliteStoreOutbox, DatabasesGetDifferentNotifyIdSalts) {
+  std::unique_ptr<Store> a = OpenOrDie(":memory:");
+  std::unique_ptr<Store> b = OpenOrDie(":memory:");
+  for (Store* s : {a.get(), b.get()}) {
+    ASSERT_TRUE(s->CreateOrder(MakeOrder("T1"), true, kNow).ok());
+    ASSERT_TRUE(s->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "x", kNow).ok());
+  }
+  EXPECT_NE(AllNotifications(*a)[0].notify_id, AllNotifications(*b)[0].notify_id);
+}
+
+TEST(SqliteStoreOpen, VersionOneDatabaseIsMigratedAndKeepsItsOrders) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  {
+    RawDb raw(path);
+    raw.Exec(std::string(internal::SqliteMigrations()[0]));
+    raw.Exec("PRAGMA user_version = 1");
+    raw.Exec(
+        "INSERT INTO orders VALUES ('10001', 'OLD', 'webpay', 100, 'auto', '', '', '', "
+        "'http://127.0.0.1:9/n', '', '', '', 'tok', 'NOTPAY', '', 1, 0, 0, 0, 0, 0)");
+  }
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(
+      store->CompletePayment("10001", "OLD", PayOutcome::kSuccess, "wxpay", "x", kNow).ok());
+  EXPECT_EQ(AllNotifications(*store).size(), 1u);
 }
 
 }  // namespace

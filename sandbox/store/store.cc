@@ -1,5 +1,8 @@
 #include "sandbox/store/store.h"
 
+#include "nlohmann/json.hpp"
+#include "vkspay/protocol/amount.h"
+
 namespace vkspay::sandbox {
 
 std::string_view ToString(OrderStatus s) {
@@ -38,6 +41,75 @@ std::string_view ToString(RefundStatus s) {
       return "FAIL";
   }
   return "UNKNOWN";
+}
+
+std::string_view ToString(NotifyState s) {
+  switch (s) {
+    case NotifyState::kPending:
+      return "pending";
+    case NotifyState::kAcked:
+      return "acked";
+    case NotifyState::kFailed:
+      return "failed";
+    case NotifyState::kBlocked:
+      return "blocked";
+  }
+  return "unknown";
+}
+
+std::optional<NotifyState> ParseNotifyState(std::string_view s) {
+  for (NotifyState state :
+       {NotifyState::kPending, NotifyState::kAcked, NotifyState::kFailed, NotifyState::kBlocked}) {
+    if (ToString(state) == s) return state;
+  }
+  return std::nullopt;
+}
+
+StatusOr<NotificationContent> ParseNotificationPayload(std::string_view payload) {
+  const nlohmann::json j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const std::string& what) {
+    std::string shown(payload.substr(0, 80));
+    return Status(ErrorCode::kInternal,
+                  "数据库错误: 通知内容 (payload) " + what + ": " + shown);
+  };
+  if (j.is_discarded() || !j.is_object()) return bad("不是 JSON 对象");
+  NotificationContent c;
+  auto str = [&](const char* name, std::string* out) -> bool {
+    auto it = j.find(name);
+    if (it == j.end()) return true;  // optional fields (attach) may be absent
+    if (!it->is_string()) return false;
+    *out = it->get<std::string>();
+    return true;
+  };
+  std::string total_fee, refund_fee;
+  for (auto [name, out] : {std::pair{"notify_type", &c.notify_type},
+                           std::pair{"notify_id", &c.notify_id},
+                           std::pair{"merchantno", &c.merchantno},
+                           std::pair{"out_trade_no", &c.out_trade_no},
+                           std::pair{"transaction_id", &c.transaction_id},
+                           std::pair{"total_fee", &total_fee},
+                           std::pair{"pay_chnl", &c.pay_chnl},
+                           std::pair{"status", &c.status},
+                           std::pair{"time_end", &c.time_end},
+                           std::pair{"attach", &c.attach},
+                           std::pair{"out_refund_no", &c.out_refund_no},
+                           std::pair{"refund_fee", &refund_fee},
+                           std::pair{"refund_status", &c.refund_status},
+                           std::pair{"time_refund", &c.time_refund}}) {
+    if (!str(name, out)) return bad(std::string("的 ") + name + " 不是字符串");
+  }
+  if (c.notify_type != "payment" && c.notify_type != "refund") {
+    return bad("的 notify_type 无效");
+  }
+  StatusOr<int64_t> fee = ParseYuanText("total_fee", total_fee, INT64_MAX / 200);
+  if (!fee.ok()) return bad("的 total_fee 无效");
+  c.total_fee = *fee;
+  if (c.notify_type == "refund") {
+    StatusOr<int64_t> rfee = ParseYuanText("refund_fee", refund_fee, INT64_MAX / 200);
+    if (!rfee.ok()) return bad("的 refund_fee 无效");
+    c.refund_fee = *rfee;
+  }
+  return c;
 }
 
 }  // namespace vkspay::sandbox

@@ -8,12 +8,16 @@
 #define VKSPAY_SANDBOX_STORE_STORE_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
+#include "vkspay/protocol/notification.h"
 #include "vkspay/protocol/status.h"
 
 namespace vkspay::sandbox {
@@ -87,9 +91,99 @@ struct OrderFilter {
   int64_t offset = 0;
 };
 
+// --- Notifications (the outbox) ---
+//
+// Every successful payment and every new refund writes one notification row
+// in the same transaction as the state change (the outbox), so a committed
+// payment always has its notification, even across kill -9. The dispatcher
+// (sandbox/notify/) delivers pending rows and records every attempt.
+
+enum class NotifyState {
+  kPending,  // "pending": waiting for its next attempt (next_attempt_us)
+  kAcked,    // "acked": the merchant acknowledged it
+  kFailed,   // "failed": the schedule ran out without an ack
+  kBlocked,  // "blocked": not sent (URL refused, no notify_url, ...); see last_error
+};
+std::string_view ToString(NotifyState s);
+std::optional<NotifyState> ParseNotifyState(std::string_view s);
+
+struct Notification {
+  int64_t id = 0;
+  // "N" + 32 lowercase hex: 16 of a random salt drawn once per database
+  // (when the table is created) and 16 of the row id (AUTOINCREMENT, so never
+  // reused, even after Reset). Unique within a database, and across
+  // databases with overwhelming probability; the same on every retry.
+  std::string notify_id;
+  std::string type;  // "payment" or "refund"
+  std::string merchantno;
+  std::string out_trade_no;
+  std::string out_refund_no;  // refunds only
+  // The content fields as a JSON object of strings (NotificationFields:
+  // notify_type, notify_id, merchantno, out_trade_no, ... in order).
+  std::string payload;
+  std::string notify_url;    // as the order named it (may be empty: micropay)
+  std::string delivered_to;  // the URL the latest attempt used ("" before one)
+  NotifyState state = NotifyState::kPending;
+  int64_t attempts = 0;        // in the current series (a resend starts a new one)
+  int64_t total_attempts = 0;  // ever
+  int64_t next_attempt_us = 0; // sandbox clock, unix microseconds
+  int64_t created_at = 0;      // unix seconds
+  int64_t updated_at = 0;      // unix seconds of the last state change
+  int64_t acked_at = 0;        // unix seconds, 0 unless acked
+  std::string last_error;
+};
+
+// One delivery attempt, as recorded.
+struct NotifyAttempt {
+  int64_t notification_id = 0;
+  int64_t n = 0;        // 1-based over the notification's whole life
+  int64_t at_us = 0;    // when it started, sandbox clock
+  std::string url;      // the URL actually used (forward_to if set)
+  int http_status = 0;  // 0: no HTTP answer
+  int64_t latency_us = 0;
+  std::string response_head;  // at most the first 256 bytes of the answer
+  std::string error;          // "" on an HTTP answer
+  bool acked = false;
+};
+
+// What an attempt changed. Applied only if the notification is still
+// pending with `expected_attempts` attempts in its series (a resend or reset
+// meanwhile wins); the attempt itself is always logged.
+struct NotifyUpdate {
+  int64_t expected_attempts = 0;
+  NotifyState state = NotifyState::kPending;
+  int64_t next_attempt_us = 0;  // for kPending
+  int64_t now = 0;              // unix seconds: updated_at, acked_at if kAcked
+  std::string last_error;
+};
+
+struct NotificationFilter {
+  std::string merchantno;    // empty: all
+  std::string out_trade_no;  // empty: all
+  std::optional<NotifyState> state;
+  int64_t limit = 100;  // negative: no limit
+};
+
+struct DueNotifications {
+  // Pending, next_attempt_us <= now, oldest due first, none excluded.
+  std::vector<Notification> due;
+  // The earliest next_attempt_us of a pending, not excluded row that is not
+  // due yet; nullopt if there is none (or `due` was cut at the limit).
+  std::optional<int64_t> next_due_us;
+};
+
+// Turns a stored payload back into the content it was made from. Errors:
+// kInternal naming the notification if the JSON is not what the store wrote.
+StatusOr<NotificationContent> ParseNotificationPayload(std::string_view payload);
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // Called (outside any transaction and lock) after every commit that made a
+  // notification due: a payment, a new refund, a resend. Set it before the
+  // store is shared; the function must be thread-safe.
+  virtual void SetOutboxObserver(std::function<void()> observer) = 0;
 
   // Inserts `order` (status NOTPAY). If an order with the same merchantno and
   // out_trade_no exists: with must_be_new, kOutTradeNoUsed; else if it is
@@ -107,7 +201,8 @@ class Store {
   virtual StatusOr<Order> GetOrderByToken(std::string_view cashier_token, int64_t now) = 0;
 
   // Records the buyer's action on an unpaid order. kSuccess: status SUCCESS,
-  // pay_chnl=channel, transaction_id, paid_at=now. kFail: PAYERROR. kCancel:
+  // pay_chnl=channel, transaction_id, paid_at=now, and (same transaction) a
+  // pending "payment" notification due at once (next_attempt_us = now * 1e6). kFail: PAYERROR. kCancel:
   // CLOSED. Errors: kOrderNotExist; kOrderPaid if already paid; kOrderClosed
   // if closed or expired at `now`; kOrderPayError if PAYERROR.
   virtual StatusOr<Order> CompletePayment(std::string_view merchantno,
@@ -124,7 +219,9 @@ class Store {
   // refunded_fee and sets the order to REFUND. Errors: kOrderNotExist,
   // kRefundNotAllowed (not paid), kRefundExceedsPaid (message gives paid,
   // refunded and requested amounts), kOutRefundNoUsed (also when a generated
-  // number collides; the caller retries with another).
+  // number collides; the caller retries with another). A new refund also
+  // writes a pending "refund" notification in the same transaction; an
+  // idempotent repeat writes none.
   virtual StatusOr<Refund> CreateRefund(std::string_view merchantno,
                                         std::string_view out_trade_no,
                                         const std::optional<std::string>& requested_out_refund_no,
@@ -139,8 +236,39 @@ class Store {
                                                     std::string_view out_trade_no) = 0;
   // Orders, newest first.
   virtual StatusOr<std::vector<Order>> ListOrders(const OrderFilter& filter) = 0;
-  // Deletes every order and refund.
+  // Deletes every order, refund, notification and attempt.
   virtual Status Reset() = 0;
+
+  // Reads the pending notifications due at `now_us`, skipping the ids in
+  // `exclude` (the ones the dispatcher holds in memory), at most `limit`.
+  // Changes nothing: "in flight" lives only in the dispatcher's memory, so a
+  // crash leaves the rows pending and they are delivered again on restart.
+  virtual StatusOr<DueNotifications> ClaimDueNotifications(
+      int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude) = 0;
+
+  // Logs `attempt` and applies `update` (see NotifyUpdate) in one
+  // transaction. Errors: kNotFound if the notification no longer exists
+  // (reset meanwhile); kInternal.
+  virtual Status RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) = 0;
+
+  // Newest first.
+  virtual StatusOr<std::vector<Notification>> ListNotifications(
+      const NotificationFilter& filter) = 0;
+  // `key` is the numeric id or the notify_id. Errors: kNotFound naming it.
+  virtual StatusOr<Notification> GetNotification(std::string_view key) = 0;
+  // Oldest first.
+  virtual StatusOr<std::vector<NotifyAttempt>> ListNotifyAttempts(int64_t notification_id) = 0;
+
+  // Makes one notification pending again with a new series (attempts 0),
+  // due at now_us, whatever its state. Errors: kNotFound.
+  virtual StatusOr<Notification> ResendNotification(std::string_view key, int64_t now_us) = 0;
+  // The same for every notification in `state` whose updated_at >= since
+  // (unix seconds; 0: all). Returns how many. Errors: kInvalidField if state
+  // is pending or acked.
+  virtual StatusOr<int64_t> ResendNotifications(NotifyState state, int64_t since,
+                                                int64_t now_us) = 0;
+  // How many notifications are in each state (every state present, maybe 0).
+  virtual StatusOr<std::map<NotifyState, int64_t>> CountNotifications() = 0;
 };
 
 struct SqliteStoreOptions {

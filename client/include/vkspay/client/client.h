@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 #include "vkspay/protocol/clock.h"
@@ -120,6 +121,114 @@ struct OrderRefundQueryRequest {
   std::string out_refund_no;
 };
 
+// A notification VksPay (or the sandbox) POSTed to a notify_url, checked and
+// typed. Amounts are fen. Refund fields are empty/0 for payments.
+struct Notification {
+  std::string notify_type;  // "payment" or "refund"
+  std::string notify_id;    // the same on every retry of one event
+  std::string merchantno;
+  std::string out_trade_no;
+  std::string transaction_id;
+  int64_t total_fee = 0;  // fen; 0 if absent
+  std::string pay_chnl;
+  std::string status;
+  std::string time_end;
+  std::string attach;
+  std::string out_refund_no;
+  int64_t refund_fee = 0;  // fen; 0 if absent
+  std::string refund_status;
+  std::string time_refund;
+  int64_t timestamp = 0;  // unix seconds of this delivery attempt; 0 if absent
+  std::string signaturenonce;
+  std::string version;
+  std::string sign;
+  Fields fields;  // every field exactly as received, in body order
+};
+
+// True when content_type's media type is application/x-www-form-urlencoded
+// (any case, parameters such as charset allowed).
+bool IsFormContentType(std::string_view content_type);
+
+// The first two steps of ParseNotification, for a receiver that must read
+// merchantno before it knows which key to check with. Errors:
+// kInvalidContentType if content_type is not form-encoded (a JSON body is
+// refused here), or DecodeForm's errors (kInvalidField, kDuplicateField,
+// kBodyTooLarge).
+StatusOr<Fields> DecodeNotificationBody(std::string_view body, std::string_view content_type);
+
+// Checks and types decoded notification fields. Errors, in this order:
+// kMissingField naming out_trade_no or notify_id when absent or empty;
+// VerifySign's (kMissingField without sign, kSignError on a mismatch, the
+// message showing the masked canonical string); kInvalidAmount naming
+// total_fee or refund_fee when present but not yuan text; kInvalidField for a
+// timestamp that is not whole seconds.
+StatusOr<Notification> NotificationFromFields(Fields fields, std::string_view key);
+
+// DecodeNotificationBody then NotificationFromFields: everything a merchant
+// does with a notification before trusting it (it must still make sure it has
+// not already handled notify_id).
+StatusOr<Notification> ParseNotification(std::string_view body, std::string_view content_type,
+                                         std::string_view key);
+
+// ---------------------------------------------------------------------------
+// Sandbox control API: notification delivery records.
+
+// One delivery attempt of a notification, as the sandbox logged it.
+struct DeliveryAttempt {
+  int64_t n = 0;            // 1-based attempt number
+  std::string at;           // display time of the attempt
+  int64_t at_us = 0;        // unix microseconds
+  std::string url;          // where it was POSTed
+  int64_t http_status = 0;  // 0 when no answer arrived
+  double latency_ms = 0;
+  std::string response_head;  // first bytes of the answer
+  std::string error;          // empty when an answer arrived
+  bool acked = false;
+};
+
+// A notification as the sandbox's outbox holds it.
+struct NotificationRecord {
+  std::string id;  // the control API's id (a number or a string on the wire)
+  std::string notify_id;
+  std::string type;  // "payment" or "refund"
+  std::string merchantno;
+  std::string out_trade_no;
+  std::string out_refund_no;
+  std::string notify_url;    // what the request named
+  std::string delivered_to;  // where it is actually sent (forward_to, if set)
+  std::string state;         // "pending", "acked", "failed" or "blocked"
+  int64_t attempts = 0;
+  int64_t total_attempts = 0;  // the schedule's length
+  std::string next_attempt_at;
+  int64_t next_attempt_us = 0;
+  std::string created_at;
+  std::string acked_at;
+  std::string last_error;
+  nlohmann::json payload = nlohmann::json::object();  // the form fields sent
+  std::vector<DeliveryAttempt> attempt_log;           // only in the detail answer
+};
+
+// Filter for ListNotifications; empty strings and 0 are not sent.
+struct NotificationFilter {
+  std::string out_trade_no;
+  std::string state;
+  int64_t limit = 0;
+};
+
+// The status a control answer stands for: OK for {"ok":true}, else the
+// catalogue entry named by err_code (kInternal if unknown) with `message`.
+// kInvalidJson without a boolean "ok".
+Status ControlStatus(const nlohmann::json& answer);
+// Decoders for the notification control answers. Errors: ControlStatus's,
+// kInvalidJson naming a missing member or a field of the wrong type.
+StatusOr<NotificationRecord> DecodeNotificationRecord(const nlohmann::json& n);
+// {"ok":true,"notifications":[N...]}
+StatusOr<std::vector<NotificationRecord>> DecodeNotificationList(const nlohmann::json& answer);
+// {"ok":true,"notification":N}
+StatusOr<NotificationRecord> DecodeNotificationAnswer(const nlohmann::json& answer);
+// {"ok":true,"resent":count}
+StatusOr<int64_t> DecodeResentAnswer(const nlohmann::json& answer);
+
 // The method's own fields, in the order they are sent (no envelope, no sign).
 Fields ToFields(const WebPayRequest& req);
 Fields ToFields(const MicroPayRequest& req);
@@ -205,6 +314,20 @@ class Client {
   StatusOr<RawAnswer> PayRaw(std::string_view out_trade_no, std::string_view channel,
                              std::string_view outcome);
 
+  // Sandbox control API, notifications (Authorization: Bearer control_token).
+  // Each returns the answer whatever its "ok" (decode it with the Decode*
+  // functions above); errors only for transport (kInternal), a body that is
+  // not a JSON object (kInvalidJson), or kNotFound when the sandbox answers
+  // 404 without JSON (a sandbox that has no such endpoint).
+  // GET /_sandbox/notifications?merchantno=&out_trade_no=&state=&limit=
+  StatusOr<RawAnswer> ListNotifications(const NotificationFilter& filter);
+  // GET /_sandbox/notifications/<id>
+  StatusOr<RawAnswer> GetNotification(std::string_view id);
+  // POST /_sandbox/notifications/<id>/resend
+  StatusOr<RawAnswer> ResendNotification(std::string_view id);
+  // POST /_sandbox/notifications/resend {"state":"failed"[,"since":unix_seconds]}
+  StatusOr<RawAnswer> ResendFailed(std::optional<int64_t> since);
+
   // Checks a payment notification VksPay sent to notify_url (the fields of
   // its form or JSON body). Returns VerifySign(form, key): kMissingField
   // without sign, kSignError on a mismatch.
@@ -216,6 +339,8 @@ class Client {
   Client(ClientOptions options, std::string origin, std::string prefix, const Clock* clock,
          Random* rng);
   StatusOr<RawAnswer> Post(const std::string& path, const std::string& body, bool control);
+  StatusOr<RawAnswer> Get(const std::string& path_and_query);
+  StatusOr<RawAnswer> Decode(const std::string& url, int http_status, std::string body);
 
   const ClientOptions options_;
   const std::string origin_;  // "http://host:port"

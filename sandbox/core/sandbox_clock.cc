@@ -1,0 +1,28 @@
+#include "sandbox/core/sandbox_clock.h"
+
+#include <string>
+#include <utility>
+
+namespace vkspay::sandbox {
+
+Status SandboxClock::AdvanceMicros(int64_t micros) {
+  if (micros < 0) {
+    return Status(ErrorCode::kInvalidField, "the sandbox clock only moves forward; got " +
+                                                std::to_string(micros) + " microseconds");
+  }
+  offset_us_.fetch_add(micros);
+  std::vector<std::function<void()>> observers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    observers = observers_;
+  }
+  for (const auto& observer : observers) observer();
+  return Status::Ok();
+}
+
+void SandboxClock::AddObserver(std::function<void()> observer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  observers_.push_back(std::move(observer));
+}
+
+}  // namespace vkspay::sandbox

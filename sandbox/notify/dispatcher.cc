@@ -1,0 +1,301 @@
+#include "sandbox/notify/dispatcher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "sandbox/notify/ack.h"
+#include "vkspay/protocol/form.h"
+#include "vkspay/protocol/notification.h"
+
+namespace vkspay::sandbox {
+namespace {
+
+constexpr char kFormContentType[] = "application/x-www-form-urlencoded";
+constexpr size_t kResponseHeadBytes = 256;
+
+std::string Millis(int64_t us) {
+  const int64_t ms10 = (us + 50) / 100;  // tenths of a millisecond
+  return std::to_string(ms10 / 10) + "." + std::to_string(ms10 % 10) + "ms";
+}
+
+std::string SecondsText(int64_t us) {
+  if (us % 1'000'000 == 0) return std::to_string(us / 1'000'000) + "s";
+  return std::to_string(us / 1000) + "ms";
+}
+
+}  // namespace
+
+StatusOr<DispatcherOptions> DispatcherOptionsFor(const Settings& settings) {
+  StatusOr<RetrySchedule> schedule =
+      ScheduleForProfile(settings.notify_profile, settings.notify_schedule);
+  if (!schedule.ok()) return schedule.status();
+  DispatcherOptions o;
+  o.schedule = std::move(schedule).value();
+  o.time_scale = settings.time_scale;
+  o.workers = settings.notify_workers;
+  o.per_host = settings.notify_per_host;
+  o.timeout_ms = settings.notify_timeout_ms;
+  o.forward_to = settings.forward_to;
+  return o;
+}
+
+void AllowConfiguredHosts(UrlGuard& guard, const SandboxConfig& config) {
+  for (const Merchant& m : config.merchants) {
+    if (!m.notify_url.empty()) guard.AllowHostOf(m.notify_url);
+    if (!m.forward_to.empty()) guard.AllowHostOf(m.forward_to);
+  }
+  if (!config.settings.forward_to.empty()) guard.AllowHostOf(config.settings.forward_to);
+}
+
+std::string Dispatcher::HostKey(const std::string& url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return "";
+  std::string scheme = url.substr(0, scheme_end);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const size_t at = authority.rfind('@'); at != std::string::npos) {
+    authority = authority.substr(at + 1);
+  }
+  std::string host = authority;
+  std::string port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) return "";
+    host = authority.substr(0, close + 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') {
+      port = authority.substr(close + 2);
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) return "";
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (port.empty()) port = scheme == "https" ? "443" : "80";
+  return host + ":" + port;
+}
+
+Dispatcher::Dispatcher(const SandboxContext& ctx, const UrlGuard* guard, HttpSender* sender,
+                       DispatcherOptions options)
+    : ctx_(ctx), guard_(guard), sender_(sender), options_(std::move(options)) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) return;
+  started_ = true;
+  stopping_ = false;
+  wake_ = true;  // look at once: resume whatever is pending
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  const int64_t n = std::max<int64_t>(1, options_.workers);
+  for (int64_t i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+void Dispatcher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) return;
+    stopping_ = true;
+  }
+  scheduler_cv_.notify_all();
+  worker_cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  // Whatever was queued is still pending in the database.
+  ready_.clear();
+  hosts_.clear();
+  held_.clear();
+  started_ = false;
+}
+
+void Dispatcher::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = true;
+  }
+  scheduler_cv_.notify_one();
+}
+
+size_t Dispatcher::held() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return held_.size();
+}
+
+void Dispatcher::Log(const std::string& line) const {
+  if (options_.log) options_.log(line);
+}
+
+void Dispatcher::SchedulerLoop() {
+  int64_t wait_us = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      scheduler_cv_.wait_for(lock, std::chrono::microseconds(wait_us),
+                             [this] { return wake_ || stopping_; });
+      if (stopping_) return;
+      wake_ = false;
+    }
+    wait_us = ScanOnce();
+  }
+}
+
+int64_t Dispatcher::ScanOnce() {
+  const int64_t idle_us = options_.max_idle_wait_ms * 1000;
+  std::unordered_set<int64_t> exclude;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (held_.size() >= options_.max_held) return idle_us;  // a completion wakes us
+    exclude = held_;
+  }
+  const int64_t now_us = ctx_.clock->NowMicros();
+  StatusOr<DueNotifications> due =
+      ctx_.store->ClaimDueNotifications(now_us, options_.batch, exclude);
+  if (!due.ok()) {
+    Log("notify: cannot read the outbox: " + due.status().ToString());
+    return idle_us;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Notification& n : due->due) {
+      if (!held_.insert(n.id).second) continue;
+      const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
+      Job job{std::move(n), ""};
+      job.host_key = HostKey(TargetUrl(job.notification, m));
+      Host& host = hosts_[job.host_key];
+      if (host.running < options_.per_host) {
+        ++host.running;
+        ready_.push_back(std::move(job));
+      } else {
+        host.waiting.push_back(std::move(job));
+      }
+    }
+  }
+  worker_cv_.notify_all();
+  if (!due->next_due_us) return idle_us;
+  return std::clamp<int64_t>(*due->next_due_us - now_us, 0, idle_us);
+}
+
+void Dispatcher::WorkerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      worker_cv_.wait(lock, [this] { return stopping_ || !ready_.empty(); });
+      if (stopping_) return;
+      job = std::move(ready_.front());
+      ready_.pop_front();
+    }
+    const bool retry = Attempt(job.notification);
+    bool was_full = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      was_full = held_.size() >= options_.max_held;
+      held_.erase(job.notification.id);
+      Host& host = hosts_[job.host_key];
+      if (!host.waiting.empty()) {
+        // The slot passes to the next due row of the same host.
+        ready_.push_back(std::move(host.waiting.front()));
+        host.waiting.pop_front();
+      } else if (--host.running <= 0) {
+        hosts_.erase(job.host_key);
+      }
+    }
+    worker_cv_.notify_one();
+    // Once the row is no longer held, the scheduler can see its retry time,
+    // which may be sooner than it planned to look again.
+    if (was_full || retry) Wake();
+  }
+}
+
+int Dispatcher::DeliverDueNow() {
+  StatusOr<DueNotifications> due =
+      ctx_.store->ClaimDueNotifications(ctx_.clock->NowMicros(), options_.max_held, {});
+  if (!due.ok()) {
+    Log("notify: cannot read the outbox: " + due.status().ToString());
+    return 0;
+  }
+  for (const Notification& n : due->due) Attempt(n);
+  return static_cast<int>(due->due.size());
+}
+
+std::string Dispatcher::TargetUrl(const Notification& n, const Merchant* m) const {
+  if (m != nullptr && !m->forward_to.empty()) return m->forward_to;
+  if (!options_.forward_to.empty()) return options_.forward_to;
+  return n.notify_url;
+}
+
+bool Dispatcher::Attempt(const Notification& n) {
+  const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
+  const int64_t k = n.attempts + 1;  // this attempt's number in its series
+  NotifyAttempt attempt;
+  attempt.notification_id = n.id;
+  attempt.at_us = ctx_.clock->NowMicros();
+  attempt.url = TargetUrl(n, m);
+  NotifyUpdate update;
+  update.expected_attempts = n.attempts;
+
+  std::string outcome;  // for the log
+  auto block = [&](const std::string& reason) {
+    attempt.error = reason;
+    update.state = NotifyState::kBlocked;
+    update.last_error = reason;
+    outcome = "blocked: " + reason;
+  };
+  StatusOr<NotificationContent> content = ParseNotificationPayload(n.payload);
+  if (m == nullptr) {
+    block("merchant " + n.merchantno + " is not configured (no key to sign with)");
+  } else if (!content.ok()) {
+    block(content.status().message());
+  } else if (attempt.url.empty()) {
+    block("no notify_url (the order named none and no forward_to is set)");
+  } else if (StatusOr<OutboundTarget> target = guard_->Resolve(attempt.url); !target.ok()) {
+    block(target.status().message());
+  } else {
+    const Fields form =
+        SignNotification(*content, ctx_.clock->NowSeconds(), ctx_.rng->Digits(8, '1'), m->key);
+    SendOptions send;
+    send.timeout_ms = options_.timeout_ms;
+    send.max_response_bytes = options_.max_response_bytes;
+    const SendResult r = sender_->Post(*target, EncodeForm(form), kFormContentType, send);
+    const AckDecision ack = DecideAck(r, m->ack_mode);
+    attempt.http_status = r.http_status;
+    attempt.latency_us = r.latency_us;
+    attempt.response_head = r.body.substr(0, kResponseHeadBytes);
+    attempt.error = ack.reason;
+    attempt.acked = ack.acked;
+    const std::string what =
+        (r.http_status != 0 ? std::to_string(r.http_status) + " " : std::string()) +
+        (ack.acked ? "acked" : ack.reason) + " in " + Millis(r.latency_us);
+    if (ack.acked) {
+      update.state = NotifyState::kAcked;
+      outcome = what;
+    } else if (std::optional<int64_t> delay =
+                   options_.schedule.DelayAfter(k, options_.time_scale)) {
+      update.state = NotifyState::kPending;
+      update.next_attempt_us = ctx_.clock->NowMicros() + *delay;
+      update.last_error = ack.reason;
+      outcome = what + "; next attempt in " + SecondsText(*delay);
+    } else {
+      update.state = NotifyState::kFailed;
+      update.last_error = ack.reason;
+      outcome = what + "; failed, the " + options_.schedule.name + " schedule is used up";
+    }
+  }
+  update.now = ctx_.clock->NowSeconds();
+  Status recorded = ctx_.store->RecordNotifyAttempt(attempt, update);
+  Log("notify " + n.notify_id + " " + n.type + " merchantno=" + n.merchantno + " out_trade_no=" +
+      n.out_trade_no + (n.out_refund_no.empty() ? "" : " out_refund_no=" + n.out_refund_no) +
+      " attempt " + std::to_string(k) + "/" + std::to_string(options_.schedule.max_attempts()) +
+      " -> " + (attempt.url.empty() ? "(none)" : attempt.url) + ": " + outcome +
+      (recorded.ok() ? "" : " (not recorded: " + recorded.ToString() + ")"));
+  return recorded.ok() && update.state == NotifyState::kPending;
+}
+
+}  // namespace vkspay::sandbox

@@ -1,0 +1,329 @@
+// End to end: a real SandboxServer on port 0, the real dispatcher, UrlGuard
+// and HttpSender, and a real in-process httplib receiver playing the
+// merchant. webpay -> control pay -> a signed form POST arrives; failures
+// are retried on the (compressed) fast schedule and show in the control API.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "nlohmann/json.hpp"
+#include "sandbox/core/sandbox_clock.h"
+#include "sandbox/notify/dispatcher.h"
+#include "sandbox/server/sandbox_server.h"
+#include "vkspay/protocol/form.h"
+#include "vkspay/protocol/notification.h"
+#include "vkspay/protocol/signature.h"
+
+namespace vkspay::sandbox {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+bool Eventually(const std::function<bool()>& done, milliseconds limit = milliseconds(5000)) {
+  const auto end = Clock::now() + limit;
+  while (Clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return done();
+}
+
+// The merchant's notify endpoint: records every POST and answers with
+// `status` (200 answers the sample's ack).
+class Receiver {
+ public:
+  struct Hit {
+    std::string body;
+    std::string content_type;
+    Clock::time_point at;
+  };
+
+  Receiver() {
+    server_.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
+      const int status = status_.load();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        hits_.push_back({req.body, req.get_header_value("Content-Type"), Clock::now()});
+      }
+      res.status = status;
+      res.set_content(status == 200 ? kNotifyAckBody : "server error", "application/json");
+    });
+    server_.set_tcp_nodelay(true);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(milliseconds(1));
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/notify"; }
+  void set_status(int status) { status_ = status; }
+  std::vector<Hit> hits() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hits_;
+  }
+  size_t count() const { return hits().size(); }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> status_{200};
+  mutable std::mutex mu_;
+  std::vector<Hit> hits_;
+};
+
+class NotifyHarness {
+ public:
+  explicit NotifyHarness(double time_scale) : clock_(&system_clock_), rng_(1), nonce_rng_(2) {
+    config_ = SandboxConfig::Demo();
+    config_.settings.notify_profile = "fast";
+    config_.settings.time_scale = time_scale;
+    store_ = OpenSqliteStore({":memory:", "NORMAL"}).value();
+    guard_ = std::make_unique<UrlGuard>(UrlGuardOptions{});
+    AllowConfiguredHosts(*guard_, config_);
+    ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_, &clock_, guard_.get()};
+    sender_ = MakeHttpSender(HttpSenderOptions{});
+    DispatcherOptions options = DispatcherOptionsFor(config_.settings).value();
+    options.timeout_ms = 2000;
+    dispatcher_ = std::make_unique<Dispatcher>(ctx_, guard_.get(), sender_.get(), options);
+    store_->SetOutboxObserver([this] { dispatcher_->Wake(); });
+    clock_.AddObserver([this] { dispatcher_->Wake(); });
+    ServerOptions opts;
+    opts.port = 0;
+    opts.threads = 8;
+    server_ = std::make_unique<SandboxServer>(ctx_, opts);
+    port_ = *server_->Start();
+    dispatcher_->Start();
+  }
+  ~NotifyHarness() {
+    server_->Stop();
+    dispatcher_->Stop();
+  }
+
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_tcp_nodelay(true);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(5);
+    return c;
+  }
+  json Api(const std::string& method, Fields f) {
+    f.Set("method", method);
+    f.Set("merchantno", std::string(kDemoMerchantNo));
+    f.Set("timestamp", static_cast<double>(clock_.NowSeconds()));
+    f.Set("signaturenonce", nonce_rng_.Digits(8, '1'));
+    f.Set("version", std::string("2.0"));
+    auto res =
+        Client().Post("/api", WithSign(f, kDemoKey).ToJson(), "application/json; charset=utf-8");
+    EXPECT_TRUE(res);
+    return res ? json::parse(res->body) : json();
+  }
+  json Post(const std::string& path, const json& body, int want = 200) {
+    auto res = Client().Post(path.c_str(), body.dump(), "application/json");
+    EXPECT_TRUE(res);
+    if (!res) return json();
+    EXPECT_EQ(res->status, want) << res->body;
+    return json::parse(res->body);
+  }
+  json Get(const std::string& path, int want = 200) {
+    auto res = Client().Get(path.c_str());
+    EXPECT_TRUE(res);
+    if (!res) return json();
+    EXPECT_EQ(res->status, want) << res->body;
+    return json::parse(res->body);
+  }
+  // Creates an order notifying `notify_url` and pays it through the control
+  // API; returns its out_trade_no.
+  std::string WebPayAndPay(const std::string& notify_url) {
+    json w =
+        Api("webpay",
+            {{"total_fee", 0.01}, {"notify_url", notify_url}, {"attach", std::string("order=42")}});
+    EXPECT_EQ(w["return_code"], "SUCCESS") << w.dump();
+    const std::string no = w["data"]["out_trade_no"];
+    Post("/_sandbox/pay", {{"out_trade_no", no}, {"channel", "alipay"}});
+    return no;
+  }
+  json NotificationOf(const std::string& out_trade_no) {
+    json list = Get("/_sandbox/notifications?out_trade_no=" + out_trade_no);
+    if (list["notifications"].size() != 1) return json();
+    return Get("/_sandbox/notifications/" +
+               list["notifications"][0]["notify_id"].get<std::string>())["notification"];
+  }
+
+  SandboxConfig config_;
+  SystemClock system_clock_;
+  SandboxClock clock_;
+  SeededRandom rng_;
+  SeededRandom nonce_rng_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<UrlGuard> guard_;
+  SandboxContext ctx_;
+  std::unique_ptr<HttpSender> sender_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<SandboxServer> server_;
+  int port_ = 0;
+};
+
+TEST(NotifyIntegration, PaidOrderIsNotifiedWithinASecondWithAVerifiableForm) {
+  Receiver receiver;
+  NotifyHarness h(1.0);
+  const auto paid_at = Clock::now();
+  const std::string no = h.WebPayAndPay(receiver.url());
+  ASSERT_TRUE(Eventually([&] { return receiver.count() >= 1; }, milliseconds(1000)))
+      << "no notification within a second";
+  const Receiver::Hit hit = receiver.hits()[0];
+  EXPECT_LT(hit.at - paid_at, milliseconds(1000));
+  EXPECT_EQ(hit.content_type, "application/x-www-form-urlencoded");
+  StatusOr<Fields> form = DecodeForm(hit.body);
+  ASSERT_TRUE(form.ok()) << form.status().ToString();
+  EXPECT_TRUE(VerifySign(*form, kDemoKey).ok()) << hit.body;
+  auto field = [&](const char* name) {
+    const Value* v = form->Find(name);
+    return v == nullptr ? std::string("(absent)") : JsString(*v);
+  };
+  EXPECT_EQ(field("notify_type"), "payment");
+  EXPECT_EQ(field("merchantno"), "10001");
+  EXPECT_EQ(field("out_trade_no"), no);
+  EXPECT_EQ(field("transaction_id").size(), 28u);
+  EXPECT_EQ(field("total_fee"), "0.01");
+  EXPECT_EQ(field("pay_chnl"), "alipay");
+  EXPECT_EQ(field("status"), "SUCCESS");
+  EXPECT_EQ(field("attach"), "order=42");
+  EXPECT_EQ(field("version"), "2.0");
+  EXPECT_EQ(field("notify_id").size(), 33u);
+  EXPECT_EQ(field("signaturenonce").size(), 8u);
+  EXPECT_NE(field("time_end"), "(absent)");
+  EXPECT_NE(field("timestamp"), "(absent)");
+
+  ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "acked"; }));
+  json n = h.NotificationOf(no);
+  EXPECT_EQ(n["notify_id"], field("notify_id"));
+  EXPECT_EQ(n["notify_url"], receiver.url());
+  EXPECT_EQ(n["delivered_to"], receiver.url());
+  EXPECT_EQ(n["payload"]["out_trade_no"], no);
+  ASSERT_EQ(n["attempt_log"].size(), 1u);
+  EXPECT_EQ(n["attempt_log"][0]["http_status"], 200);
+  EXPECT_EQ(n["attempt_log"][0]["acked"], true);
+  EXPECT_EQ(n["attempt_log"][0]["response_head"], kNotifyAckBody);
+  EXPECT_EQ(receiver.count(), 1u);
+}
+
+TEST(NotifyIntegration, FailingReceiverIsRetriedOnTheFastScheduleUntilItRecovers) {
+  Receiver receiver;
+  receiver.set_status(500);
+  NotifyHarness h(0.01);  // fast: 10 ms, 20 ms, 50 ms, 100 ms
+  const std::string no = h.WebPayAndPay(receiver.url());
+  ASSERT_TRUE(Eventually([&] { return receiver.count() >= 3; }));
+  receiver.set_status(200);
+  ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "acked"; }));
+
+  json n = h.NotificationOf(no);
+  const json& log = n["attempt_log"];
+  ASSERT_GE(log.size(), 4u);
+  const size_t acked = log.size() - 1;
+  for (size_t i = 0; i < acked; ++i) {
+    EXPECT_EQ(log[i]["http_status"], 500) << i;
+    EXPECT_EQ(log[i]["acked"], false) << i;
+    EXPECT_EQ(log[i]["error"], "HTTP 500") << i;
+    EXPECT_EQ(log[i]["url"], receiver.url());
+    EXPECT_EQ(log[i]["n"], static_cast<int>(i + 1));
+  }
+  EXPECT_EQ(log[acked]["http_status"], 200);
+  EXPECT_EQ(log[acked]["acked"], true);
+  // Each retry waited its scheduled delay after the failure before it: at
+  // least that, and not the unscaled seconds (generous slack for busy CI).
+  const int64_t delay_us[] = {10'000, 20'000, 50'000, 100'000};
+  for (size_t i = 1; i < log.size(); ++i) {
+    const int64_t gap = log[i]["at_us"].get<int64_t>() - log[i - 1]["at_us"].get<int64_t>();
+    EXPECT_GE(gap, delay_us[i - 1]) << "attempt " << i + 1;
+    EXPECT_LT(gap, delay_us[i - 1] + 400'000) << "attempt " << i + 1;
+  }
+  EXPECT_EQ(n["attempts"], static_cast<int>(log.size()));
+  EXPECT_EQ(n["last_error"], "");
+  EXPECT_EQ(n["next_attempt_at"], "");
+
+  // Acked means no more attempts, however far the clock moves.
+  const size_t hits = receiver.count();
+  h.Post("/_sandbox/clock/advance", {{"seconds", 86400}});
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(receiver.count(), hits);
+  EXPECT_EQ(h.NotificationOf(no)["total_attempts"], static_cast<int>(hits));
+}
+
+TEST(NotifyIntegration, ExhaustedScheduleFailsThenResendDelivers) {
+  Receiver receiver;
+  receiver.set_status(500);
+  NotifyHarness h(0.001);
+  const std::string no = h.WebPayAndPay(receiver.url());
+  ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "failed"; }));
+  json n = h.NotificationOf(no);
+  EXPECT_EQ(n["attempts"], 5);
+  EXPECT_EQ(n["attempt_log"].size(), 5u);
+  EXPECT_EQ(n["last_error"], "HTTP 500");
+  EXPECT_EQ(receiver.count(), 5u);
+
+  json failed = h.Get("/_sandbox/notifications?state=failed");
+  ASSERT_EQ(failed["notifications"].size(), 1u);
+  EXPECT_EQ(failed["counts"]["failed"], 1);
+
+  receiver.set_status(200);
+  json resent = h.Post("/_sandbox/notifications/resend", {{"state", "failed"}, {"since", 0}});
+  EXPECT_EQ(resent["resent"], 1);
+  ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "acked"; }));
+  n = h.NotificationOf(no);
+  EXPECT_EQ(n["attempts"], 1);
+  EXPECT_EQ(n["total_attempts"], 6);
+
+  // Resending one by id works too (even an acked one: the merchant asked).
+  json one = h.Post("/_sandbox/notifications/" + std::to_string(n["id"].get<int64_t>()) + "/resend",
+                    json::object());
+  EXPECT_EQ(one["notification"]["state"], "pending");
+  ASSERT_TRUE(Eventually([&] { return receiver.count() == 7; }));
+  h.Post("/_sandbox/notifications/N0/resend", json::object(), 404);
+  h.Post("/_sandbox/notifications/resend", {{"state", "acked"}}, 400);
+}
+
+TEST(NotifyIntegration, ClockAdvanceThroughTheControlApiMakesTheRetryDue) {
+  Receiver receiver;
+  receiver.set_status(500);
+  NotifyHarness h(1.0);  // a real 1 s wait, unless the clock is advanced
+  const std::string no = h.WebPayAndPay(receiver.url());
+  ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["total_attempts"] == 1; }));
+  receiver.set_status(200);
+  json before = h.Get("/_sandbox/clock");
+  json after = h.Post("/_sandbox/clock/advance", {{"seconds", 1.5}});
+  EXPECT_EQ(after["offset_s"], 1.5);
+  EXPECT_GE(after["now_us"].get<int64_t>() - before["now_us"].get<int64_t>(), 1'500'000);
+  EXPECT_EQ(after["time_scale"], 1.0);
+  const auto advanced = Clock::now();
+  ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "acked"; }));
+  EXPECT_LT(Clock::now() - advanced, milliseconds(900)) << "the retry waited for real time";
+  h.Post("/_sandbox/clock/advance", {{"seconds", -1}}, 400);
+  h.Post("/_sandbox/clock/advance", {{"seconds", "1"}}, 400);
+}
+
+TEST(NotifyIntegration, RefusedNotifyUrlIsHeldAsBlockedWithTheReason) {
+  NotifyHarness h(1.0);
+  const std::string no = h.WebPayAndPay("http://169.254.169.254/latest/meta-data");
+  ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "blocked"; }));
+  json n = h.NotificationOf(no);
+  EXPECT_NE(n["last_error"].get<std::string>().find("169.254.169.254"), std::string::npos)
+      << n.dump();
+  ASSERT_EQ(n["attempt_log"].size(), 1u);
+  EXPECT_EQ(n["attempt_log"][0]["http_status"], 0);
+  EXPECT_EQ(n["attempt_log"][0]["error"], n["last_error"]);
+}
+
+}  // namespace
+}  // namespace vkspay::sandbox
