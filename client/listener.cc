@@ -208,7 +208,9 @@ StatusOr<int> NotifyListener::Start() {
   // request, the default keep-alive max of 5 halves throughput.
   http.set_tcp_nodelay(true);
   http.set_keep_alive_max_count(100000);
-  http.set_keep_alive_timeout(5);
+  // Short: on Stop(), httplib lets each worker serve its keep-alive connection
+  // until this timeout, so a stopping listener could still ack for seconds.
+  http.set_keep_alive_timeout(1);
   http.set_read_timeout(10);
   http.set_write_timeout(10);
   http.set_payload_max_length(1 << 20);
