@@ -11,7 +11,10 @@
 
 #include "CLI/CLI.hpp"
 #include "sandbox/config/config.h"
+#include "sandbox/core/payments.h"
 #include "sandbox/core/sandbox_clock.h"
+#include "sandbox/faults/fault_engine.h"
+#include "sandbox/faults/profiles.h"
 #include "sandbox/notify/dispatcher.h"
 #include "sandbox/notify/http_sender.h"
 #include "sandbox/notify/url_guard.h"
@@ -111,6 +114,16 @@ int main(int argc, char** argv) {
   app.add_flag("--strict-notify-url", strict_notify_url,
                "refuse a webpay whose notify_url is not allowed (default: accept it and hold its "
                "notification as blocked)");
+  // Fault injection (docs/faults.md); each overrides the config file.
+  std::string fault_profile;
+  std::string faults_dir = DefaultFaultsDir();
+  app.add_option("--fault-profile", fault_profile,
+                 "fault profile: strict (default), realistic, or a scenario file "
+                 "<faults-dir>/<name>.json");
+  app.add_option("--faults-dir", faults_dir,
+                 "scenario files and magic_amounts.json (default: the source tree's "
+                 "fixtures/faults)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::string host;
@@ -167,8 +180,9 @@ int main(int argc, char** argv) {
   // THE clock of the sandbox: the system clock plus what
   // POST /_sandbox/clock/advance added.
   SandboxClock clock(&system_clock);
-  SeededRandom rng(config.settings.seed != 0 ? config.settings.seed
-                                             : static_cast<uint64_t>(clock.NowMicros()));
+  const uint64_t rng_seed = config.settings.seed != 0 ? config.settings.seed
+                                                       : static_cast<uint64_t>(clock.NowMicros());
+  SeededRandom rng(rng_seed);
   bool generated_token = false;
   if (config.settings.control_token.empty() && !IsLoopbackHost(host)) {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -196,12 +210,45 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard};
   static std::mutex log_mu;
   auto log_line = [](const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mu);
     std::cerr << line << "\n";
   };
+
+  FaultEngineOptions fault_options;
+  // Rules without a seed of their own derive theirs from this one, so a run
+  // with --seed N injects the same faults for the same requests.
+  fault_options.seed = config.settings.seed != 0 ? config.settings.seed : rng_seed;
+  fault_options.profiles_dir = faults_dir;
+  if (const std::string magic_path = faults_dir + "/magic_amounts.json";
+      std::filesystem::exists(magic_path)) {
+    StatusOr<MagicAmountTable> magic = MagicAmountTable::Load(magic_path);
+    if (!magic.ok()) {
+      std::cerr << "vkspay-sandbox: " << magic.status().ToString() << "\n";
+      return 2;
+    }
+    fault_options.magic = std::move(*magic);
+  }
+  FaultEngine faults(clock, fault_options);
+  if (Status st = faults.Configure(config.faults); !st.ok()) {
+    std::cerr << "vkspay-sandbox: faults: " << st.ToString() << "\n";
+    return 2;
+  }
+  if (!fault_profile.empty()) {
+    if (Status st = faults.SetProfile(fault_profile); !st.ok()) {
+      std::cerr << "vkspay-sandbox: --fault-profile: " << st.ToString() << "\n";
+      return 2;
+    }
+  }
+  // One line per injected fault, always (the record has no keys in it).
+  faults.SetLogCallback([log_line](const InjectedFault& f) {
+    log_line("fault " + InjectedFaultJson(f).dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace));
+  });
+
+  (*store)->SetNotifyPlanner(MakeNotifyPlanner(faults, clock));
+  SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard, &faults};
   HttpSenderOptions sender_options;
   sender_options.ca_file = settings.notify_ca_file;
   std::unique_ptr<HttpSender> sender = MakeHttpSender(sender_options);
@@ -241,6 +288,9 @@ int main(int argc, char** argv) {
   if (!settings.forward_to.empty()) std::cout << ", forwarded to " << settings.forward_to;
   if (settings.strict_notify_url) std::cout << ", strict notify_url";
   std::cout << "\n";
+  std::cout << "  faults: profile " << faults.profile() << ", " << faults.ListRules().size()
+            << " rule(s), magic amounts " << (faults.magic_amounts_enabled() ? "on" : "off")
+            << ", seed " << fault_options.seed << " (docs/faults.md)\n";
   if (generated_token) {
     std::cout << "  control API token (listening beyond loopback): "
               << config.settings.control_token << "\n";

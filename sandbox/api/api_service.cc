@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "sandbox/core/payments.h"
 #include "sandbox/core/views.h"
+#include "sandbox/faults/directive.h"
+#include "sandbox/faults/fault_effects.h"
 #include "sandbox/notify/url_guard.h"
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/signature.h"
@@ -118,6 +122,26 @@ Status CheckChannel(std::string_view name, const std::string& chnl, bool allow_a
                     (allow_auto ? "、alipay 或 auto" : " 或 alipay") + ", 收到 " + Shown(chnl));
 }
 
+// An injected delay is real latency, not sandbox time: the caller's
+// timeouts are what it tests.
+void SleepMs(int64_t ms) {
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+// The err_code of a VksPay JSON answer, "" if there is none.
+std::string ErrCodeOf(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return "";
+  auto it = j.find("err_code");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+void AddInjected(std::string* to, const std::string& what) {
+  if (what.empty()) return;
+  if (!to->empty()) *to += ", ";
+  *to += what;
+}
+
 Json Answer(std::string_view msg, Json data) {
   Json j;
   j["return_code"] = "SUCCESS";
@@ -134,6 +158,9 @@ ApiService::ApiService(const SandboxContext& ctx)
 ApiResponse ApiService::Handle(const ApiRequest& request) {
   ApiResponse resp;
   Json fail_data;
+  FaultContext fault_ctx;
+  std::optional<WireAnswer> replaced;  // an api_before fault answered instead
+  bool method_ran = false;             // with faults: the api_after hook applies
   auto run = [&]() -> StatusOr<Json> {
     const Settings& settings = ctx_.config->settings;
     VKSPAY_RETURN_IF_ERROR(CheckContentType(request.content_type));
@@ -201,11 +228,27 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
                         ") 已收到过; 每次请求请使用新的 signaturenonce 并重新签名");
     }
 
+    if (ctx_.faults != nullptr) {
+      const Value* attach = f.Find("attach");
+      const auto* attach_s = attach != nullptr ? std::get_if<std::string>(attach) : nullptr;
+      VKSPAY_RETURN_IF_ERROR(
+          ValidateDirectives(request.fault_header, attach_s != nullptr ? *attach_s : ""));
+      fault_ctx = RequestFaultContext(f, *method, *merchantno, request.fault_header);
+      ApiEffect before = PlanApiBefore(ctx_.faults->Decide(FaultHook::kApiBefore, fault_ctx));
+      AddInjected(&resp.injected, before.injected);
+      SleepMs(before.delay_ms);
+      if (before.replace) {
+        replaced = std::move(before.answer);
+        return Json();
+      }
+      method_ran = true;
+    }
     Call call{&f, merchant,
-              settings.public_base_url.empty() ? request.base_url : settings.public_base_url};
+              settings.public_base_url.empty() ? request.base_url : settings.public_base_url,
+              ctx_.faults != nullptr ? &fault_ctx : nullptr, &fail_data};
     if (*method == "webpay") return WebPay(call);
     if (*method == "micropay") return MicroPay(call);
-    if (*method == "orderquery") return OrderQuery(call, &fail_data);
+    if (*method == "orderquery") return OrderQuery(call);
     if (*method == "orderrefund") return OrderRefund(call);
     return OrderRefundQuery(call);
   };
@@ -218,20 +261,87 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
       return Status(ErrorCode::kInternal, "内部错误, 请稍后重试");
     }
   }();
-  if (result.ok()) {
-    resp.body = result->dump();
+  auto send = [&resp](const WireAnswer& a) {
+    resp.http_status = a.http_status;
+    resp.content_type = a.content_type;
+    resp.body = a.body;
+    resp.close_connection = a.close_connection;
+    resp.err_code = ErrCodeOf(a.body);
+  };
+  if (replaced) {
+    send(*replaced);
     return resp;
   }
-  const Status& st = result.status();
-  const ErrorInfo& info = InfoFor(st.code());
-  resp.err_code = std::string(info.err_code);
-  Json j;
-  j["return_code"] = "FAIL";
-  j["return_msg"] = std::string(info.title) + ": " + st.message();
-  j["err_code"] = info.err_code;
-  if (!fail_data.is_null()) j["data"] = std::move(fail_data);
-  resp.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (result.ok()) {
+    resp.body = result->dump();
+  } else {
+    const Status& st = result.status();
+    const ErrorInfo& info = InfoFor(st.code());
+    resp.err_code = std::string(info.err_code);
+    Json j;
+    j["return_code"] = "FAIL";
+    j["return_msg"] = std::string(info.title) + ": " + st.message();
+    j["err_code"] = info.err_code;
+    if (!fail_data.is_null()) j["data"] = std::move(fail_data);
+    resp.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  if (method_ran) {
+    WireAnswer produced;
+    produced.content_type = resp.content_type;
+    produced.body = resp.body;
+    ApiEffect after =
+        PlanApiAfter(ctx_.faults->Decide(FaultHook::kApiAfter, fault_ctx), produced);
+    AddInjected(&resp.injected, after.injected);
+    SleepMs(after.delay_ms);
+    if (after.replace) {
+      const std::string err_code = resp.err_code;
+      send(after.answer);
+      if (resp.err_code.empty()) resp.err_code = err_code;
+    }
+  }
   return resp;
+}
+
+FaultContext ApiService::RequestFaultContext(const Fields& f, const std::string& method,
+                                             const std::string& merchantno,
+                                             const std::string& header) const {
+  auto text = [&f](std::string_view name) -> std::string {
+    const Value* v = f.Find(name);
+    const auto* s = v != nullptr ? std::get_if<std::string>(v) : nullptr;
+    return s != nullptr ? *s : std::string();
+  };
+  FaultContext fc;
+  fc.method = method;
+  fc.merchantno = merchantno;
+  fc.out_trade_no = text("out_trade_no");
+  fc.header_directive = header;
+  if (method == "webpay" || method == "micropay") {
+    if (const Value* fee = f.Find("total_fee"); fee != nullptr) {
+      StatusOr<int64_t> fen =
+          ParseYuan("total_fee", *fee, ctx_.config->settings.max_total_fee_fen);
+      if (fen.ok()) fc.amount_fen = *fen;
+    }
+    fc.channel = text("pay_chnl");
+    if (fc.channel.empty() && method == "webpay") fc.channel = "auto";
+    fc.attach = text("attach");
+  } else if (!fc.out_trade_no.empty()) {
+    // The order's attach and amount follow it to every later call.
+    StatusOr<Order> order =
+        ctx_.store->GetOrder(merchantno, fc.out_trade_no, ctx_.clock->NowSeconds());
+    if (order.ok()) {
+      fc.amount_fen = order->total_fee;
+      fc.channel = order->pay_chnl;
+      fc.attach = order->attach;
+    }
+  }
+  return fc;
+}
+
+int64_t ApiService::ExpiryAfterS(const Call& call) const {
+  const int64_t dflt = ctx_.config->settings.order_expiry_s;
+  if (call.faults == nullptr) return dflt;
+  const OrderPlan plan = PlanOrder(ctx_.faults->Decide(FaultHook::kOrder, *call.faults));
+  return plan.expire_after_s.value_or(dflt);
 }
 
 Status ApiService::CheckStrictNotifyUrl(const Merchant& merchant, const std::string& url) const {
@@ -295,7 +405,7 @@ StatusOr<Json> ApiService::WebPay(const Call& call) {
 
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
-  order.expires_at = now + settings.order_expiry_s;
+  order.expires_at = now + ExpiryAfterS(call);
   StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
@@ -385,7 +495,7 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
 
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
-  order.expires_at = now + settings.order_expiry_s;
+  order.expires_at = now + ExpiryAfterS(call);
   StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
@@ -394,14 +504,28 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
     if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed || !generated) break;
   }
   if (!created.ok()) return created.status();
+  PayOutcome outcome = PayOutcome::kSuccess;
+  if (call.faults != nullptr) {
+    FaultContext fc = *call.faults;
+    fc.out_trade_no = order.out_trade_no;
+    outcome = PlannedPayOutcome(ctx_, fc, outcome);
+  }
   StatusOr<Order> paid = ctx_.store->CompletePayment(
-      order.merchantno, order.out_trade_no, PayOutcome::kSuccess, *chnl,
-      NewTransactionId(*ctx_.rng, *chnl, now), now);
+      order.merchantno, order.out_trade_no, outcome, *chnl,
+      outcome == PayOutcome::kSuccess ? NewTransactionId(*ctx_.rng, *chnl, now) : "", now);
   if (!paid.ok()) return paid.status();
-  return Answer("支付成功", OrderJson(*paid));
+  if (outcome == PayOutcome::kSuccess) return Answer("支付成功", OrderJson(*paid));
+  *call.fail_data = OrderJson(*paid);
+  if (outcome == PayOutcome::kFail) {
+    return Status(ErrorCode::kOrderPayError,
+                  "买家支付失败, 订单 " + Shown(order.out_trade_no) + " 状态为 PAYERROR");
+  }
+  return Status(ErrorCode::kOrderClosed,
+                "买家取消了支付, 订单 " + Shown(order.out_trade_no) + " 状态为 CLOSED");
 }
 
-StatusOr<Json> ApiService::OrderQuery(const Call& call, Json* fail_data) {
+StatusOr<Json> ApiService::OrderQuery(const Call& call) {
+  Json* fail_data = call.fail_data;
   StatusOr<std::string> no = GetString(*call.fields, "out_trade_no", true, 64);
   if (!no.ok()) return no.status();
   StatusOr<Order> order =
@@ -430,6 +554,21 @@ StatusOr<Json> ApiService::OrderRefund(const Call& call) {
   }
   const std::string& merchantno = call.merchant->merchantno;
   const int64_t now = ctx_.clock->NowSeconds();
+  if (call.faults != nullptr) {
+    // Only a refund the store would accept has a wallet that can fail it.
+    StatusOr<Order> paid = ctx_.store->GetOrder(merchantno, *no, now);
+    if (paid.ok() && IsPaid(paid->status)) {
+      FaultContext fc = OrderFaultContext(*paid);
+      fc.method = "orderrefund";
+      fc.header_directive = call.faults->header_directive;
+      const RefundPlan plan = PlanRefund(ctx_.faults->Decide(FaultHook::kRefund, fc));
+      if (plan.fail) {
+        return Status(ErrorCode::kRefundFailed,
+                      "订单 " + Shown(*no) + " 的退款 " + std::to_string(*fee) +
+                          " 分被钱包拒绝 (沙箱注入的 refund.fail), 未生成退款单; 可稍后重试");
+      }
+    }
+  }
   StatusOr<Refund> refund = Status(ErrorCode::kInternal, "未能生成唯一的退款单号");
   for (int attempt = 0; attempt < 8; ++attempt) {
     refund = ctx_.store->CreateRefund(merchantno, *no, requested,

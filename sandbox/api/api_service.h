@@ -7,6 +7,14 @@
 // but a VksPay answer: {"return_code":"SUCCESS"|"FAIL","return_msg":...,
 // "err_code" (on FAIL), "data":{...}}. A request that fails changes no order
 // or refund. Thread-safe; the context must outlive it.
+//
+// With a fault engine in the context (docs/faults.md), after the signature
+// is verified: the X-Sandbox-Fault header and a `sandbox:` attach are checked
+// (FAIL INVALID_FIELD), the api_before faults may delay the call or answer
+// instead of the method (a suspended merchant answers FAIL
+// MERCHANT_SUSPENDED), webpay/micropay ask the order and payment hooks,
+// orderrefund the refund hook, and the api_after faults may change the
+// answer the method produced.
 #ifndef VKSPAY_SANDBOX_API_API_SERVICE_H_
 #define VKSPAY_SANDBOX_API_API_SERVICE_H_
 
@@ -15,6 +23,7 @@
 #include "nlohmann/json.hpp"
 #include "sandbox/api/replay_cache.h"
 #include "sandbox/core/context.h"
+#include "sandbox/faults/rule.h"
 #include "vkspay/protocol/fields.h"
 
 namespace vkspay::sandbox {
@@ -25,11 +34,23 @@ struct ApiRequest {
   // Base URL the caller reached the sandbox at ("http://127.0.0.1:8080"),
   // used for payment links unless settings.public_base_url is set.
   std::string base_url;
+  // The X-Sandbox-Fault header ("" when absent); see docs/faults.md.
+  std::string fault_header;
 };
 
+// What the HTTP layer sends. Without injected faults: HTTP 200 and a VksPay
+// JSON answer. An injected fault (docs/faults.md) may change the status, the
+// content type and the body, or ask for the connection to be closed without
+// an answer.
 struct ApiResponse {
   int http_status = 200;
-  std::string body;  // JSON
+  std::string content_type = "application/json; charset=utf-8";
+  std::string body;
+  // api.close: send nothing and close the connection.
+  bool close_connection = false;
+  // The faults that shaped this answer ("api.fail (header header)"), for the
+  // X-Sandbox-Fault-Injected header and the log; "" when none.
+  std::string injected;
   // For logs: method, merchantno and err_code ("" on success).
   std::string method;
   std::string merchantno;
@@ -48,14 +69,29 @@ class ApiService {
     const Fields* fields;
     const Merchant* merchant;
     std::string base_url;
+    // What fault rules match on for this request (header directive included);
+    // null when no fault engine is configured.
+    const FaultContext* faults;
+    // Data to send with a FAIL answer (orderquery of an unpaid order,
+    // micropay whose buyer failed).
+    Json* fail_data;
   };
+
+  // The request's fault context: its own fields for webpay/micropay, the
+  // order's amount, channel and attach for the other methods.
+  FaultContext RequestFaultContext(const Fields& f, const std::string& method,
+                                   const std::string& merchantno,
+                                   const std::string& header) const;
 
   // Under settings.strict_notify_url: kNotifyUrlRefused with the guard's
   // reason if the URL would not be allowed.
   Status CheckStrictNotifyUrl(const Merchant& merchant, const std::string& url) const;
+  // The new order's lifetime: settings.order_expiry_s, or what a
+  // pay.expire_early fault at the order hook says.
+  int64_t ExpiryAfterS(const Call& call) const;
   StatusOr<Json> WebPay(const Call& call);
   StatusOr<Json> MicroPay(const Call& call);
-  StatusOr<Json> OrderQuery(const Call& call, Json* fail_data);
+  StatusOr<Json> OrderQuery(const Call& call);
   StatusOr<Json> OrderRefund(const Call& call);
   StatusOr<Json> OrderRefundQuery(const Call& call);
 

@@ -40,7 +40,7 @@ class ApiServiceTest : public ::testing::Test {
     return WithSign(f, key);
   }
   json Send(const std::string& body, const std::string& ct = "application/json; charset=utf-8") {
-    ApiResponse r = api_->Handle({ct, body, "http://sandbox.test"});
+    ApiResponse r = api_->Handle({ct, body, "http://sandbox.test", ""});
     EXPECT_EQ(r.http_status, 200);
     return json::parse(r.body);
   }

@@ -207,8 +207,9 @@ StatusOr<SandboxConfig> ParseConfig(std::string_view json_text) {
   if (!root.is_object()) return Bad("(root)", "an object", root);
   SandboxConfig config;
   for (auto it = root.begin(); it != root.end(); ++it) {
-    if (it.key() != "merchants" && it.key() != "settings" && it.key() != "$comment") {
-      return Bad(it.key(), "\"merchants\", \"settings\" or \"$comment\"", *it);
+    if (it.key() != "merchants" && it.key() != "settings" && it.key() != "faults" &&
+        it.key() != "$comment") {
+      return Bad(it.key(), "\"merchants\", \"settings\", \"faults\" or \"$comment\"", *it);
     }
   }
   auto merchants = root.find("merchants");
@@ -248,6 +249,11 @@ StatusOr<SandboxConfig> ParseConfig(std::string_view json_text) {
   }
   if (auto s = root.find("settings"); s != root.end()) {
     VKSPAY_RETURN_IF_ERROR(ReadSettings(*s, &config.settings));
+  }
+  if (auto f = root.find("faults"); f != root.end()) {
+    StatusOr<FaultsConfig> faults = ParseFaultsConfig(*f);
+    if (!faults.ok()) return faults.status();
+    config.faults = std::move(*faults);
   }
   return config;
 }

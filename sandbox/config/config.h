@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sandbox/faults/rule.h"
 #include "vkspay/protocol/status.h"
 
 namespace vkspay::sandbox {
@@ -88,6 +89,9 @@ struct Settings {
 struct SandboxConfig {
   std::vector<Merchant> merchants;
   Settings settings;
+  // The "faults" section (sandbox/faults/rule.h, docs/faults.md): profile,
+  // rules and magic amounts; strict with no rules when absent.
+  FaultsConfig faults;
 
   // nullptr if merchantno is not configured.
   const Merchant* FindMerchant(std::string_view merchantno) const;

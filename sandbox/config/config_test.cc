@@ -41,6 +41,31 @@ TEST(Config, ErrorsNameThePathAndWhatWasExpected) {
   EXPECT_NE(c.status().message().find("settings.typo"), std::string::npos);
 }
 
+TEST(Config, FaultsSectionIsParsedWithTheRestOfTheFile) {
+  auto c = ParseConfig(R"({"merchants":[{"merchantno":"1","key":"k"}],
+    "faults":{"profile":"realistic","magic_amounts":false,
+              "rules":[{"id":"slow","action":{"kind":"api.delay","params":{"ms":5}}}]}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->faults.profile, "realistic");
+  EXPECT_FALSE(c->faults.magic_amounts);
+  ASSERT_EQ(c->faults.rules.size(), 1u);
+  EXPECT_EQ(c->faults.rules[0].id, "slow");
+  // Absent: strict, no rules.
+  c = ParseConfig(R"({"merchants":[{"merchantno":"1","key":"k"}]})");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->faults.profile, "strict");
+  EXPECT_TRUE(c->faults.rules.empty());
+}
+
+TEST(Config, BadFaultRuleNamesItsPath) {
+  auto c = ParseConfig(R"({"merchants":[{"merchantno":"1","key":"k"}],
+    "faults":{"rules":[{"action":{"kind":"api.nope"}}]}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), ErrorCode::kInvalidField);
+  EXPECT_NE(c.status().message().find("faults.rules[0].action.kind"), std::string::npos)
+      << c.status().message();
+}
+
 TEST(Config, RefusesDuplicateMerchantsAndEmptyLists) {
   EXPECT_FALSE(ParseConfig(R"({"merchants":[{"merchantno":"1","key":"a"},{"merchantno":"1","key":"b"}]})").ok());
   EXPECT_FALSE(ParseConfig(R"({"merchants":[]})").ok());

@@ -6,6 +6,7 @@
 #include "sandbox/control/control_http.h"
 #include "sandbox/core/payments.h"
 #include "sandbox/core/views.h"
+#include "sandbox/faults/faults_routes.h"
 
 namespace vkspay::sandbox {
 
@@ -134,6 +135,12 @@ void RegisterControlRoutes(httplib::Server& server, const SandboxContext& ctx,
     j["ok"] = true;
     Reply(res, 200, j);
   }));
+
+  if (ctx.faults != nullptr) {
+    RegisterFaultRoutes(server, *ctx.faults, [token](const httplib::Request& req) {
+      return control::Authorized(req, token);
+    });
+  }
 }
 
 }  // namespace vkspay::sandbox

@@ -7,6 +7,7 @@
 //   GET  /_sandbox/order?merchantno=&out_trade_no=   order and its refunds
 //   GET  /_sandbox/refunds?merchantno=&out_trade_no=
 //   POST /_sandbox/reset                      deletes every order and refund
+//   /_sandbox/faults/...                      with ctx.faults: faults_routes.h
 //
 // Answers: 2xx {"ok":true,...}; errors 4xx/5xx {"ok":false,"err_code","message"}.
 // When a token is set, every route but health needs

@@ -45,6 +45,9 @@ Json NotificationJson(const Notification& n) {
   j["last_error"] = n.last_error;
   Json payload = Json::parse(n.payload, nullptr, /*allow_exceptions=*/false);
   j["payload"] = payload.is_discarded() ? Json::object() : std::move(payload);
+  // The fault injection plan (docs/faults.md), null when none.
+  Json plan = Json::parse(n.fault_plan, nullptr, /*allow_exceptions=*/false);
+  j["fault_plan"] = plan.is_object() ? std::move(plan) : Json();
   return j;
 }
 

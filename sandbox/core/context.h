@@ -11,7 +11,8 @@
 
 namespace vkspay::sandbox {
 
-class UrlGuard;  // sandbox/notify/url_guard.h
+class UrlGuard;     // sandbox/notify/url_guard.h
+class FaultEngine;  // sandbox/faults/fault_engine.h
 
 struct SandboxContext {
   const SandboxConfig* config = nullptr;
@@ -24,6 +25,9 @@ struct SandboxContext {
   // Checks notify URLs up front when settings.strict_notify_url is set; null:
   // no up-front check.
   const UrlGuard* url_guard = nullptr;
+  // Fault injection (docs/faults.md): asked by the API handler, the buyer
+  // paths, refunds and the dispatcher; null: no faults are ever injected.
+  FaultEngine* faults = nullptr;
 };
 
 }  // namespace vkspay::sandbox

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "sandbox/core/context.h"
+#include "sandbox/faults/fault_engine.h"
 
 namespace vkspay::sandbox {
 
@@ -25,12 +26,31 @@ std::string NewCashierToken(Random& rng);
 // channel is not wxpay, alipay or auto.
 StatusOr<std::string> ResolveChannel(std::string_view channel, std::string_view order_chnl);
 
-// Acts as the buyer on an unpaid order: pays through `channel` ("wxpay",
+// Acts as the buyer on an unpaid order (after the order's kPayment faults,
+// which may turn the outcome into fail or cancel): pays through `channel` ("wxpay",
 // "alipay", or "auto"/empty for the order's own or WeChat), fails or cancels.
 // Errors: those of Store::CompletePayment, kInvalidField for a bad channel.
 StatusOr<Order> ActAsBuyer(const SandboxContext& ctx, std::string_view merchantno,
                            std::string_view out_trade_no, std::string_view channel,
                            PayOutcome outcome);
+
+// What fault rules match on for an order (method = the creating method,
+// amount, channel, the order's attach); no header directive.
+FaultContext OrderFaultContext(const Order& order);
+
+// The store's NotifyPlanner for `engine` and `clock` (the sandbox clock; both
+// must outlive the store):
+// asks the notify hook for each new notification row (payment: the order's
+// context; refund: method "orderrefund") and stores the NotifyPlan. The
+// X-Sandbox-Fault header does not reach this hook; attach, magic amounts,
+// rules and profiles do.
+NotifyPlanner MakeNotifyPlanner(FaultEngine& engine, const Clock& clock);
+
+// The buyer's outcome after the kPayment faults (pay.fail, pay.cancel) for
+// `fc`: `chosen` unless one fired. No engine in ctx: `chosen`. pay.userpaying
+// is not applied here (see docs/faults.md).
+PayOutcome PlannedPayOutcome(const SandboxContext& ctx, const FaultContext& fc,
+                             PayOutcome chosen);
 
 // Parses "success", "fail" or "cancel". Errors: kInvalidField.
 StatusOr<PayOutcome> ParsePayOutcome(std::string_view s);

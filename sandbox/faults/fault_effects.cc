@@ -98,7 +98,10 @@ std::string WrongAmountBody(const std::string& body, int64_t delta_fen) {
   if (j.is_discarded() || !j.is_object()) return body;
   auto data = j.find("data");
   if (data == j.end() || !data->is_object()) return body;
-  const char* field = data->contains("refund_fee") ? "refund_fee" : "total_fee";
+  // Order answers carry refund_fee too (what was refunded so far); only a
+  // refund answer (it names out_refund_no) echoes the refund's amount.
+  const bool refund_answer = data->contains("out_refund_no") || j.contains("out_refund_no");
+  const char* field = refund_answer && data->contains("refund_fee") ? "refund_fee" : "total_fee";
   auto v = data->find(field);
   if (v == data->end() || !v->is_number()) return body;
   const int64_t fen = std::llround(v->get<double>() * 100.0);

@@ -55,9 +55,9 @@ ApiEffect PlanApiAfter(const std::vector<FaultDecision>& decisions, const WireAn
 // The VksPay FAIL answer an api.fail fault sends:
 // {"return_code":"FAIL","return_msg":"<title>: <message>","err_code":...}.
 std::string FailAnswerBody(const FaultParams& params);
-// `body` (a VksPay JSON answer) with data.refund_fee (if present) or else
-// data.total_fee moved by delta_fen (kept above 0 by using |delta| when the
-// sum would not be). A body that is not such an answer comes back unchanged.
+// `body` (a VksPay JSON answer) with data.refund_fee (a refund answer, one
+// that names out_refund_no) or else data.total_fee moved by delta_fen (kept
+// above 0 by using |delta| when the sum would not be). A body that is not such an answer comes back unchanged.
 std::string WrongAmountBody(const std::string& body, int64_t delta_fen);
 
 // webpay/micropay creating an order (kOrder decisions).

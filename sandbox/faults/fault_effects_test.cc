@@ -94,11 +94,21 @@ TEST(ApiEffects, WrongAmountMovesTotalFee) {
 
 TEST(ApiEffects, WrongAmountPrefersRefundFeeAndStaysPositive) {
   std::string body =
-      WrongAmountBody(R"({"return_code":"SUCCESS","data":{"total_fee":1,"refund_fee":0.01}})", -5);
+      WrongAmountBody(R"({"return_code":"SUCCESS","data":{"total_fee":1,"refund_fee":0.01,"out_refund_no":"R-1"}})", -5);
   json j = json::parse(body);
   EXPECT_EQ(j["data"]["refund_fee"], 0.06);
   EXPECT_EQ(j["data"]["total_fee"], 1);
   EXPECT_EQ(WrongAmountBody("not json", 1), "not json");
+}
+
+// Regression: an order answer (webpay, orderquery) also has refund_fee (0 so
+// far); moving it instead of total_fee echoed the wrong field.
+TEST(ApiEffects, WrongAmountOnAnOrderAnswerMovesTotalFee) {
+  std::string body =
+      WrongAmountBody(R"({"return_code":"SUCCESS","data":{"total_fee":0.01,"refund_fee":0}})", 5);
+  json j = json::parse(body);
+  EXPECT_EQ(j["data"]["total_fee"], 0.06);
+  EXPECT_EQ(j["data"]["refund_fee"], 0);
 }
 
 TEST(ApiEffects, FirstReplacementWins) {

@@ -174,7 +174,10 @@ std::vector<FaultDecision> FaultEngine::Decide(FaultHook hook, const FaultContex
   directive(ParseAttachDirective(ctx.attach), "attach");
   if (magic_enabled_ && ctx.amount_fen > 0) {
     if (const MagicAmount* m = options_.magic.Find(ctx.amount_fen)) {
-      const std::string id = "amount:" + FormatYuan(ctx.amount_fen);
+      // Two decimals, as the table spells it ("amount:1001.10").
+      const std::string fen = std::to_string(ctx.amount_fen % 100);
+      const std::string id = "amount:" + std::to_string(ctx.amount_fen / 100) + "." +
+                             (fen.size() < 2 ? "0" : "") + fen;
       for (const Fault& f : m->faults) {
         if (HookOf(f) == hook) Fire(f, "amount", id, hook, ctx, &engine_rng_, &out);
       }

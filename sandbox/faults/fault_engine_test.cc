@@ -376,5 +376,18 @@ TEST_F(FaultEngineTest, CountLimitHoldsAcrossThreads) {
   EXPECT_EQ(engine_.last_seq(), 100u);
 }
 
+// Regression: the record named 1001.10 "amount:1001.1", not as the magic
+// amount table (and docs/faults.md) spell it.
+TEST(FaultEngine, AmountRuleIdKeepsTwoDecimals) {
+  FakeClock clock;
+  FaultEngine engine(clock, Options(1));
+  FaultContext ctx;
+  ctx.method = "webpay";
+  ctx.amount_fen = 100110;
+  std::vector<FaultDecision> ds = engine.Decide(FaultHook::kNotify, ctx);
+  ASSERT_EQ(ds.size(), 1u);
+  EXPECT_EQ(ds[0].rule_id, "amount:1001.10");
+}
+
 }  // namespace
 }  // namespace vkspay::sandbox

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <utility>
 
+#include "sandbox/core/payments.h"
+#include "sandbox/faults/fault_effects.h"
 #include "sandbox/notify/ack.h"
 #include "vkspay/protocol/form.h"
 #include "vkspay/protocol/notification.h"
@@ -231,6 +234,20 @@ std::string Dispatcher::TargetUrl(const Notification& n, const Merchant* m) cons
   return n.notify_url;
 }
 
+void Dispatcher::ReportDelivery(const Notification& n, bool acked) {
+  FaultContext fc;
+  StatusOr<Order> order =
+      ctx_.store->GetOrder(n.merchantno, n.out_trade_no, ctx_.clock->NowSeconds());
+  if (order.ok()) fc = OrderFaultContext(*order);
+  fc.merchantno = n.merchantno;
+  fc.out_trade_no = n.out_trade_no;
+  if (n.type == "refund") fc.method = "orderrefund";
+  if (ctx_.faults->RecordDelivery(fc, acked)) {
+    Log("faults: merchantno=" + n.merchantno +
+        " suspended after consecutive failed notification deliveries (merchant.suspend_after)");
+  }
+}
+
 bool Dispatcher::Attempt(const Notification& n) {
   const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
   const int64_t k = n.attempts + 1;  // this attempt's number in its series
@@ -248,6 +265,30 @@ bool Dispatcher::Attempt(const Notification& n) {
     update.last_error = reason;
     outcome = "blocked: " + reason;
   };
+  // The schedule after an attempt that was acked or not.
+  auto schedule = [&](bool acked, const std::string& reason, const std::string& what) {
+    if (acked) {
+      update.state = NotifyState::kAcked;
+      outcome = what;
+    } else if (std::optional<int64_t> delay =
+                   options_.schedule.DelayAfter(k, options_.time_scale)) {
+      update.state = NotifyState::kPending;
+      update.next_attempt_us = ctx_.clock->NowMicros() + *delay;
+      update.last_error = reason;
+      outcome = what + "; next attempt in " + SecondsText(*delay);
+    } else {
+      update.state = NotifyState::kFailed;
+      update.last_error = reason;
+      outcome = what + "; failed, the " + options_.schedule.name + " schedule is used up";
+    }
+  };
+  NotifyPlan plan;
+  if (!n.fault_plan.empty()) {
+    // Written by the store from NotifyPlanJson; unreadable means no plan.
+    StatusOr<NotifyPlan> parsed = ParseNotifyPlanJson(
+        nlohmann::json::parse(n.fault_plan, nullptr, /*allow_exceptions=*/false));
+    if (parsed.ok()) plan = *parsed;
+  }
   StatusOr<NotificationContent> content = ParseNotificationPayload(n.payload);
   if (m == nullptr) {
     block("merchant " + n.merchantno + " is not configured (no key to sign with)");
@@ -257,35 +298,41 @@ bool Dispatcher::Attempt(const Notification& n) {
     block("no notify_url (the order named none and no forward_to is set)");
   } else if (StatusOr<OutboundTarget> target = guard_->Resolve(attempt.url); !target.ok()) {
     block(target.status().message());
+  } else if (IsAttemptDropped(plan, n.total_attempts + 1)) {
+    // notify.drop_first: lost on the way; counts as a failed attempt.
+    attempt.error = "dropped by fault injection";
+    if (ctx_.faults != nullptr) ReportDelivery(n, false);
+    schedule(false, attempt.error, attempt.error);
   } else {
-    const Fields form =
-        SignNotification(*content, ctx_.clock->NowSeconds(), ctx_.rng->Digits(8, '1'), m->key);
+    const Fields form = ApplyNotifyFieldFaults(
+        SignNotification(*content, ctx_.clock->NowSeconds(), ctx_.rng->Digits(8, '1'), m->key),
+        plan);
     SendOptions send;
     send.timeout_ms = options_.timeout_ms;
     send.max_response_bytes = options_.max_response_bytes;
-    const SendResult r = sender_->Post(*target, EncodeForm(form), kFormContentType, send);
+    const std::string body = EncodeForm(form);
+    const auto started = std::chrono::steady_clock::now();
+    const SendResult r = sender_->Post(*target, body, kFormContentType, send);
     const AckDecision ack = DecideAck(r, m->ack_mode);
     attempt.http_status = r.http_status;
     attempt.latency_us = r.latency_us;
     attempt.response_head = r.body.substr(0, kResponseHeadBytes);
     attempt.error = ack.reason;
     attempt.acked = ack.acked;
+    if (ctx_.faults != nullptr) ReportDelivery(n, ack.acked);
     const std::string what =
         (r.http_status != 0 ? std::to_string(r.http_status) + " " : std::string()) +
         (ack.acked ? "acked" : ack.reason) + " in " + Millis(r.latency_us);
-    if (ack.acked) {
-      update.state = NotifyState::kAcked;
-      outcome = what;
-    } else if (std::optional<int64_t> delay =
-                   options_.schedule.DelayAfter(k, options_.time_scale)) {
-      update.state = NotifyState::kPending;
-      update.next_attempt_us = ctx_.clock->NowMicros() + *delay;
-      update.last_error = ack.reason;
-      outcome = what + "; next attempt in " + SecondsText(*delay);
-    } else {
-      update.state = NotifyState::kFailed;
-      update.last_error = ack.reason;
-      outcome = what + "; failed, the " + options_.schedule.name + " schedule is used up";
+    schedule(ack.acked, ack.reason, what);
+    // notify.duplicate: the same form again within the window (real time:
+    // what the merchant's duplicate handling sees). Not attempts of their own.
+    const std::vector<int64_t> offsets = DuplicateOffsetsMs(plan);
+    for (size_t i = 1; i < offsets.size(); ++i) {
+      std::this_thread::sleep_until(started + std::chrono::milliseconds(offsets[i]));
+      const SendResult copy = sender_->Post(*target, body, kFormContentType, send);
+      outcome += "; duplicate " + std::to_string(i + 1) + "/" + std::to_string(offsets.size()) +
+                 " (fault): " +
+                 (copy.http_status != 0 ? std::to_string(copy.http_status) : copy.error);
     }
   }
   update.now = ctx_.clock->NowSeconds();

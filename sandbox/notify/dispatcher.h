@@ -121,6 +121,8 @@ class Dispatcher {
   // One delivery attempt, recorded. True if the notification stays pending
   // (a retry is scheduled).
   bool Attempt(const Notification& n);
+  // Tells the fault engine how a sent attempt went (merchant.suspend_after).
+  void ReportDelivery(const Notification& n, bool acked);
   std::string TargetUrl(const Notification& n, const Merchant* m) const;
   void Log(const std::string& line) const;
 

@@ -10,6 +10,7 @@
 #include "sandbox/cashier/cashier_routes.h"
 #include "sandbox/control/control_routes.h"
 #include "sandbox/control/notify_routes.h"
+#include "sandbox/faults/directive.h"
 
 namespace vkspay::sandbox {
 
@@ -63,9 +64,20 @@ StatusOr<int> SandboxServer::Start() {
     api_req.body = req.body;
     std::string host = req.get_header_value("Host");
     api_req.base_url = host.empty() ? base_url() : "http://" + host;
+    api_req.fault_header = req.get_header_value(kFaultHeader);
     ApiResponse out = api_.Handle(api_req);
     res.status = out.http_status;
-    res.set_content(out.body, "application/json; charset=utf-8");
+    if (!out.injected.empty()) res.set_header("X-Sandbox-Fault-Injected", out.injected);
+    if (out.close_connection) {
+      // api.close: httplib sends the head, then the provider fails before any
+      // body byte, and httplib closes the connection; the client sees the
+      // connection end without a complete answer (a transport error).
+      res.set_content_provider(
+          1, "application/json; charset=utf-8",
+          [](size_t, size_t, httplib::DataSink&) { return false; });
+    } else {
+      res.set_content(out.body, out.content_type);
+    }
     if (options_.log) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - start)
@@ -73,6 +85,8 @@ StatusOr<int> SandboxServer::Start() {
       options_.log("api " + (out.method.empty() ? "-" : out.method) + " merchant=" +
                    (out.merchantno.empty() ? "-" : out.merchantno) + " " +
                    (out.err_code.empty() ? "SUCCESS" : "FAIL " + out.err_code) + " " +
+                   (out.injected.empty() ? "" : "HTTP " + std::to_string(out.http_status) +
+                                                    " fault=" + out.injected + " ") +
                    std::to_string(us) + "us");
     }
   });

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstdint>
@@ -36,7 +37,7 @@ namespace {
 // Append only. Amounts are INTEGER fen, times INTEGER unix seconds, statuses
 // their TEXT names (store.cc); the CHECKs restate the store's invariants so a
 // bug cannot persist an impossible row.
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     // 1: orders and their refunds.
     R"sql(
 CREATE TABLE orders (
@@ -126,6 +127,12 @@ CREATE TABLE notify_attempts (
   PRIMARY KEY (notification_id, n)
 );
 )sql",
+    // 3: the fault injection plan of a notification (NotifyPlanJson,
+    // sandbox/faults/fault_effects.h), written with the row so it survives a
+    // restart; '' when none.
+    R"sql(
+ALTER TABLE notifications ADD COLUMN fault_plan TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace
@@ -171,15 +178,15 @@ constexpr std::string_view kInsertRefund =
 #define VKSPAY_NOTIFY_COLUMNS                                                               \
   "id, notify_id, type, merchantno, out_trade_no, out_refund_no, payload, notify_url, "     \
   "delivered_to, state, attempts, total_attempts, next_attempt_at, created_at, updated_at, " \
-  "acked_at, last_error"
+  "acked_at, last_error, fault_plan"
 #define VKSPAY_ATTEMPT_COLUMNS \
   "notification_id, n, at_us, url, http_status, latency_us, response_head, error, acked"
 
 constexpr std::string_view kInsertNotification =
     "INSERT INTO notifications (type, merchantno, out_trade_no, out_refund_no, payload, "
     "notify_url, delivered_to, state, attempts, total_attempts, next_attempt_at, created_at, "
-    "updated_at, acked_at, last_error) "
-    "VALUES (?1, ?2, ?3, ?4, '', ?5, '', 'pending', 0, 0, ?6, ?7, ?7, 0, '')";
+    "updated_at, acked_at, last_error, fault_plan) "
+    "VALUES (?1, ?2, ?3, ?4, '', ?5, '', 'pending', 0, 0, ?6, ?7, ?7, 0, '', ?8)";
 constexpr std::string_view kNameNotification =
     "UPDATE notifications SET notify_id = ?2, payload = ?3 WHERE id = ?1";
 constexpr std::string_view kSelectPendingNotifications =
@@ -393,6 +400,7 @@ StatusOr<Notification> ReadNotification(const Stmt& st) {
   n.updated_at = st.Int(14);
   n.acked_at = st.Int(15);
   n.last_error = st.Text(16);
+  n.fault_plan = st.Text(17);
   return n;
 }
 
@@ -519,6 +527,7 @@ class SqliteStore final : public Store {
   void SetOutboxObserver(std::function<void()> observer) override {
     observer_ = std::move(observer);
   }
+  void SetNotifyPlanner(NotifyPlanner planner) override { planner_ = std::move(planner); }
   StatusOr<DueNotifications> ClaimDueNotifications(
       int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude) override;
   Status RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) override;
@@ -597,6 +606,7 @@ class SqliteStore final : public Store {
   std::string notify_salt_;
   // Set before the store is shared, then only read.
   std::function<void()> observer_;
+  NotifyPlanner planner_;
 };
 
 SqliteStore::~SqliteStore() {
@@ -1151,13 +1161,15 @@ StatusOr<Notification> SqliteStore::LoadNotification(std::string_view key) {
 
 Status SqliteStore::InsertNotification(const Order& o, const Refund* refund, int64_t now) {
   const char* type = refund != nullptr ? "refund" : "payment";
+  const NotifyFaultPlan plan = planner_ ? planner_(o, refund) : NotifyFaultPlan{};
   {
     StatusOr<Stmt> st = Prepare(kInsertNotification);
     if (!st.ok()) return st.status();
     VKSPAY_RETURN_IF_ERROR(st->Bind(std::string_view(type), o.merchantno, o.out_trade_no,
                                     refund != nullptr ? std::string_view(refund->out_refund_no)
                                                       : std::string_view(),
-                                    o.notify_url, now * 1'000'000, now));
+                                    o.notify_url, std::max<int64_t>(now * 1'000'000, plan.first_attempt_us),
+                                    now, std::string_view(plan.plan_json)));
     VKSPAY_RETURN_IF_ERROR(st->Run());
   }
   const int64_t id = sqlite3_last_insert_rowid(db_);

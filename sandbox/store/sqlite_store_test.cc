@@ -1004,6 +1004,33 @@ TEST(StoreStrings, NotifyStateNamesRoundTrip) {
   EXPECT_EQ(ParseNotifyState("PENDING"), std::nullopt);
 }
 
+TEST_F(StoreTest, NotifyPlannerPlanIsStoredWithTheRowAndDelaysTheFirstAttempt) {
+  std::vector<std::string> asked;
+  store_->SetNotifyPlanner([&asked](const Order& o, const Refund* r) {
+    asked.push_back(o.out_trade_no + (r != nullptr ? "/" + r->out_refund_no : ""));
+    NotifyFaultPlan plan;
+    plan.plan_json = R"({"copies":2})";
+    plan.first_attempt_us = (kNow + 10) * 1'000'000 + 250'000;
+    return plan;
+  });
+  CreatePaid("T1", 1234);
+  ASSERT_TRUE(store_->CreateRefund("10001", "T1", std::string("R-1"), "unused", 10, kNow + 20).ok());
+  EXPECT_EQ(asked, (std::vector<std::string>{"T1", "T1/R-1"}));
+  std::vector<Notification> all = AllNotifications(*store_);
+  ASSERT_EQ(all.size(), 2u);
+  for (const Notification& n : all) EXPECT_EQ(n.fault_plan, R"({"copies":2})");
+  const Notification& payment = all[0].type == "payment" ? all[0] : all[1];
+  const Notification& refund = all[0].type == "payment" ? all[1] : all[0];
+  EXPECT_EQ(payment.next_attempt_us, (kNow + 10) * 1'000'000 + 250'000);
+  // A planned time already past never makes a row due before it was written.
+  EXPECT_EQ(refund.next_attempt_us, (kNow + 20) * 1'000'000);
+}
+
+TEST_F(StoreTest, WithoutAPlannerNotificationsHaveNoFaultPlan) {
+  CreatePaid("T1", 1234);
+  EXPECT_EQ(AllNotifications(*store_)[0].fault_plan, "");
+}
+
 TEST_F(StoreTest, PaymentWritesOnePendingPaymentNotificationDueAtOnce) {
   CreatePaid("T1", 1234);
   std::vector<Notification> all = AllNotifications(*store_);

@@ -131,7 +131,23 @@ struct Notification {
   int64_t updated_at = 0;      // unix seconds of the last state change
   int64_t acked_at = 0;        // unix seconds, 0 unless acked
   std::string last_error;
+  // Fault injection plan (NotifyPlanJson, sandbox/faults/fault_effects.h)
+  // decided when the row was written; "" when none.
+  std::string fault_plan;
 };
+
+// What fault injection decided for a notification as it is written.
+struct NotifyFaultPlan {
+  std::string plan_json;  // stored as Notification::fault_plan; "" when none
+  // When the first attempt is due (unix microseconds, sandbox clock); 0: at
+  // once. The store's own times are whole seconds, too coarse for a delay in
+  // ms, so the planner reads the clock.
+  int64_t first_attempt_us = 0;
+};
+// Called inside the payment or refund transaction, under the store's lock,
+// for every notification row written (refund is null for a payment). Must not
+// call back into the store.
+using NotifyPlanner = std::function<NotifyFaultPlan(const Order& order, const Refund* refund)>;
 
 // One delivery attempt, as recorded.
 struct NotifyAttempt {
@@ -184,6 +200,10 @@ class Store {
   // notification due: a payment, a new refund, a resend. Set it before the
   // store is shared; the function must be thread-safe.
   virtual void SetOutboxObserver(std::function<void()> observer) = 0;
+  // Sets the function that decides each new notification's fault plan (see
+  // NotifyPlanner); none by default. Set it before the store is shared. A
+  // store that keeps no plans ignores it.
+  virtual void SetNotifyPlanner(NotifyPlanner) {}
 
   // Inserts `order` (status NOTPAY). If an order with the same merchantno and
   // out_trade_no exists: with must_be_new, kOutTradeNoUsed; else if it is

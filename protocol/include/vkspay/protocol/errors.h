@@ -43,6 +43,9 @@ enum class ErrorCode {
   kRefundExceedsPaid,
   kOutRefundNoUsed,
   kRefundNotExist,
+  kRefundFailed,
+  // Merchant standing.
+  kMerchantSuspended,
   // Sandbox control API and internals.
   kUnauthorized,
   kNotFound,
