@@ -357,6 +357,24 @@ Status ApiService::CheckStrictNotifyUrl(const Merchant& merchant, const std::str
                     " (strict_notify_url 已开启; 可用 --notify-allow 放行)");
 }
 
+StatusOr<CreateOrderResult> ApiService::CreateWithFreshIds(Order order, bool generated,
+                                                          int64_t now) {
+  StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
+    order.cashier_token = NewCashierToken(*ctx_.rng);
+    created = ctx_.store->CreateOrder(order, generated, now);
+    if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed) break;
+    // A collision of generated ids or of the cashier token: draw again. A
+    // merchant's own out_trade_no that is taken is a real conflict.
+    if (!generated) {
+      StatusOr<Order> existing = ctx_.store->GetOrder(order.merchantno, order.out_trade_no, now);
+      if (!existing.ok() || existing->total_fee != order.total_fee) break;
+    }
+  }
+  return created;
+}
+
 StatusOr<Json> ApiService::WebPay(const Call& call) {
   const Fields& f = *call.fields;
   const Settings& settings = ctx_.config->settings;
@@ -406,19 +424,7 @@ StatusOr<Json> ApiService::WebPay(const Call& call) {
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
   order.expires_at = now + ExpiryAfterS(call);
-  StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
-    order.cashier_token = NewCashierToken(*ctx_.rng);
-    created = ctx_.store->CreateOrder(order, generated, now);
-    if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed) break;
-    // A collision of generated ids or of the cashier token: draw again. A
-    // merchant's own out_trade_no that is taken is a real conflict.
-    if (!generated) {
-      StatusOr<Order> existing = ctx_.store->GetOrder(order.merchantno, order.out_trade_no, now);
-      if (!existing.ok() || existing->total_fee != order.total_fee) break;
-    }
-  }
+  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now);
   if (!created.ok()) return created.status();
   Json data = OrderJson(created->order);
   data["qrcode"] = CashierUrl(call.base_url, created->order);
@@ -496,14 +502,9 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
   order.expires_at = now + ExpiryAfterS(call);
-  StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
-    order.cashier_token = NewCashierToken(*ctx_.rng);
-    created = ctx_.store->CreateOrder(order, generated, now);
-    if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed || !generated) break;
-  }
+  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now);
   if (!created.ok()) return created.status();
+  order.out_trade_no = created->order.out_trade_no;
   PayOutcome outcome = PayOutcome::kSuccess;
   if (call.faults != nullptr) {
     FaultContext fc = *call.faults;

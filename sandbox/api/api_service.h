@@ -89,6 +89,9 @@ class ApiService {
   // The new order's lifetime: settings.order_expiry_s, or what a
   // pay.expire_early fault at the order hook says.
   int64_t ExpiryAfterS(const Call& call) const;
+  // Inserts the order, drawing a new cashier token (and out_trade_no, when
+  // `generated`) on a collision; the store's idempotency rules apply.
+  StatusOr<CreateOrderResult> CreateWithFreshIds(Order order, bool generated, int64_t now);
   StatusOr<Json> WebPay(const Call& call);
   StatusOr<Json> MicroPay(const Call& call);
   StatusOr<Json> OrderQuery(const Call& call);
