@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "url.h"
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/errors.h"
 #include "vkspay/protocol/form.h"
@@ -14,6 +15,26 @@
 #include "vkspay/protocol/signature.h"
 
 namespace vkspay::client {
+
+namespace internal {
+
+bool SplitHttpUrl(std::string_view url, std::string& origin, std::string& path) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return false;
+  size_t host_start = scheme_end + 3;
+  size_t path_start = url.find('/', host_start);
+  std::string_view host_port = url.substr(host_start, path_start - host_start);
+  if (host_port.empty() || host_port.find_first_of("?#@ ") != std::string_view::npos) {
+    return false;
+  }
+  origin = std::string(url.substr(0, path_start));
+  path = path_start == std::string_view::npos ? "" : std::string(url.substr(path_start));
+  return true;
+}
+
+}  // namespace internal
 namespace {
 
 constexpr char kContentType[] = "application/json; charset=utf-8";
@@ -125,24 +146,9 @@ StatusOr<Order> OrderFromJson(const nlohmann::json& d, std::string_view where) {
 
 // Splits "http://host:port/prefix/" into origin and "/prefix".
 bool SplitBaseUrl(std::string_view url, std::string& origin, std::string& prefix) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return false;
-  std::string_view scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return false;
-  size_t host_start = scheme_end + 3;
-  size_t path_start = url.find('/', host_start);
-  std::string_view host_port = url.substr(host_start, path_start - host_start);
-  if (host_port.empty() || host_port.find_first_of("?#@ ") != std::string_view::npos) {
-    return false;
-  }
-  origin = std::string(url.substr(0, path_start));
-  prefix.clear();
-  if (path_start != std::string_view::npos) {
-    prefix = std::string(url.substr(path_start));
-    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-    if (prefix.find_first_of("?# ") != std::string::npos) return false;
-  }
-  return true;
+  if (!internal::SplitHttpUrl(url, origin, prefix)) return false;
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return prefix.find_first_of("?# ") == std::string::npos;
 }
 
 }  // namespace

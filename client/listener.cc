@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "url.h"
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/errors.h"
 #include "vkspay/protocol/notification.h"
@@ -35,18 +36,8 @@ uint64_t SplitMix64(uint64_t x) {
 
 // "http://host:port/path?q" -> origin and path (default "/").
 bool SplitUrl(std::string_view url, std::string& origin, std::string& path) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return false;
-  std::string_view scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return false;
-  size_t host_start = scheme_end + 3;
-  size_t path_start = url.find('/', host_start);
-  std::string_view host_port = url.substr(host_start, path_start - host_start);
-  if (host_port.empty() || host_port.find_first_of("?#@ ") != std::string_view::npos) {
-    return false;
-  }
-  origin = std::string(url.substr(0, path_start));
-  path = path_start == std::string_view::npos ? "/" : std::string(url.substr(path_start));
+  if (!internal::SplitHttpUrl(url, origin, path)) return false;
+  if (path.empty()) path = "/";
   return true;
 }
 
