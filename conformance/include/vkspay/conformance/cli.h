@@ -1,0 +1,16 @@
+// The vkspay-conformance command line, as a function so tests can run it
+// in-process. Exit codes: 0 no case failed (warnings and skips allowed),
+// 1 at least one case failed, 2 bad command line or a report that could not
+// be written.
+#ifndef VKSPAY_CONFORMANCE_CLI_H_
+#define VKSPAY_CONFORMANCE_CLI_H_
+
+#include <ostream>
+
+namespace vkspay::conformance {
+
+int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace vkspay::conformance
+
+#endif  // VKSPAY_CONFORMANCE_CLI_H_

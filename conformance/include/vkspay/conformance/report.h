@@ -1,0 +1,58 @@
+// Reports of a conformance run: a console table, JUnit XML and JSON. Pure
+// functions of a Report (no I/O besides the explicit file writer).
+#ifndef VKSPAY_CONFORMANCE_REPORT_H_
+#define VKSPAY_CONFORMANCE_REPORT_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vkspay/conformance/runner.h"
+#include "vkspay/protocol/status.h"
+
+namespace vkspay::conformance {
+
+struct Report {
+  std::string mode;        // "server" or "merchant"
+  std::string target;      // the base URL or notify URL graded
+  std::string started_at;  // ISO 8601 UTC
+  double seconds = 0;
+  std::vector<CaseResult> results;
+};
+
+struct Counts {
+  int total = 0, pass = 0, warn = 0, fail = 0, skip = 0;
+};
+Counts CountVerdicts(const Report& report);
+
+// 0 when no case failed, else 1 (warnings and skips do not fail a run).
+int ExitCodeFor(const Report& report);
+
+// Escapes text for XML 1.0 content and attribute values: & < > " ' become
+// entities, \t \n \r stay (as &#9; &#10; &#13; in attributes), other control
+// characters and invalid UTF-8 bytes, which XML 1.0 cannot carry, become
+// U+FFFD.
+std::string XmlEscape(std::string_view text, bool attribute = false);
+
+// JUnit XML: <testsuites> with one <testsuite> per group ("signing", ...),
+// one <testcase name="<id>" classname="vkspay-conformance.<mode>.<group>">
+// per case; a Fail has <failure message=...>, a Skip <skipped message=...>,
+// a Warn passes and carries <system-out>WARN: reason</system-out> and a
+// property verdict=WARN. Counts in the suite attributes match the children.
+std::string JUnitXml(const Report& report);
+
+// {"mode", "target", "started_at", "seconds", "counts": {...},
+//  "results": [{"id","group","summary","verdict","reason","seconds"}]}.
+// Invalid UTF-8 in reasons is replaced by U+FFFD.
+std::string JsonReport(const Report& report);
+
+// The console summary: one row per case (verdict, id, reason cut to one
+// line of at most `width` columns) and a totals line.
+std::string ConsoleTable(const Report& report, size_t width = 120);
+
+// Writes `content` to `path` (truncating). Errors: kInternal naming the path.
+Status WriteFile(const std::string& path, std::string_view content);
+
+}  // namespace vkspay::conformance
+
+#endif  // VKSPAY_CONFORMANCE_REPORT_H_

@@ -1,0 +1,263 @@
+#include "vkspay/conformance/report.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "nlohmann/json.hpp"
+
+namespace vkspay::conformance {
+
+Counts CountVerdicts(const Report& report) {
+  Counts c;
+  for (const CaseResult& r : report.results) {
+    ++c.total;
+    switch (r.outcome.verdict) {
+      case Verdict::kPass:
+        ++c.pass;
+        break;
+      case Verdict::kWarn:
+        ++c.warn;
+        break;
+      case Verdict::kFail:
+        ++c.fail;
+        break;
+      case Verdict::kSkip:
+        ++c.skip;
+        break;
+    }
+  }
+  return c;
+}
+
+int ExitCodeFor(const Report& report) { return CountVerdicts(report).fail > 0 ? 1 : 0; }
+
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if invalid; sets *cp.
+size_t Utf8At(std::string_view s, size_t i, uint32_t* cp) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  size_t len = 0;
+  uint32_t v = 0, min = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, v = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, v = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, v = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (b(i + k) & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
+// The text as at most `max_chars` code points on one line.
+std::string OneLine(std::string_view s, size_t max_chars) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    size_t len = Utf8At(s, i, &cp);
+    if (chars == max_chars) {
+      out += "...";
+      break;
+    }
+    if (len == 0) {
+      out += kReplacement;
+      i += 1;
+    } else if (cp == '\n' || cp == '\r' || cp == '\t') {
+      out += ' ';
+      i += 1;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+    ++chars;
+  }
+  return out;
+}
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+}  // namespace
+
+std::string XmlEscape(std::string_view text, bool attribute) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    const size_t len = Utf8At(text, i, &cp);
+    if (len == 0) {
+      out += kReplacement;
+      i += 1;
+      continue;
+    }
+    switch (cp) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\t':
+        out += attribute ? "&#9;" : "\t";
+        break;
+      case '\n':
+        out += attribute ? "&#10;" : "\n";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      default:
+        if (cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF) {
+          out += kReplacement;
+        } else {
+          out.append(text.substr(i, len));
+        }
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string JUnitXml(const Report& report) {
+  // Groups in first-seen order.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const CaseResult*>> groups;
+  for (const CaseResult& r : report.results) {
+    const std::string g = GroupOf(r.id);
+    if (!groups.count(g)) order.push_back(g);
+    groups[g].push_back(&r);
+  }
+  const Counts all = CountVerdicts(report);
+  std::ostringstream x;
+  const auto attr = [](std::string_view s) { return XmlEscape(s, /*attribute=*/true); };
+  x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  x << "<testsuites name=\"vkspay-conformance " << attr(report.mode) << "\" tests=\"" << all.total
+    << "\" failures=\"" << all.fail << "\" errors=\"0\" skipped=\"" << all.skip << "\" time=\""
+    << Seconds(report.seconds) << "\">\n";
+  for (const std::string& g : order) {
+    Report part;
+    double seconds = 0;
+    for (const CaseResult* r : groups[g]) {
+      part.results.push_back(*r);
+      seconds += r->seconds;
+    }
+    const Counts c = CountVerdicts(part);
+    x << "  <testsuite name=\"" << attr(report.mode + "/" + g) << "\" tests=\"" << c.total
+      << "\" failures=\"" << c.fail << "\" errors=\"0\" skipped=\"" << c.skip << "\" time=\""
+      << Seconds(seconds) << "\" timestamp=\"" << attr(report.started_at) << "\">\n";
+    x << "    <properties>\n      <property name=\"target\" value=\"" << attr(report.target)
+      << "\"/>\n    </properties>\n";
+    for (const CaseResult* r : groups[g]) {
+      x << "    <testcase name=\"" << attr(r->id) << "\" classname=\""
+        << attr("vkspay-conformance." + report.mode + "." + g) << "\" time=\""
+        << Seconds(r->seconds) << "\"";
+      const Outcome& o = r->outcome;
+      switch (o.verdict) {
+        case Verdict::kPass:
+          x << "/>\n";
+          break;
+        case Verdict::kWarn:
+          x << ">\n      <properties>\n        <property name=\"verdict\" value=\"WARN\"/>\n"
+            << "      </properties>\n      <system-out>WARN: " << XmlEscape(o.reason)
+            << "</system-out>\n    </testcase>\n";
+          break;
+        case Verdict::kFail:
+          x << ">\n      <failure message=\"" << attr(OneLine(o.reason, 400)) << "\" type=\"FAIL\">"
+            << XmlEscape(r->summary + "\n" + o.reason) << "</failure>\n    </testcase>\n";
+          break;
+        case Verdict::kSkip:
+          x << ">\n      <skipped message=\"" << attr(OneLine(o.reason, 400))
+            << "\"/>\n    </testcase>\n";
+          break;
+      }
+    }
+    x << "  </testsuite>\n";
+  }
+  x << "</testsuites>\n";
+  return x.str();
+}
+
+std::string JsonReport(const Report& report) {
+  nlohmann::json j;
+  j["tool"] = "vkspay-conformance";
+  j["mode"] = report.mode;
+  j["target"] = report.target;
+  j["started_at"] = report.started_at;
+  j["seconds"] = report.seconds;
+  const Counts c = CountVerdicts(report);
+  j["counts"] = {
+      {"total", c.total}, {"pass", c.pass}, {"warn", c.warn}, {"fail", c.fail}, {"skip", c.skip}};
+  j["exit_code"] = ExitCodeFor(report);
+  j["results"] = nlohmann::json::array();
+  for (const CaseResult& r : report.results) {
+    j["results"].push_back({{"id", r.id},
+                            {"group", GroupOf(r.id)},
+                            {"summary", r.summary},
+                            {"verdict", std::string(VerdictName(r.outcome.verdict))},
+                            {"reason", r.outcome.reason},
+                            {"seconds", r.seconds}});
+  }
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string ConsoleTable(const Report& report, size_t width) {
+  size_t id_width = 2;
+  for (const CaseResult& r : report.results) id_width = std::max(id_width, r.id.size());
+  const size_t reason_width = width > id_width + 10 ? width - id_width - 10 : 40;
+  std::ostringstream out;
+  const auto pad = [](std::string s, size_t w) {
+    if (s.size() < w) s.append(w - s.size(), ' ');
+    return s;
+  };
+  out << pad("VERDICT", 8) << pad("ID", id_width + 2) << "REASON\n";
+  for (const CaseResult& r : report.results) {
+    out << pad(std::string(VerdictName(r.outcome.verdict)), 8) << pad(r.id, id_width + 2)
+        << OneLine(r.outcome.reason, reason_width) << "\n";
+  }
+  const Counts c = CountVerdicts(report);
+  out << c.total << (c.total == 1 ? " case: " : " cases: ") << c.pass << " pass, " << c.warn
+      << " warn, " << c.fail << " fail, " << c.skip << " skip (" << report.mode << " mode, "
+      << report.target << ", " << Seconds(report.seconds) << " s)\n";
+  return out.str();
+}
+
+Status WriteFile(const std::string& path, std::string_view content) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return Status(ErrorCode::kInternal, "cannot open " + path + " for writing");
+  f.write(content.data(), static_cast<std::streamsize>(content.size()));
+  f.close();
+  if (!f) return Status(ErrorCode::kInternal, "cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace vkspay::conformance
