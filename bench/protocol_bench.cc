@@ -5,6 +5,7 @@
 //
 //   build/bench/protocol_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
+#include <httplib.h>
 #include <openssl/evp.h>
 
 #include <string>
@@ -107,6 +108,42 @@ void BM_NotificationFormEncode(benchmark::State& state) {
   }
 }
 
+// Encoding alone, ours against httplib::detail::encode_query_param (what
+// EncodeForm used before; same output, form_test proves it).
+vkspay::Fields SignedNotificationFields() {
+  vkspay::NotificationContent c;
+  c.notify_type = "payment";
+  c.notify_id = "N0123456789abcdef0123456789abcdef";
+  c.merchantno = "10001";
+  c.out_trade_no = "P10001-20261128104124560195";
+  c.transaction_id = "4200000000202611280000000001";
+  c.total_fee = 1;
+  c.pay_chnl = "wxpay";
+  c.status = "SUCCESS";
+  c.time_end = "2026-11-28 10:41:24";
+  c.attach = "订单备注 a=1&b=2";
+  return vkspay::SignNotification(c, 1764300000, "12345678", kKey);
+}
+
+void BM_FormEncodeOnly(benchmark::State& state) {
+  const vkspay::Fields f = SignedNotificationFields();
+  for (auto _ : state) benchmark::DoNotOptimize(vkspay::EncodeForm(f));
+}
+
+void BM_FormEncodeHttplib(benchmark::State& state) {
+  const vkspay::Fields f = SignedNotificationFields();
+  for (auto _ : state) {
+    std::string out;
+    for (const vkspay::Field& field : f.items()) {
+      if (!out.empty()) out.push_back('&');
+      out += httplib::detail::encode_query_param(field.name);
+      out.push_back('=');
+      out += httplib::detail::encode_query_param(vkspay::JsString(field.value));
+    }
+    benchmark::DoNotOptimize(out);
+  }
+}
+
 BENCHMARK(BM_SignTypical);
 BENCHMARK(BM_Md5RawTypical);
 BENCHMARK(BM_SignLarge);
@@ -116,6 +153,8 @@ BENCHMARK(BM_ParseAndVerifyTypical);
 BENCHMARK(BM_JsNumberToString);
 BENCHMARK(BM_ParseYuan);
 BENCHMARK(BM_NotificationFormEncode);
+BENCHMARK(BM_FormEncodeOnly);
+BENCHMARK(BM_FormEncodeHttplib);
 
 }  // namespace
 
