@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "sandbox/config/config.h"
+#include "sandbox/core/action_scheduler.h"
 #include "sandbox/core/payments.h"
 #include "sandbox/core/sandbox_clock.h"
 #include "sandbox/faults/fault_engine.h"
@@ -196,7 +197,9 @@ int main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
   }
-  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore({db_path, "NORMAL"});
+  SqliteStoreOptions store_options;  // synchronous NORMAL: survives kill -9
+  store_options.path = db_path;
+  StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(store_options);
   if (!store.ok()) {
     std::cerr << "vkspay-sandbox: " << store.status().ToString() << "\n";
     return 1;
@@ -247,7 +250,7 @@ int main(int argc, char** argv) {
                                                   nlohmann::json::error_handler_t::replace));
   });
 
-  (*store)->SetNotifyPlanner(MakeNotifyPlanner(faults, clock));
+  (*store)->SetNotifyPlanner(MakeNotifyPlanner(faults, clock, settings.time_scale));
   SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard, &faults};
   HttpSenderOptions sender_options;
   sender_options.ca_file = settings.notify_ca_file;
@@ -257,7 +260,15 @@ int main(int argc, char** argv) {
   // after the server, before the store closes.
   Dispatcher dispatcher(ctx, &guard, sender.get(), *notify_options);
   (*store)->SetOutboxObserver([&dispatcher] { dispatcher.Wake(); });
-  clock.AddObserver([&dispatcher] { dispatcher.Wake(); });
+  // USERPAYING, late payments and PROCESSING refunds end on the sandbox
+  // clock; a clock advance applies what fell due before it answers.
+  ActionSchedulerOptions action_options;
+  action_options.log = log_line;
+  ActionScheduler actions(store->get(), &clock, action_options);
+  clock.AddObserver([&dispatcher, &actions] {
+    actions.ApplyDueNow();
+    dispatcher.Wake();
+  });
   ServerOptions options;
   options.host = host;
   options.port = port;
@@ -270,6 +281,7 @@ int main(int argc, char** argv) {
     std::cerr << "vkspay-sandbox: " << bound.status().message() << "\n";
     return 1;
   }
+  actions.Start();     // applies what fell due while the sandbox was down
   dispatcher.Start();  // resumes every pending notification
   const std::string base = server.base_url();
   std::cout << "vkspay-sandbox ready: listening on " << base << " (db " << db_path << ")"
@@ -305,6 +317,7 @@ int main(int argc, char** argv) {
   std::cerr << "vkspay-sandbox: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ", stopping\n";
   server.Stop();
+  actions.Stop();
   dispatcher.Stop();  // lets attempts in flight finish and record
   return 0;
 }

@@ -274,6 +274,10 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
   }
   if (result.ok()) {
     resp.body = result->dump();
+    // A FAIL the method built itself (micropay's USERPAYING).
+    if (auto it = result->find("err_code"); it != result->end() && it->is_string()) {
+      resp.err_code = it->get<std::string>();
+    }
   } else {
     const Status& st = result.status();
     const ErrorInfo& info = InfoFor(st.code());
@@ -337,11 +341,33 @@ FaultContext ApiService::RequestFaultContext(const Fields& f, const std::string&
   return fc;
 }
 
-int64_t ApiService::ExpiryAfterS(const Call& call) const {
-  const int64_t dflt = ctx_.config->settings.order_expiry_s;
-  if (call.faults == nullptr) return dflt;
-  const OrderPlan plan = PlanOrder(ctx_.faults->Decide(FaultHook::kOrder, *call.faults));
-  return plan.expire_after_s.value_or(dflt);
+std::vector<ScheduledAction> ApiService::PlanNewOrder(const Call& call, Order& order,
+                                                      int64_t now) const {
+  order.expires_at = now + ctx_.config->settings.order_expiry_s;
+  if (call.faults == nullptr) return {};
+  order.fault_header = call.faults->header_directive;
+  const std::vector<FaultDecision> decisions =
+      ctx_.faults->Decide(FaultHook::kOrder, *call.faults);
+  const OrderPlan plan = PlanOrder(decisions);
+  if (plan.expire_after_s) order.expires_at = now + *plan.expire_after_s;
+  if (!plan.late_success_after_s) return {};
+  // pay.late_success: paid that long after the order closes (its expiry, or
+  // sooner if the buyer cancels; the store moves the due time then).
+  ScheduledAction late;
+  late.kind = ActionKind::kLateSuccess;
+  late.delay_us = FaultDelayUs(ctx_, *plan.late_success_after_s);
+  late.due_us = order.expires_at * 1'000'000 + late.delay_us;
+  StatusOr<std::string> chnl = ResolveChannel("auto", order.pay_chnl);
+  late.channel = chnl.ok() ? *chnl : "wxpay";
+  late.transaction_id = NewTransactionId(*ctx_.rng, late.channel, now);
+  for (const FaultDecision& d : decisions) {
+    if (d.fault.kind == FaultKind::kPayLateSuccess) {
+      late.note = "pay.late_success (" + d.source +
+                  (d.rule_id != d.source ? " " + d.rule_id : std::string()) + ")";
+      break;
+    }
+  }
+  return {late};
 }
 
 Status ApiService::CheckStrictNotifyUrl(const Merchant& merchant, const std::string& url) const {
@@ -357,13 +383,15 @@ Status ApiService::CheckStrictNotifyUrl(const Merchant& merchant, const std::str
                     " (strict_notify_url 已开启; 可用 --notify-allow 放行)");
 }
 
-StatusOr<CreateOrderResult> ApiService::CreateWithFreshIds(Order order, bool generated,
-                                                          int64_t now) {
+StatusOr<CreateOrderResult> ApiService::CreateWithFreshIds(
+    Order order, bool generated, int64_t now, const std::vector<ScheduledAction>& on_create) {
   StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
   for (int attempt = 0; attempt < 8; ++attempt) {
     if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
     order.cashier_token = NewCashierToken(*ctx_.rng);
-    created = ctx_.store->CreateOrder(order, generated, now);
+    created = on_create.empty()
+                  ? ctx_.store->CreateOrder(order, generated, now)
+                  : ctx_.store->CreateOrderWithActions(order, generated, now, on_create);
     if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed) break;
     // A collision of generated ids or of the cashier token: draw again. A
     // merchant's own out_trade_no that is taken is a real conflict.
@@ -423,8 +451,8 @@ StatusOr<Json> ApiService::WebPay(const Call& call) {
 
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
-  order.expires_at = now + ExpiryAfterS(call);
-  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now);
+  const std::vector<ScheduledAction> actions = PlanNewOrder(call, order, now);
+  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now, actions);
   if (!created.ok()) return created.status();
   Json data = OrderJson(created->order);
   data["qrcode"] = CashierUrl(call.base_url, created->order);
@@ -501,20 +529,31 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
 
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
-  order.expires_at = now + ExpiryAfterS(call);
-  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now);
+  const std::vector<ScheduledAction> actions = PlanNewOrder(call, order, now);
+  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now, actions);
   if (!created.ok()) return created.status();
   order.out_trade_no = created->order.out_trade_no;
-  PayOutcome outcome = PayOutcome::kSuccess;
+  BuyerPlan plan;
   if (call.faults != nullptr) {
     FaultContext fc = *call.faults;
     fc.out_trade_no = order.out_trade_no;
-    outcome = PlannedPayOutcome(ctx_, fc, outcome);
+    plan = PlanBuyer(ctx_, fc, PayOutcome::kSuccess);
   }
-  StatusOr<Order> paid = ctx_.store->CompletePayment(
-      order.merchantno, order.out_trade_no, outcome, *chnl,
-      outcome == PayOutcome::kSuccess ? NewTransactionId(*ctx_.rng, *chnl, now) : "", now);
+  StatusOr<Order> paid =
+      CarryOutPayment(ctx_, order.merchantno, order.out_trade_no, *chnl, plan, now);
   if (!paid.ok()) return paid.status();
+  if (paid->status == OrderStatus::kUserPaying) {
+    // As WeChat's micropay: the buyer must confirm on the phone; the caller
+    // polls orderquery until the order leaves USERPAYING.
+    Json j;
+    j["return_code"] = "FAIL";
+    j["return_msg"] = "用户支付中: 需要买家在手机上确认, 请稍后用 orderquery 查询订单 " +
+                      Shown(order.out_trade_no) + " (沙箱注入的 pay.userpaying)";
+    j["err_code"] = "USERPAYING";
+    j["data"] = OrderJson(*paid);
+    return j;
+  }
+  const PayOutcome outcome = plan.outcome;
   if (outcome == PayOutcome::kSuccess) return Answer("支付成功", OrderJson(*paid));
   *call.fail_data = OrderJson(*paid);
   if (outcome == PayOutcome::kFail) {
@@ -555,31 +594,54 @@ StatusOr<Json> ApiService::OrderRefund(const Call& call) {
   }
   const std::string& merchantno = call.merchant->merchantno;
   const int64_t now = ctx_.clock->NowSeconds();
+  std::optional<ScheduledAction> processing;  // refund.processing: its outcome, later
   if (call.faults != nullptr) {
     // Only a refund the store would accept has a wallet that can fail it.
     StatusOr<Order> paid = ctx_.store->GetOrder(merchantno, *no, now);
     if (paid.ok() && IsPaid(paid->status)) {
       FaultContext fc = OrderFaultContext(*paid);
       fc.method = "orderrefund";
-      fc.header_directive = call.faults->header_directive;
-      const RefundPlan plan = PlanRefund(ctx_.faults->Decide(FaultHook::kRefund, fc));
+      // This request's header, else the one the order was created with.
+      if (!call.faults->header_directive.empty()) {
+        fc.header_directive = call.faults->header_directive;
+      }
+      const std::vector<FaultDecision> decisions = ctx_.faults->Decide(FaultHook::kRefund, fc);
+      const RefundPlan plan = PlanRefund(decisions);
       if (plan.fail) {
         return Status(ErrorCode::kRefundFailed,
                       "订单 " + Shown(*no) + " 的退款 " + std::to_string(*fee) +
                           " 分被钱包拒绝 (沙箱注入的 refund.fail), 未生成退款单; 可稍后重试");
       }
+      if (plan.processing_s) {
+        ScheduledAction a;
+        a.kind = ActionKind::kRefundOutcome;
+        a.due_us = ctx_.clock->NowMicros() + FaultDelayUs(ctx_, *plan.processing_s);
+        a.outcome = plan.then_fail ? PayOutcome::kFail : PayOutcome::kSuccess;
+        for (const FaultDecision& d : decisions) {
+          if (d.fault.kind == FaultKind::kRefundProcessing) {
+            a.note = "refund.processing (" + d.source +
+                     (d.rule_id != d.source ? " " + d.rule_id : std::string()) + ")";
+            break;
+          }
+        }
+        processing = a;
+      }
     }
   }
   StatusOr<Refund> refund = Status(ErrorCode::kInternal, "未能生成唯一的退款单号");
   for (int attempt = 0; attempt < 8; ++attempt) {
-    refund = ctx_.store->CreateRefund(merchantno, *no, requested,
-                                      NewOutRefundNo(*ctx_.rng, merchantno, now), *fee, now);
+    const std::string generated_no = NewOutRefundNo(*ctx_.rng, merchantno, now);
+    refund = processing ? ctx_.store->CreateProcessingRefund(merchantno, *no, requested,
+                                                             generated_no, *fee, now, *processing)
+                        : ctx_.store->CreateRefund(merchantno, *no, requested, generated_no,
+                                                   *fee, now);
     if (refund.ok() || refund.status().code() != ErrorCode::kOutRefundNoUsed || requested) break;
   }
   if (!refund.ok()) return refund.status();
   StatusOr<Order> order = ctx_.store->GetOrder(merchantno, *no, now);
   if (!order.ok()) return order.status();
-  Json j = Answer("退款成功", RefundJson(*refund, &*order));
+  Json j = Answer(refund->status == RefundStatus::kProcessing ? "退款处理中" : "退款成功",
+                  RefundJson(*refund, &*order));
   j["out_refund_no"] = refund->out_refund_no;
   return j;
 }

@@ -19,6 +19,7 @@
 #define VKSPAY_SANDBOX_API_API_SERVICE_H_
 
 #include <string>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 #include "sandbox/api/replay_cache.h"
@@ -86,12 +87,16 @@ class ApiService {
   // Under settings.strict_notify_url: kNotifyUrlRefused with the guard's
   // reason if the URL would not be allowed.
   Status CheckStrictNotifyUrl(const Merchant& merchant, const std::string& url) const;
-  // The new order's lifetime: settings.order_expiry_s, or what a
-  // pay.expire_early fault at the order hook says.
-  int64_t ExpiryAfterS(const Call& call) const;
-  // Inserts the order, drawing a new cashier token (and out_trade_no, when
-  // `generated`) on a collision; the store's idempotency rules apply.
-  StatusOr<CreateOrderResult> CreateWithFreshIds(Order order, bool generated, int64_t now);
+  // Asks the order hook for a new order: sets its expiry
+  // (settings.order_expiry_s, or pay.expire_early's) and the X-Sandbox-Fault
+  // header it keeps, and returns the actions to schedule with it
+  // (pay.late_success).
+  std::vector<ScheduledAction> PlanNewOrder(const Call& call, Order& order, int64_t now) const;
+  // Inserts the order (and `on_create`, if it is new), drawing a new cashier
+  // token (and out_trade_no, when `generated`) on a collision; the store's
+  // idempotency rules apply.
+  StatusOr<CreateOrderResult> CreateWithFreshIds(Order order, bool generated, int64_t now,
+                                                 const std::vector<ScheduledAction>& on_create);
   StatusOr<Json> WebPay(const Call& call);
   StatusOr<Json> MicroPay(const Call& call);
   StatusOr<Json> OrderQuery(const Call& call);

@@ -23,7 +23,7 @@ class ApiServiceTest : public ::testing::Test {
     second.name = "B";
     second.notify_url = "http://127.0.0.1:9/n";
     config_.merchants.push_back(second);
-    store_ = OpenSqliteStore({":memory:", "NORMAL"}).value();
+    store_ = OpenSqliteStore(SqliteStoreOptions{}).value();
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
     api_ = std::make_unique<ApiService>(ctx_);
   }

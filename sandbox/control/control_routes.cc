@@ -4,9 +4,9 @@
 
 #include "nlohmann/json.hpp"
 #include "sandbox/control/control_http.h"
+#include "sandbox/control/faults_routes.h"
 #include "sandbox/core/payments.h"
 #include "sandbox/core/views.h"
-#include "sandbox/faults/faults_routes.h"
 
 namespace vkspay::sandbox {
 
@@ -117,6 +117,21 @@ void RegisterControlRoutes(httplib::Server& server, const SandboxContext& ctx,
     if (with_order) j["order"] = OrderJson(*order);
     j["refunds"] = Json::array();
     for (const Refund& r : *refunds) j["refunds"].push_back(RefundJson(r, nullptr));
+    if (with_order) {
+      // What fault injection will still do to it (docs/faults.md).
+      StatusOr<std::vector<ScheduledAction>> actions = ctx.store->ListActions(merchantno, no);
+      if (!actions.ok()) return ReplyError(res, actions.status());
+      j["scheduled"] = Json::array();
+      for (const ScheduledAction& a : *actions) {
+        Json s;
+        s["kind"] = ToString(a.kind);
+        s["due_us"] = a.due_us;
+        s["outcome"] = ToString(a.outcome);
+        if (!a.out_refund_no.empty()) s["out_refund_no"] = a.out_refund_no;
+        s["note"] = a.note;
+        j["scheduled"].push_back(std::move(s));
+      }
+    }
     Reply(res, 200, j);
   };
   server.Get("/_sandbox/order",

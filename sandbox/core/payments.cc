@@ -1,5 +1,8 @@
 #include "sandbox/core/payments.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "sandbox/faults/fault_effects.h"
 
 namespace vkspay::sandbox {
@@ -51,11 +54,12 @@ FaultContext OrderFaultContext(const Order& order) {
   fc.amount_fen = order.total_fee;
   fc.channel = order.pay_chnl;
   fc.attach = order.attach;
+  fc.header_directive = order.fault_header;
   return fc;
 }
 
-NotifyPlanner MakeNotifyPlanner(FaultEngine& engine, const Clock& clock) {
-  return [&engine, &clock](const Order& order, const Refund* refund) {
+NotifyPlanner MakeNotifyPlanner(FaultEngine& engine, const Clock& clock, double time_scale) {
+  return [&engine, &clock, time_scale](const Order& order, const Refund* refund) {
     FaultContext fc = OrderFaultContext(order);
     if (refund != nullptr) fc.method = "orderrefund";
     const NotifyPlan plan = PlanNotify(engine.Decide(FaultHook::kNotify, fc));
@@ -63,12 +67,18 @@ NotifyPlanner MakeNotifyPlanner(FaultEngine& engine, const Clock& clock) {
     if (plan.empty()) return out;
     out.plan_json = NotifyPlanJson(plan).dump();
     if (plan.delay_ms > 0) out.first_attempt_us = clock.NowMicros() + plan.delay_ms * 1000;
+    if (refund == nullptr && plan.refund_first_hold_s > 0) {
+      // Held until the order's first refund notification went out
+      // (Dispatcher releases it), or until the hold runs out.
+      const auto hold_us = static_cast<int64_t>(
+          std::llround(static_cast<double>(plan.refund_first_hold_s) * 1e6 * time_scale));
+      out.first_attempt_us = std::max(out.first_attempt_us, clock.NowMicros() + hold_us);
+    }
     return out;
   };
 }
 
-PayOutcome PlannedPayOutcome(const SandboxContext& ctx, const FaultContext& fc,
-                             PayOutcome chosen) {
+PayOutcome PlannedPayOutcome(const SandboxContext& ctx, const FaultContext& fc, PayOutcome chosen) {
   if (ctx.faults == nullptr) return chosen;
   const PaymentPlan plan = PlanPayment(ctx.faults->Decide(FaultHook::kPayment, fc));
   if (!plan.outcome) return chosen;
@@ -83,22 +93,74 @@ PayOutcome PlannedPayOutcome(const SandboxContext& ctx, const FaultContext& fc,
   return chosen;
 }
 
+BuyerPlan PlanBuyer(const SandboxContext& ctx, const FaultContext& fc, PayOutcome chosen) {
+  BuyerPlan out;
+  out.outcome = chosen;
+  if (ctx.faults == nullptr) return out;
+  const std::vector<FaultDecision> decisions = ctx.faults->Decide(FaultHook::kPayment, fc);
+  const PaymentPlan plan = PlanPayment(decisions);
+  auto to_outcome = [](PlannedOutcome o) {
+    return o == PlannedOutcome::kFail     ? PayOutcome::kFail
+           : o == PlannedOutcome::kCancel ? PayOutcome::kCancel
+                                          : PayOutcome::kSuccess;
+  };
+  if (plan.outcome) out.outcome = to_outcome(*plan.outcome);
+  if (plan.userpaying_s) {
+    out.userpaying_s = plan.userpaying_s;
+    out.then = to_outcome(plan.after_userpaying);
+    for (const FaultDecision& d : decisions) {
+      if (d.fault.kind == FaultKind::kPayUserPaying) {
+        out.note = "pay.userpaying (" + d.source +
+                   (d.rule_id != d.source ? " " + d.rule_id : std::string()) + ")";
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+int64_t FaultDelayUs(const SandboxContext& ctx, int64_t seconds) {
+  const double scale = ctx.config != nullptr ? ctx.config->settings.time_scale : 1.0;
+  return std::max<int64_t>(
+      0, static_cast<int64_t>(std::llround(static_cast<double>(seconds) * 1e6 * scale)));
+}
+
+StatusOr<Order> CarryOutPayment(const SandboxContext& ctx, std::string_view merchantno,
+                                std::string_view out_trade_no, const std::string& channel,
+                                const BuyerPlan& plan, int64_t now) {
+  if (plan.userpaying_s) {
+    ScheduledAction then;
+    then.kind = ActionKind::kPayOutcome;
+    then.due_us = ctx.clock->NowMicros() + FaultDelayUs(ctx, *plan.userpaying_s);
+    then.outcome = plan.then;
+    then.channel = channel;
+    if (plan.then == PayOutcome::kSuccess) {
+      then.transaction_id = NewTransactionId(*ctx.rng, channel, now);
+    }
+    then.note = plan.note;
+    return ctx.store->StartUserPaying(merchantno, out_trade_no, then, now);
+  }
+  const std::string txn =
+      plan.outcome == PayOutcome::kSuccess ? NewTransactionId(*ctx.rng, channel, now) : "";
+  return ctx.store->CompletePayment(merchantno, out_trade_no, plan.outcome, channel, txn, now);
+}
+
 StatusOr<Order> ActAsBuyer(const SandboxContext& ctx, std::string_view merchantno,
                            std::string_view out_trade_no, std::string_view channel,
                            PayOutcome outcome) {
   const int64_t now = ctx.clock->NowSeconds();
   StatusOr<Order> order = ctx.store->GetOrder(merchantno, out_trade_no, now);
   if (!order.ok()) return order.status();
-  // Only an unpaid order has a buyer to misbehave; asking for a paid or closed
-  // one would record faults that change nothing.
-  if (order->status == OrderStatus::kNotPay) {
-    outcome = PlannedPayOutcome(ctx, OrderFaultContext(*order), outcome);
-  }
   StatusOr<std::string> chnl = ResolveChannel(channel, order->pay_chnl);
   if (!chnl.ok()) return chnl.status();
-  std::string txn =
-      outcome == PayOutcome::kSuccess ? NewTransactionId(*ctx.rng, *chnl, now) : "";
-  return ctx.store->CompletePayment(merchantno, out_trade_no, outcome, *chnl, txn, now);
+  // Only an unpaid order has a buyer to misbehave; asking for a paid or closed
+  // one would record faults that change nothing.
+  BuyerPlan plan;
+  plan.outcome = outcome;
+  if (order->status == OrderStatus::kNotPay) {
+    plan = PlanBuyer(ctx, OrderFaultContext(*order), outcome);
+  }
+  return CarryOutPayment(ctx, merchantno, out_trade_no, *chnl, plan, now);
 }
 
 }  // namespace vkspay::sandbox

@@ -4,6 +4,7 @@
 #ifndef VKSPAY_SANDBOX_CORE_PAYMENTS_H_
 #define VKSPAY_SANDBOX_CORE_PAYMENTS_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,31 +27,57 @@ std::string NewCashierToken(Random& rng);
 // channel is not wxpay, alipay or auto.
 StatusOr<std::string> ResolveChannel(std::string_view channel, std::string_view order_chnl);
 
+// What the buyer's payment becomes once the kPayment faults have spoken.
+struct BuyerPlan {
+  PayOutcome outcome = PayOutcome::kSuccess;  // at once (when no userpaying_s)
+  // pay.userpaying: the order is USERPAYING for this many seconds (scaled by
+  // settings.time_scale, on the sandbox clock), then `then`.
+  std::optional<int64_t> userpaying_s;
+  PayOutcome then = PayOutcome::kSuccess;
+  std::string note;  // "pay.userpaying (attach)", stored with the action
+};
+// Asks the kPayment hook for `fc` (no engine in ctx: `chosen`, at once).
+// pay.fail / pay.cancel replace `chosen`; pay.userpaying delays the outcome.
+BuyerPlan PlanBuyer(const SandboxContext& ctx, const FaultContext& fc, PayOutcome chosen);
+
+// A fault's `seconds` as a delay on the sandbox clock, in microseconds:
+// multiplied by settings.time_scale (as notification retry delays are).
+int64_t FaultDelayUs(const SandboxContext& ctx, int64_t seconds);
+
+// Carries out `plan` on an unpaid order through `channel` (resolved: wxpay or
+// alipay): Store::CompletePayment at once, or Store::StartUserPaying with the
+// outcome scheduled. Errors: those of the store.
+StatusOr<Order> CarryOutPayment(const SandboxContext& ctx, std::string_view merchantno,
+                                std::string_view out_trade_no, const std::string& channel,
+                                const BuyerPlan& plan, int64_t now);
+
 // Acts as the buyer on an unpaid order (after the order's kPayment faults,
-// which may turn the outcome into fail or cancel): pays through `channel` ("wxpay",
-// "alipay", or "auto"/empty for the order's own or WeChat), fails or cancels.
+// which may turn the outcome into fail or cancel, or make the order
+// USERPAYING first): pays through `channel` ("wxpay", "alipay", or
+// "auto"/empty for the order's own or WeChat), fails or cancels.
 // Errors: those of Store::CompletePayment, kInvalidField for a bad channel.
 StatusOr<Order> ActAsBuyer(const SandboxContext& ctx, std::string_view merchantno,
                            std::string_view out_trade_no, std::string_view channel,
                            PayOutcome outcome);
 
 // What fault rules match on for an order (method = the creating method,
-// amount, channel, the order's attach); no header directive.
+// amount, channel, the order's attach and the X-Sandbox-Fault header it was
+// created with).
 FaultContext OrderFaultContext(const Order& order);
 
 // The store's NotifyPlanner for `engine` and `clock` (the sandbox clock; both
-// must outlive the store):
-// asks the notify hook for each new notification row (payment: the order's
-// context; refund: method "orderrefund") and stores the NotifyPlan. The
-// X-Sandbox-Fault header does not reach this hook; attach, magic amounts,
-// rules and profiles do.
-NotifyPlanner MakeNotifyPlanner(FaultEngine& engine, const Clock& clock);
+// must outlive the store): asks the notify hook for each new notification
+// row (payment: the order's context; refund: method "orderrefund") and
+// stores the NotifyPlan. The order's stored X-Sandbox-Fault header, attach,
+// magic amounts, rules and profiles reach this hook. A payment notification
+// with notify.refund_first is held (first attempt refund_first_hold_s *
+// time_scale later) until the dispatcher releases it.
+NotifyPlanner MakeNotifyPlanner(FaultEngine& engine, const Clock& clock, double time_scale = 1.0);
 
 // The buyer's outcome after the kPayment faults (pay.fail, pay.cancel) for
-// `fc`: `chosen` unless one fired. No engine in ctx: `chosen`. pay.userpaying
-// is not applied here (see docs/faults.md).
-PayOutcome PlannedPayOutcome(const SandboxContext& ctx, const FaultContext& fc,
-                             PayOutcome chosen);
+// `fc`: `chosen` unless one fired. No engine in ctx: `chosen`. Ignores
+// pay.userpaying (see PlanBuyer).
+PayOutcome PlannedPayOutcome(const SandboxContext& ctx, const FaultContext& fc, PayOutcome chosen);
 
 // Parses "success", "fail" or "cancel". Errors: kInvalidField.
 StatusOr<PayOutcome> ParsePayOutcome(std::string_view s);

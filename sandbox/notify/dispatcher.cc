@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
 #include <utility>
 
@@ -131,6 +132,33 @@ size_t Dispatcher::held() const {
   return held_.size();
 }
 
+size_t Dispatcher::extras_waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return extras_.size();
+}
+
+int64_t Dispatcher::ScaledUs(int64_t seconds) const {
+  return std::max<int64_t>(0, static_cast<int64_t>(std::llround(static_cast<double>(seconds) * 1e6 *
+                                                                options_.time_scale)));
+}
+
+void Dispatcher::AddExtra(Extra extra) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t due = extra.due_us;
+    extras_.emplace(due, std::move(extra));
+  }
+  Wake();
+}
+
+int64_t Dispatcher::TakeDueExtrasLocked(int64_t now_us, std::vector<Extra>* out) {
+  while (!extras_.empty() && extras_.begin()->first <= now_us) {
+    out->push_back(std::move(extras_.begin()->second));
+    extras_.erase(extras_.begin());
+  }
+  return extras_.empty() ? -1 : extras_.begin()->first;
+}
+
 void Dispatcher::Log(const std::string& line) const {
   if (options_.log) options_.log(line);
 }
@@ -158,6 +186,20 @@ int64_t Dispatcher::ScanOnce() {
     exclude = held_;
   }
   const int64_t now_us = ctx_.clock->NowMicros();
+  int64_t next_extra_us = -1;
+  {
+    // Extras skip the per-host limit: they are few, and they were planned to
+    // arrive at their time.
+    std::vector<Extra> extras;
+    std::lock_guard<std::mutex> lock(mu_);
+    next_extra_us = TakeDueExtrasLocked(now_us, &extras);
+    for (Extra& e : extras) {
+      Job job;
+      job.notification = e.notification;
+      job.extra = std::move(e);
+      ready_.push_back(std::move(job));
+    }
+  }
   StatusOr<DueNotifications> due =
       ctx_.store->ClaimDueNotifications(now_us, options_.batch, exclude);
   if (!due.ok()) {
@@ -169,7 +211,7 @@ int64_t Dispatcher::ScanOnce() {
     for (Notification& n : due->due) {
       if (!held_.insert(n.id).second) continue;
       const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
-      Job job{std::move(n), ""};
+      Job job{std::move(n), "", std::nullopt};
       job.host_key = HostKey(TargetUrl(job.notification, m));
       Host& host = hosts_[job.host_key];
       if (host.running < options_.per_host) {
@@ -181,8 +223,10 @@ int64_t Dispatcher::ScanOnce() {
     }
   }
   worker_cv_.notify_all();
-  if (!due->next_due_us) return idle_us;
-  return std::clamp<int64_t>(*due->next_due_us - now_us, 0, idle_us);
+  int64_t wait_us = idle_us;
+  if (due->next_due_us) wait_us = std::min(wait_us, *due->next_due_us - now_us);
+  if (next_extra_us >= 0) wait_us = std::min(wait_us, next_extra_us - now_us);
+  return std::clamp<int64_t>(wait_us, 0, idle_us);
 }
 
 void Dispatcher::WorkerLoop() {
@@ -194,6 +238,10 @@ void Dispatcher::WorkerLoop() {
       if (stopping_) return;
       job = std::move(ready_.front());
       ready_.pop_front();
+    }
+    if (job.extra) {
+      SendExtra(*job.extra);
+      continue;
     }
     const bool retry = Attempt(job.notification);
     bool was_full = false;
@@ -225,7 +273,13 @@ int Dispatcher::DeliverDueNow() {
     return 0;
   }
   for (const Notification& n : due->due) Attempt(n);
-  return static_cast<int>(due->due.size());
+  std::vector<Extra> extras;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    TakeDueExtrasLocked(ctx_.clock->NowMicros(), &extras);
+  }
+  for (const Extra& e : extras) SendExtra(e);
+  return static_cast<int>(due->due.size() + extras.size());
 }
 
 std::string Dispatcher::TargetUrl(const Notification& n, const Merchant* m) const {
@@ -259,6 +313,7 @@ bool Dispatcher::Attempt(const Notification& n) {
   update.expected_attempts = n.attempts;
 
   std::string outcome;  // for the log
+  bool sent = false;    // an HTTP request went out
   auto block = [&](const std::string& reason) {
     attempt.error = reason;
     update.state = NotifyState::kBlocked;
@@ -324,25 +379,125 @@ bool Dispatcher::Attempt(const Notification& n) {
         (r.http_status != 0 ? std::to_string(r.http_status) + " " : std::string()) +
         (ack.acked ? "acked" : ack.reason) + " in " + Millis(r.latency_us);
     schedule(ack.acked, ack.reason, what);
-    // notify.duplicate: the same form again within the window (real time:
-    // what the merchant's duplicate handling sees). Not attempts of their own.
+    bool running = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      running = started_ && !stopping_;
+    }
+    // notify.duplicate: the same form again within the window. Not attempts
+    // of their own. Queued, so no worker waits out the window; without
+    // running workers (DeliverDueNow), sent here.
     const std::vector<int64_t> offsets = DuplicateOffsetsMs(plan);
     for (size_t i = 1; i < offsets.size(); ++i) {
+      const std::string label = "duplicate " + std::to_string(i + 1) + "/" +
+                                std::to_string(offsets.size()) + " (notify.duplicate)";
+      if (running) {
+        AddExtra(Extra{attempt.at_us + offsets[i] * 1000, n, body, label, false});
+        continue;
+      }
       std::this_thread::sleep_until(started + std::chrono::milliseconds(offsets[i]));
       const SendResult copy = sender_->Post(*target, body, kFormContentType, send);
-      outcome += "; duplicate " + std::to_string(i + 1) + "/" + std::to_string(offsets.size()) +
-                 " (fault): " +
+      outcome += "; " + label + ": " +
                  (copy.http_status != 0 ? std::to_string(copy.http_status) : copy.error);
     }
+    // notify.times: after the first attempt that was sent, times - 1 more
+    // deliveries, interval_s apart, whatever the merchant answers.
+    if (plan.times > 1 && n.total_attempts == plan.drop_first) {
+      for (int64_t i = 1; i < plan.times; ++i) {
+        AddExtra(Extra{
+            attempt.at_us + ScaledUs(plan.times_interval_s * i), n, "",
+            "notify.times delivery " + std::to_string(i + 1) + "/" + std::to_string(plan.times),
+            true});
+      }
+      outcome += "; " + std::to_string(plan.times - 1) + " more deliveries planned (notify.times)";
+    }
+    // notify.replay: once acknowledged, this very form (same notify_id,
+    // timestamp, nonce and sign) again later, as an old message replayed.
+    if (ack.acked && plan.replay_after_s > 0) {
+      AddExtra(Extra{ctx_.clock->NowMicros() + ScaledUs(plan.replay_after_s), n, body,
+                     "notify.replay of attempt " + std::to_string(n.total_attempts + 1), true});
+      outcome += "; replay planned in " + SecondsText(ScaledUs(plan.replay_after_s));
+    }
+    sent = true;
   }
   update.now = ctx_.clock->NowSeconds();
   Status recorded = ctx_.store->RecordNotifyAttempt(attempt, update);
+  if (sent && n.type == "refund") {
+    // notify.refund_first: the order's held payment notification may go now
+    // that a refund notification went out first.
+    StatusOr<int64_t> released =
+        ctx_.store->ReleaseHeldPayment(n.merchantno, n.out_trade_no, ctx_.clock->NowMicros());
+    if (released.ok() && *released > 0) {
+      outcome += "; released the held payment notification (notify.refund_first)";
+    }
+  }
   Log("notify " + n.notify_id + " " + n.type + " merchantno=" + n.merchantno + " out_trade_no=" +
       n.out_trade_no + (n.out_refund_no.empty() ? "" : " out_refund_no=" + n.out_refund_no) +
       " attempt " + std::to_string(k) + "/" + std::to_string(options_.schedule.max_attempts()) +
       " -> " + (attempt.url.empty() ? "(none)" : attempt.url) + ": " + outcome +
       (recorded.ok() ? "" : " (not recorded: " + recorded.ToString() + ")"));
   return recorded.ok() && update.state == NotifyState::kPending;
+}
+
+void Dispatcher::SendExtra(const Extra& e) {
+  const Notification& n = e.notification;
+  const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
+  NotifyAttempt attempt;
+  attempt.notification_id = n.id;
+  attempt.at_us = ctx_.clock->NowMicros();
+  attempt.url = TargetUrl(n, m);
+  std::string outcome;
+  std::string body = e.body;
+  StatusOr<OutboundTarget> target = Status(ErrorCode::kInternal, "no target");
+  if (m == nullptr) {
+    outcome = "not sent: merchant " + n.merchantno + " is not configured";
+  } else if (target = guard_->Resolve(attempt.url); !target.ok()) {
+    outcome = "not sent: " + target.status().message();
+  } else {
+    if (body.empty()) {
+      NotifyPlan plan;
+      if (!n.fault_plan.empty()) {
+        StatusOr<NotifyPlan> parsed = ParseNotifyPlanJson(
+            nlohmann::json::parse(n.fault_plan, nullptr, /*allow_exceptions=*/false));
+        if (parsed.ok()) plan = *parsed;
+      }
+      StatusOr<NotificationContent> content = ParseNotificationPayload(n.payload);
+      if (content.ok()) {
+        body = EncodeForm(ApplyNotifyFieldFaults(
+            SignNotification(*content, ctx_.clock->NowSeconds(), ctx_.rng->Digits(8, '1'), m->key),
+            plan));
+      } else {
+        outcome = "not sent: " + content.status().message();
+      }
+    }
+    if (!body.empty()) {
+      SendOptions send;
+      send.timeout_ms = options_.timeout_ms;
+      send.max_response_bytes = options_.max_response_bytes;
+      const SendResult r = sender_->Post(*target, body, kFormContentType, send);
+      const AckDecision ack = DecideAck(r, m->ack_mode);
+      attempt.http_status = r.http_status;
+      attempt.latency_us = r.latency_us;
+      attempt.response_head = r.body.substr(0, kResponseHeadBytes);
+      attempt.acked = ack.acked;
+      attempt.error = e.label + " (fault injection)" + (ack.acked ? "" : ": " + ack.reason);
+      outcome = (r.http_status != 0 ? std::to_string(r.http_status) + " " : std::string()) +
+                (ack.acked ? "acked" : ack.reason) + " in " + Millis(r.latency_us);
+    }
+  }
+  std::string recorded;
+  if (e.record && !outcome.empty() && outcome.rfind("not sent", 0) != 0) {
+    // Logged with the notification's attempts; its state never changes (no
+    // series has attempts -1).
+    NotifyUpdate update;
+    update.expected_attempts = -1;
+    update.now = ctx_.clock->NowSeconds();
+    Status st = ctx_.store->RecordNotifyAttempt(attempt, update);
+    if (!st.ok()) recorded = " (not recorded: " + st.ToString() + ")";
+  }
+  Log("notify " + n.notify_id + " " + n.type + " merchantno=" + n.merchantno +
+      " out_trade_no=" + n.out_trade_no + " " + e.label + " -> " +
+      (attempt.url.empty() ? "(none)" : attempt.url) + ": " + outcome + recorded);
 }
 
 }  // namespace vkspay::sandbox

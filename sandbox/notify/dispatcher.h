@@ -22,6 +22,15 @@
 // workers serve other hosts, so one dead merchant (5 s timeouts) cannot
 // starve the others.
 //
+// Fault injection (a notification's fault_plan, docs/faults.md): dropped
+// attempts, bad signatures and tampered amounts change an attempt; the extra
+// deliveries of notify.duplicate, notify.times and notify.replay are queued
+// in memory on the sandbox clock (so --time-scale and clock advances compress
+// them) and sent by the workers like attempts, without holding a worker while
+// they wait; a restart forgets the extras not sent yet (the notification's own
+// delivery is unaffected). After a refund notification is sent, the order's
+// payment notification held by notify.refund_first is released.
+//
 // Thread-safe. The context, guard and sender must outlive the dispatcher.
 // Start/Stop from one thread.
 #ifndef VKSPAY_SANDBOX_NOTIFY_DISPATCHER_H_
@@ -31,7 +40,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -99,14 +110,25 @@ class Dispatcher {
 
   // Rows queued or in flight (for tests and health).
   size_t held() const;
+  // Extra deliveries (fault injection) waiting for their time.
+  size_t extras_waiting() const;
 
   // "host:port" of a URL, the key of the per-host limit ("" if unparsable).
   static std::string HostKey(const std::string& url);
 
  private:
+  // A delivery beyond the notification's own attempts (fault injection).
+  struct Extra {
+    int64_t due_us = 0;         // sandbox clock
+    Notification notification;  // as it was when the extra was planned
+    std::string body;           // the exact form to send again; "": sign afresh
+    std::string label;          // "notify.replay of attempt 1", for logs and the attempt log
+    bool record = false;        // logged as an attempt of the notification
+  };
   struct Job {
     Notification notification;
     std::string host_key;
+    std::optional<Extra> extra;  // set: send this extra, not an attempt
   };
   struct Host {
     int64_t running = 0;      // jobs of this host in ready_ or being attempted
@@ -123,6 +145,16 @@ class Dispatcher {
   bool Attempt(const Notification& n);
   // Tells the fault engine how a sent attempt went (merchant.suspend_after).
   void ReportDelivery(const Notification& n, bool acked);
+  // Queues an extra delivery (or, when not started, sends it on the calling
+  // thread once due: DeliverDueNow does).
+  void AddExtra(Extra extra);
+  // Sends one extra delivery; records it if extra.record.
+  void SendExtra(const Extra& extra);
+  // Moves the extras due at now_us to the ready queue; needs mu_. Returns the
+  // earliest due_us of the rest (or -1).
+  int64_t TakeDueExtrasLocked(int64_t now_us, std::vector<Extra>* out);
+  // A fault delay in seconds on the sandbox clock (scaled by time_scale).
+  int64_t ScaledUs(int64_t seconds) const;
   std::string TargetUrl(const Notification& n, const Merchant* m) const;
   void Log(const std::string& line) const;
 
@@ -140,6 +172,7 @@ class Dispatcher {
   std::unordered_set<int64_t> held_;             // guarded by mu_
   std::unordered_map<std::string, Host> hosts_;  // guarded by mu_
   std::deque<Job> ready_;                        // guarded by mu_
+  std::multimap<int64_t, Extra> extras_;         // guarded by mu_; by due_us
   std::thread scheduler_;
   std::vector<std::thread> workers_;
 };

@@ -90,7 +90,9 @@ class DispatcherTest : public ::testing::Test {
   }
 
   void OpenStore(const std::string& path) {
-    store_ = OpenSqliteStore({path, "NORMAL"}).value();
+    SqliteStoreOptions options;
+    options.path = path;
+    store_ = OpenSqliteStore(options).value();
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
   }
 
@@ -592,6 +594,91 @@ TEST(DispatcherOptionsFor, TakesEverySetting) {
   EXPECT_EQ(o->forward_to, "http://127.0.0.1:1/f");
   s.notify_profile = "nope";
   EXPECT_EQ(DispatcherOptionsFor(s).status().code(), ErrorCode::kInvalidField);
+}
+
+// --- fault injection: extra deliveries and refund_first (FakeClock) ---
+
+// Gives every payment notification `plan_json`; refunds get none.
+NotifyPlanner PaymentPlan(std::string plan_json, int64_t first_attempt_us = 0) {
+  return [plan_json, first_attempt_us](const Order&, const Refund* refund) {
+    NotifyFaultPlan p;
+    if (refund == nullptr) {
+      p.plan_json = plan_json;
+      p.first_attempt_us = first_attempt_us;
+    }
+    return p;
+  };
+}
+
+TEST_F(DispatcherTest, NotifyTimesDeliversAtItsIntervalsWhateverTheAcks) {
+  store_->SetNotifyPlanner(PaymentPlan(R"({"times":3,"times_interval_s":10})"));
+  FakeSender sender([](const OutboundTarget&) { return Ack(); });
+  Dispatcher d(ctx_, &guard_, &sender, Options("fast"));
+  Notification n = Pay("TIMES");
+  ASSERT_EQ(d.DeliverDueNow(), 1);
+  EXPECT_EQ(d.extras_waiting(), 2u);
+  clock_.SetMicros(kT0 * kSec + 10 * kSec - 1);
+  EXPECT_EQ(d.DeliverDueNow(), 0);
+  clock_.SetMicros(kT0 * kSec + 10 * kSec);
+  EXPECT_EQ(d.DeliverDueNow(), 1);
+  clock_.SetMicros(kT0 * kSec + 20 * kSec);
+  EXPECT_EQ(d.DeliverDueNow(), 1);
+  EXPECT_EQ(sender.calls().size(), 3u);
+  std::vector<NotifyAttempt> attempts = Attempts(n);
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[2].error, "notify.times delivery 3/3 (fault injection)");
+  EXPECT_TRUE(attempts[2].acked);
+  EXPECT_EQ(Get(n).state, NotifyState::kAcked);
+  EXPECT_EQ(Get(n).attempts, 1);  // extras are not attempts of the series
+}
+
+TEST_F(DispatcherTest, NotifyReplaySendsTheAckedFormAgainUnchanged) {
+  store_->SetNotifyPlanner(PaymentPlan(R"({"replay_after_s":30})"));
+  FakeSender sender([](const OutboundTarget&) { return Ack(); });
+  Dispatcher d(ctx_, &guard_, &sender, Options("fast"));
+  Notification n = Pay("REPLAY");
+  ASSERT_EQ(d.DeliverDueNow(), 1);
+  clock_.AdvanceSeconds(29);
+  EXPECT_EQ(d.DeliverDueNow(), 0);
+  clock_.AdvanceSeconds(1);
+  EXPECT_EQ(d.DeliverDueNow(), 1);
+  std::vector<FakeSender::Call> calls = sender.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].body, calls[1].body);  // same timestamp, nonce and sign
+  EXPECT_EQ(Attempts(n).at(1).error, "notify.replay of attempt 1 (fault injection)");
+}
+
+TEST_F(DispatcherTest, NotifyReplayWaitsForAnAck) {
+  store_->SetNotifyPlanner(PaymentPlan(R"({"replay_after_s":30})"));
+  FakeSender sender([](const OutboundTarget&) { return Http(500, ""); });
+  Dispatcher d(ctx_, &guard_, &sender, Options("fast"));
+  Pay("NOREPLAY");
+  ASSERT_EQ(d.DeliverDueNow(), 1);
+  EXPECT_EQ(d.extras_waiting(), 0u);
+}
+
+TEST_F(DispatcherTest, RefundFirstHoldsThePaymentUntilARefundNotificationWentOut) {
+  store_->SetNotifyPlanner(PaymentPlan(R"({"refund_first_hold_s":60})", (kT0 + 60) * kSec));
+  FakeSender sender([](const OutboundTarget&) { return Ack(); });
+  Dispatcher d(ctx_, &guard_, &sender, Options("fast"));
+  Pay("FIRST");
+  EXPECT_EQ(d.DeliverDueNow(), 0);  // held
+  ASSERT_TRUE(
+      store_->CreateRefund(kDemoMerchantNo, "FIRST", std::nullopt, "R-FIRST", 34, kT0).ok());
+  ASSERT_EQ(d.DeliverDueNow(), 1);  // the refund; it releases the payment
+  ASSERT_EQ(d.DeliverDueNow(), 1);  // the payment
+  std::vector<FakeSender::Call> calls = sender.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_NE(calls[0].body.find("notify_type=refund"), std::string::npos) << calls[0].body;
+  EXPECT_NE(calls[1].body.find("notify_type=payment"), std::string::npos) << calls[1].body;
+}
+
+TEST_F(DispatcherTest, RefundFirstHoldRunsOutWithoutARefund) {
+  store_->SetNotifyPlanner(PaymentPlan(R"({"refund_first_hold_s":60})", (kT0 + 60) * kSec));
+  FakeSender sender([](const OutboundTarget&) { return Ack(); });
+  Dispatcher d(ctx_, &guard_, &sender, Options("fast"));
+  Pay("HOLD");
+  ExpectAttemptsAt(d, {60 * kSec});
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 // Fault injection end to end (issue 4): a real SandboxServer on port 0 with a
-// FaultEngine, the real dispatcher and an in-process merchant receiver. Each
-// kind wired so far is triggered through every route that applies to it
-// (X-Sandbox-Fault header, `attach`, magic amount, rule through the control
-// API) and checked twice: what the caller sees, and what
-// GET /_sandbox/faults/log recorded.
+// FaultEngine, the real dispatcher and an in-process merchant receiver
+// (fault_harness.h). Scenario tests of the kinds wired first, each checked
+// twice: what the caller sees, and what GET /_sandbox/faults/log recorded.
+// faults_e2e_test.cc covers every kind through every trigger, table-driven.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -19,6 +18,7 @@
 #include "sandbox/core/sandbox_clock.h"
 #include "sandbox/faults/fault_engine.h"
 #include "sandbox/notify/dispatcher.h"
+#include "sandbox/server/fault_harness.h"
 #include "sandbox/server/sandbox_server.h"
 #include "vkspay/protocol/form.h"
 #include "vkspay/protocol/notification.h"
@@ -27,177 +27,10 @@
 namespace vkspay::sandbox {
 namespace {
 
+using namespace fault_testing;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
-
-bool Eventually(const std::function<bool()>& done, milliseconds limit = milliseconds(5000)) {
-  const auto end = Steady::now() + limit;
-  while (Steady::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return done();
-}
-
-// The merchant's notify endpoint: records every POST and answers `status`.
-class Receiver {
- public:
-  struct Hit {
-    std::string body;
-    Steady::time_point at;
-  };
-  Receiver() {
-    server_.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        hits_.push_back({req.body, Steady::now()});
-      }
-      res.status = status_.load();
-      res.set_content(res.status == 200 ? kNotifyAckBody : "down", "application/json");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(milliseconds(1));
-  }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/notify"; }
-  void set_status(int status) { status_ = status; }
-  std::vector<Hit> all() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return hits_;
-  }
-  int hits() const { return static_cast<int>(all().size()); }
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::atomic<int> status_{200};
-  mutable std::mutex mu_;
-  std::vector<Hit> hits_;
-};
-
-// What the caller of POST /api saw.
-struct Seen {
-  bool transport_ok = false;
-  int status = 0;
-  std::string content_type;
-  std::string body;
-  json j;  // the body parsed, or discarded
-  int64_t elapsed_ms = 0;
-};
-
-FaultEngineOptions SeededOptions(uint64_t seed) {
-  FaultEngineOptions options;
-  options.seed = seed;
-  return options;
-}
-
-class FaultHarness {
- public:
-  explicit FaultHarness(uint64_t seed = 7)
-      : clock_(&system_clock_), rng_(seed), nonce_rng_(seed + 1),
-        engine_(clock_, SeededOptions(seed)) {
-    config_ = SandboxConfig::Demo();
-    config_.settings.notify_profile = "fast";
-    config_.settings.time_scale = 0.001;
-    store_ = OpenSqliteStore({":memory:", "NORMAL"}).value();
-    store_->SetNotifyPlanner(MakeNotifyPlanner(engine_, clock_));
-    guard_ = std::make_unique<UrlGuard>(UrlGuardOptions{});
-    AllowConfiguredHosts(*guard_, config_);
-    ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_, &clock_, guard_.get(), &engine_};
-    sender_ = MakeHttpSender(HttpSenderOptions{});
-    DispatcherOptions options = DispatcherOptionsFor(config_.settings).value();
-    options.timeout_ms = 2000;
-    dispatcher_ = std::make_unique<Dispatcher>(ctx_, guard_.get(), sender_.get(), options);
-    store_->SetOutboxObserver([this] { dispatcher_->Wake(); });
-    clock_.AddObserver([this] { dispatcher_->Wake(); });
-    ServerOptions opts;
-    opts.port = 0;
-    opts.threads = 8;
-    server_ = std::make_unique<SandboxServer>(ctx_, opts);
-    port_ = *server_->Start();
-    dispatcher_->Start();
-  }
-  ~FaultHarness() {
-    server_->Stop();
-    dispatcher_->Stop();
-  }
-
-  httplib::Client Client() {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_tcp_nodelay(true);
-    c.set_connection_timeout(2);
-    c.set_read_timeout(5);
-    return c;
-  }
-  Seen Api(const std::string& method, Fields f, const std::string& header = "") {
-    f.Set("method", method);
-    f.Set("merchantno", std::string(kDemoMerchantNo));
-    f.Set("timestamp", static_cast<double>(clock_.NowSeconds()));
-    f.Set("signaturenonce", nonce_rng_.Digits(8, '1'));
-    f.Set("version", std::string("2.0"));
-    httplib::Headers headers;
-    if (!header.empty()) headers.emplace("X-Sandbox-Fault", header);
-    const auto start = Steady::now();
-    auto res = Client().Post("/api", headers, WithSign(f, kDemoKey).ToJson(),
-                             "application/json; charset=utf-8");
-    Seen seen;
-    seen.elapsed_ms =
-        std::chrono::duration_cast<milliseconds>(Steady::now() - start).count();
-    seen.transport_ok = static_cast<bool>(res);
-    if (!res) return seen;
-    seen.status = res->status;
-    seen.content_type = res->get_header_value("Content-Type");
-    seen.body = res->body;
-    seen.j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    return seen;
-  }
-  // A webpay of `fee` yuan (text, e.g. "1001.06") with out_trade_no `no`.
-  Seen WebPay(const std::string& no, const std::string& fee, const std::string& attach = "",
-              const std::string& header = "") {
-    Fields f{{"total_fee", fee}, {"out_trade_no", no}, {"notify_url", notify_url_}};
-    if (!attach.empty()) f.Set("attach", attach);
-    return Api("webpay", std::move(f), header);
-  }
-  json Call(const std::string& verb, const std::string& path, const json& body = nullptr,
-            int want = 200) {
-    auto res = verb == "GET"      ? Client().Get(path.c_str())
-               : verb == "DELETE" ? Client().Delete(path.c_str())
-                                  : Client().Post(path.c_str(), body.dump(), "application/json");
-    EXPECT_TRUE(res) << path;
-    if (!res) return json();
-    EXPECT_EQ(res->status, want) << path << ": " << res->body;
-    return json::parse(res->body, nullptr, false);
-  }
-  // The record entries after `since`.
-  json Log(uint64_t since = 0) {
-    return Call("GET", "/_sandbox/faults/log?since_seq=" + std::to_string(since))["faults"];
-  }
-  std::string OrderStatus(const std::string& no) {
-    json o = Call("GET", "/_sandbox/order?out_trade_no=" + no);
-    return o["order"]["status"].is_string() ? o["order"]["status"].get<std::string>() : "?";
-  }
-
-  std::string notify_url_ = "http://127.0.0.1:9/notify";
-  SandboxConfig config_;
-  SystemClock system_clock_;
-  SandboxClock clock_;
-  SeededRandom rng_;
-  SeededRandom nonce_rng_;
-  FaultEngine engine_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<UrlGuard> guard_;
-  SandboxContext ctx_;
-  std::unique_ptr<HttpSender> sender_;
-  std::unique_ptr<Dispatcher> dispatcher_;
-  std::unique_ptr<SandboxServer> server_;
-  int port_ = 0;
-};
 
 // One trigger of one kind: how to ask for it and what to find in the record.
 struct Trigger {
@@ -498,7 +331,7 @@ TEST(FaultsIntegration, ControlRoutesNeedTheControlToken) {
   SeededRandom rng(1);
   FaultEngine engine(clock, FaultEngineOptions{});
   SandboxConfig config = SandboxConfig::Demo();
-  auto store = OpenSqliteStore({":memory:", "NORMAL"}).value();
+  auto store = OpenSqliteStore(SqliteStoreOptions{}).value();
   SandboxContext ctx{&config, store.get(), &clock, &rng, &clock, nullptr, &engine};
   ServerOptions opts;
   opts.port = 0;
@@ -535,7 +368,11 @@ TEST(FaultsIntegration, NotificationFaultsThroughEveryRoute) {
   };
   auto dup = [&](const std::vector<Receiver::Hit>& hits, const json&, Steady::time_point) {
     EXPECT_EQ(hits[0].body, hits[1].body);
-    EXPECT_LE(hits[1].at - hits[0].at, milliseconds(1100));
+    // Planned 1000 ms apart (the fault plan says so, and an idle machine
+    // delivers it so); the bound only catches a copy that waited for something
+    // else, since a loaded 2-core CI box can stall a thread for seconds. The
+    // equal bodies above already tell a copy from a retry (fresh sign).
+    EXPECT_LE(hits[1].at - hits[0].at, milliseconds(10000));
   };
   auto bad_sign = [&](const std::vector<Receiver::Hit>& hits, const json&, Steady::time_point) {
     EXPECT_EQ(VerifySign(form_of(hits[0]), kDemoKey).code(), ErrorCode::kSignError);

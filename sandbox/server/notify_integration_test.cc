@@ -89,7 +89,7 @@ class NotifyHarness {
     config_ = SandboxConfig::Demo();
     config_.settings.notify_profile = "fast";
     config_.settings.time_scale = time_scale;
-    store_ = OpenSqliteStore({":memory:", "NORMAL"}).value();
+    store_ = OpenSqliteStore(SqliteStoreOptions{}).value();
     guard_ = std::make_unique<UrlGuard>(UrlGuardOptions{});
     AllowConfiguredHosts(*guard_, config_);
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_, &clock_, guard_.get()};

@@ -20,7 +20,9 @@ class Harness {
   explicit Harness(std::string db = ":memory:", std::string token = "")
       : rng_(1), nonce_rng_(2) {
     config_ = SandboxConfig::Demo();
-    store_ = OpenSqliteStore({db, "NORMAL"}).value();
+    SqliteStoreOptions options;
+    options.path = db;
+    store_ = OpenSqliteStore(options).value();
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
     ServerOptions opts;
     opts.port = 0;

@@ -37,7 +37,7 @@ namespace {
 // Append only. Amounts are INTEGER fen, times INTEGER unix seconds, statuses
 // their TEXT names (store.cc); the CHECKs restate the store's invariants so a
 // bug cannot persist an impossible row.
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     // 1: orders and their refunds.
     R"sql(
 CREATE TABLE orders (
@@ -133,6 +133,31 @@ CREATE TABLE notify_attempts (
     R"sql(
 ALTER TABLE notifications ADD COLUMN fault_plan TEXT NOT NULL DEFAULT '';
 )sql",
+    // 4: fault injection that acts later (store.h, ScheduledAction): the
+    // X-Sandbox-Fault header kept with the order, and the actions due on the
+    // sandbox clock (due_us, delay_us: microseconds), so a restart applies
+    // them (an overdue one at once).
+    R"sql(
+ALTER TABLE orders ADD COLUMN fault_header TEXT NOT NULL DEFAULT '';
+CREATE TABLE scheduled_actions (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind           TEXT    NOT NULL CHECK (kind IN ('pay_outcome', 'late_success', 'refund_outcome')),
+  merchantno     TEXT    NOT NULL,
+  out_trade_no   TEXT    NOT NULL,
+  out_refund_no  TEXT    NOT NULL,
+  due_us         INTEGER NOT NULL,
+  delay_us       INTEGER NOT NULL CHECK (delay_us >= 0),
+  outcome        TEXT    NOT NULL CHECK (outcome IN ('success', 'fail', 'cancel')),
+  channel        TEXT    NOT NULL,
+  transaction_id TEXT    NOT NULL,
+  note           TEXT    NOT NULL,
+  created_at     INTEGER NOT NULL,
+  FOREIGN KEY (merchantno, out_trade_no) REFERENCES orders (merchantno, out_trade_no)
+    ON DELETE CASCADE
+);
+CREATE INDEX scheduled_actions_due ON scheduled_actions (due_us, id);
+CREATE INDEX scheduled_actions_by_order ON scheduled_actions (merchantno, out_trade_no);
+)sql",
 };
 
 }  // namespace
@@ -150,7 +175,8 @@ constexpr int kBusyTimeoutMs = 5000;
 #define VKSPAY_ORDER_COLUMNS                                                           \
   "merchantno, out_trade_no, trade_type, total_fee, pay_chnl, subject, body, attach, " \
   "notify_url, return_url, client_ip, auth_code, cashier_token, status, "              \
-  "transaction_id, created_at, expires_at, paid_at, closed_at, refunded_fee, refund_count"
+  "transaction_id, created_at, expires_at, paid_at, closed_at, refunded_fee, refund_count, " \
+  "fault_header"
 #define VKSPAY_REFUND_COLUMNS \
   "merchantno, out_trade_no, out_refund_no, refund_fee, status, created_at, success_at"
 
@@ -161,7 +187,7 @@ constexpr std::string_view kSelectOrderByToken =
 constexpr std::string_view kInsertOrder =
     "INSERT INTO orders (" VKSPAY_ORDER_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-    "?18, ?19, ?20, ?21)";
+    "?18, ?19, ?20, ?21, ?22)";
 // Everything about an order that changes after it is created.
 constexpr std::string_view kUpdateOrderState =
     "UPDATE orders SET status = ?3, pay_chnl = ?4, transaction_id = ?5, paid_at = ?6, "
@@ -174,6 +200,41 @@ constexpr std::string_view kSelectRefundsOfOrder =
     " FROM refunds WHERE merchantno = ?1 AND out_trade_no = ?2 ORDER BY created_at, rowid";
 constexpr std::string_view kInsertRefund =
     "INSERT INTO refunds (" VKSPAY_REFUND_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr std::string_view kUpdateRefundState =
+    "UPDATE refunds SET status = ?3, success_at = ?4 WHERE merchantno = ?1 AND out_refund_no = ?2";
+// What PROCESSING refunds of an order hold back from the refundable amount.
+constexpr std::string_view kSumProcessingRefunds =
+    "SELECT COALESCE(SUM(refund_fee), 0) FROM refunds "
+    "WHERE merchantno = ?1 AND out_trade_no = ?2 AND status = 'PROCESSING'";
+
+#define VKSPAY_ACTION_COLUMNS                                                                  \
+  "id, kind, merchantno, out_trade_no, out_refund_no, due_us, delay_us, outcome, channel, " \
+  "transaction_id, note, created_at"
+constexpr std::string_view kInsertAction =
+    "INSERT INTO scheduled_actions (kind, merchantno, out_trade_no, out_refund_no, due_us, "
+    "delay_us, outcome, channel, transaction_id, note, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+constexpr std::string_view kSelectDueActions =
+    "SELECT " VKSPAY_ACTION_COLUMNS
+    " FROM scheduled_actions WHERE due_us <= ?1 ORDER BY due_us, id LIMIT ?2";
+constexpr std::string_view kSelectNextActionDue = "SELECT MIN(due_us) FROM scheduled_actions";
+constexpr std::string_view kSelectActionsOfOrder =
+    "SELECT " VKSPAY_ACTION_COLUMNS
+    " FROM scheduled_actions WHERE merchantno = ?1 AND out_trade_no = ?2 ORDER BY due_us, id";
+constexpr std::string_view kSelectActionsOfMerchant =
+    "SELECT " VKSPAY_ACTION_COLUMNS
+    " FROM scheduled_actions WHERE ?1 = '' OR merchantno = ?1 ORDER BY due_us, id";
+constexpr std::string_view kDeleteAction = "DELETE FROM scheduled_actions WHERE id = ?1";
+// The buyer cancelled: a late success counts from now.
+constexpr std::string_view kMoveLateSuccess =
+    "UPDATE scheduled_actions SET due_us = ?3 + delay_us "
+    "WHERE kind = 'late_success' AND merchantno = ?1 AND out_trade_no = ?2";
+// notify.refund_first: the held payment notification falls due now.
+constexpr std::string_view kReleaseHeldPayment =
+    "UPDATE notifications SET next_attempt_at = ?3 "
+    "WHERE merchantno = ?1 AND out_trade_no = ?2 AND type = 'payment' AND state = 'pending' "
+    "AND total_attempts = 0 AND next_attempt_at > ?3 AND fault_plan <> '' "
+    "AND json_extract(fault_plan, '$.refund_first_hold_s') > 0";
 
 #define VKSPAY_NOTIFY_COLUMNS                                                               \
   "id, notify_id, type, merchantno, out_trade_no, out_refund_no, payload, notify_url, "     \
@@ -294,6 +355,7 @@ class Stmt {
   }
 
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string Text(int col) const {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
     if (p == nullptr) return std::string();
@@ -346,6 +408,7 @@ StatusOr<Order> ReadOrder(const Stmt& st) {
   o.closed_at = st.Int(18);
   o.refunded_fee = st.Int(19);
   o.refund_count = st.Int(20);
+  o.fault_header = st.Text(21);
   return o;
 }
 
@@ -415,6 +478,32 @@ NotifyAttempt ReadAttempt(const Stmt& st) {
   a.response_head = st.Text(6);
   a.error = st.Text(7);
   a.acked = st.Int(8) != 0;
+  return a;
+}
+
+StatusOr<ScheduledAction> ReadAction(const Stmt& st) {
+  ScheduledAction a;
+  a.id = st.Int(0);
+  const std::string kind = st.Text(1);
+  std::optional<ActionKind> k = ParseActionKind(kind);
+  const std::string outcome = st.Text(7);
+  std::optional<PayOutcome> o = ParsePayOutcomeName(outcome);
+  if (!k || !o) {
+    return Status(ErrorCode::kInternal, "数据库错误: 计划动作 id=" + std::to_string(a.id) +
+                                            " 的 kind/outcome 无效: " + Quote(kind) + "/" +
+                                            Quote(outcome));
+  }
+  a.kind = *k;
+  a.merchantno = st.Text(2);
+  a.out_trade_no = st.Text(3);
+  a.out_refund_no = st.Text(4);
+  a.due_us = st.Int(5);
+  a.delay_us = st.Int(6);
+  a.outcome = *o;
+  a.channel = st.Text(8);
+  a.transaction_id = st.Text(9);
+  a.note = st.Text(10);
+  a.created_at = st.Int(11);
   return a;
 }
 
@@ -538,6 +627,23 @@ class SqliteStore final : public Store {
   StatusOr<int64_t> ResendNotifications(NotifyState state, int64_t since, int64_t now_us) override;
   StatusOr<std::map<NotifyState, int64_t>> CountNotifications() override;
 
+  StatusOr<CreateOrderResult> CreateOrderWithActions(
+      const Order& order, bool must_be_new, int64_t now,
+      const std::vector<ScheduledAction>& on_create) override;
+  StatusOr<Order> StartUserPaying(std::string_view merchantno, std::string_view out_trade_no,
+                                  const ScheduledAction& then, int64_t now) override;
+  StatusOr<Refund> CreateProcessingRefund(std::string_view merchantno,
+                                          std::string_view out_trade_no,
+                                          const std::optional<std::string>& requested_out_refund_no,
+                                          std::string_view generated_out_refund_no,
+                                          int64_t refund_fee, int64_t now,
+                                          const ScheduledAction& then) override;
+  StatusOr<AppliedActions> ApplyDueActions(int64_t now_us) override;
+  StatusOr<std::vector<ScheduledAction>> ListActions(std::string_view merchantno,
+                                                     std::string_view out_trade_no) override;
+  StatusOr<int64_t> ReleaseHeldPayment(std::string_view merchantno,
+                                       std::string_view out_trade_no, int64_t now_us) override;
+
  private:
   // Handed to a transaction body.
   struct Txn {
@@ -587,6 +693,18 @@ class SqliteStore final : public Store {
   // Writes the outbox row for a payment (refund == nullptr) or a new refund
   // of `order` (as it is after the change), due at once.
   Status InsertNotification(const Order& order, const Refund* refund, int64_t now);
+  Status InsertAction(const ScheduledAction& a, int64_t now);
+  Status UpdateRefundState(const Refund& r);
+  template <typename... Args>
+  StatusOr<std::vector<ScheduledAction>> QueryActions(std::string_view sql, const Args&... args);
+  // Applies one due action and deletes it, in one transaction. Sets
+  // *notified when it wrote a notification.
+  Status ApplyAction(const ScheduledAction& a, int64_t now_us, bool* notified);
+  // Both refund paths; `then` null: SUCCESS at once with its notification.
+  StatusOr<Refund> CreateRefundImpl(std::string_view merchantno, std::string_view out_trade_no,
+                                    const std::optional<std::string>& requested_out_refund_no,
+                                    std::string_view generated_out_refund_no, int64_t refund_fee,
+                                    int64_t now, const ScheduledAction* then);
   StatusOr<Order> CompletePaymentLocked(std::string_view merchantno,
                                         std::string_view out_trade_no, PayOutcome outcome,
                                         std::string_view channel,
@@ -632,7 +750,7 @@ Status SqliteStore::Open(const SqliteStoreOptions& options) {
   const int rc = sqlite3_open_v2(
       path_.c_str(), &db_,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
+      options.vfs.empty() ? nullptr : options.vfs.c_str());
   // On failure db_ may still hold a handle (for the message); the destructor
   // closes it.
   if (rc != SQLITE_OK) return SqliteError(db_, rc, where);
@@ -838,7 +956,8 @@ Status SqliteStore::InsertOrder(const Order& o) {
       st->Bind(o.merchantno, o.out_trade_no, o.trade_type, o.total_fee, o.pay_chnl, o.subject,
                o.body, o.attach, o.notify_url, o.return_url, o.client_ip, o.auth_code,
                NullIfEmpty{o.cashier_token}, ToString(o.status), o.transaction_id, o.created_at,
-               o.expires_at, o.paid_at, o.closed_at, o.refunded_fee, o.refund_count));
+               o.expires_at, o.paid_at, o.closed_at, o.refunded_fee, o.refund_count,
+               o.fault_header));
   return st->Run();
 }
 
@@ -892,6 +1011,12 @@ StatusOr<Order> SqliteStore::GetWithLazyClose(const Load& load, int64_t now) {
 
 StatusOr<CreateOrderResult> SqliteStore::CreateOrder(const Order& order, bool must_be_new,
                                                      int64_t now) {
+  return CreateOrderWithActions(order, must_be_new, now, {});
+}
+
+StatusOr<CreateOrderResult> SqliteStore::CreateOrderWithActions(
+    const Order& order, bool must_be_new, int64_t now,
+    const std::vector<ScheduledAction>& on_create) {
   if (order.total_fee <= 0) {
     return Status(ErrorCode::kInvalidAmount, "total_fee 必须大于 0, 收到 " +
                                                  std::to_string(order.total_fee) + " 分");
@@ -947,6 +1072,11 @@ StatusOr<CreateOrderResult> SqliteStore::CreateOrder(const Order& order, bool mu
       if (holder.status().code() != ErrorCode::kOrderNotExist) return holder.status();
     }
     VKSPAY_RETURN_IF_ERROR(InsertOrder(fresh));
+    for (ScheduledAction a : on_create) {
+      a.merchantno = fresh.merchantno;  // the order's, whatever the caller drew
+      a.out_trade_no = fresh.out_trade_no;
+      VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
+    }
     return CreateOrderResult{fresh, true};
   });
 }
@@ -1009,6 +1139,12 @@ StatusOr<Order> SqliteStore::CompletePaymentLocked(std::string_view merchantno,
     }
     VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
     if (outcome == PayOutcome::kSuccess) VKSPAY_RETURN_IF_ERROR(InsertNotification(o, nullptr, now));
+    if (outcome == PayOutcome::kCancel) {
+      StatusOr<Stmt> st = Prepare(kMoveLateSuccess);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, now * 1'000'000));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+    }
     return order;
   });
 }
@@ -1017,6 +1153,24 @@ StatusOr<Refund> SqliteStore::CreateRefund(
     std::string_view merchantno, std::string_view out_trade_no,
     const std::optional<std::string>& requested_out_refund_no,
     std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now) {
+  return CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
+                          generated_out_refund_no, refund_fee, now, nullptr);
+}
+
+StatusOr<Refund> SqliteStore::CreateProcessingRefund(
+    std::string_view merchantno, std::string_view out_trade_no,
+    const std::optional<std::string>& requested_out_refund_no,
+    std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+    const ScheduledAction& then) {
+  return CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
+                          generated_out_refund_no, refund_fee, now, &then);
+}
+
+StatusOr<Refund> SqliteStore::CreateRefundImpl(
+    std::string_view merchantno, std::string_view out_trade_no,
+    const std::optional<std::string>& requested_out_refund_no,
+    std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+    const ScheduledAction* then) {
   if (refund_fee <= 0) {
     return Status(ErrorCode::kInvalidAmount,
                   "refund_fee 必须大于 0, 收到 " + std::to_string(refund_fee) + " 分");
@@ -1049,19 +1203,44 @@ StatusOr<Refund> SqliteStore::CreateRefund(
                     "out_trade_no=" + o.out_trade_no + " 的状态为 " +
                         std::string(ToString(o.status)) + ", 只有已支付的订单可以退款");
     }
-    if (refund_fee > o.total_fee - o.refunded_fee) {
+    // PROCESSING refunds are not in refunded_fee yet but their money is
+    // spoken for: counting them here keeps over-refunding impossible.
+    int64_t processing = 0;
+    {
+      StatusOr<Stmt> st = Prepare(kSumProcessingRefunds);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no));
+      StatusOr<bool> row = st->Step();
+      if (!row.ok()) return row.status();
+      if (*row) processing = st->Int(0);
+    }
+    if (refund_fee > o.total_fee - o.refunded_fee - processing) {
       return Status(ErrorCode::kRefundExceedsPaid,
                     "订单金额 " + FormatYuan(o.total_fee) + " 元, 已退 " +
-                        FormatYuan(o.refunded_fee) + " 元, 本次申请 " + FormatYuan(refund_fee) +
-                        " 元");
+                        FormatYuan(o.refunded_fee) + " 元" +
+                        (processing > 0 ? ", 退款处理中 " + FormatYuan(processing) + " 元"
+                                        : std::string()) +
+                        ", 本次申请 " + FormatYuan(refund_fee) + " 元");
     }
     Refund r;
     r.merchantno = std::string(merchantno);
     r.out_trade_no = std::string(out_trade_no);
     r.out_refund_no = out_refund_no;
     r.refund_fee = refund_fee;
-    r.status = RefundStatus::kSuccess;
     r.created_at = now;
+    if (then != nullptr) {
+      r.status = RefundStatus::kProcessing;
+      r.success_at = 0;
+      VKSPAY_RETURN_IF_ERROR(InsertRefund(r));
+      ScheduledAction a = *then;
+      a.kind = ActionKind::kRefundOutcome;
+      a.merchantno = r.merchantno;
+      a.out_trade_no = r.out_trade_no;
+      a.out_refund_no = r.out_refund_no;
+      VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
+      return r;
+    }
+    r.status = RefundStatus::kSuccess;
     r.success_at = now;
     VKSPAY_RETURN_IF_ERROR(InsertRefund(r));
     o.refunded_fee += refund_fee;
@@ -1121,6 +1300,7 @@ StatusOr<std::vector<Order>> SqliteStore::ListOrders(const OrderFilter& filter) 
 Status SqliteStore::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   return InWriteTxn([&](Txn&) -> Status {
+    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM scheduled_actions"));
     VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM notify_attempts"));
     VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM notifications"));
     VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM refunds"));
@@ -1364,6 +1544,216 @@ StatusOr<std::map<NotifyState, int64_t>> SqliteStore::CountNotifications() {
   }
 }
 
+// --- scheduled actions ---
+
+Status SqliteStore::InsertAction(const ScheduledAction& a, int64_t now) {
+  StatusOr<Stmt> st = Prepare(kInsertAction);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(ToString(a.kind), std::string_view(a.merchantno),
+                                  std::string_view(a.out_trade_no),
+                                  std::string_view(a.out_refund_no), a.due_us,
+                                  std::max<int64_t>(0, a.delay_us), ToString(a.outcome),
+                                  std::string_view(a.channel), std::string_view(a.transaction_id),
+                                  std::string_view(a.note), now));
+  return st->Run();
+}
+
+Status SqliteStore::UpdateRefundState(const Refund& r) {
+  StatusOr<Stmt> st = Prepare(kUpdateRefundState);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(std::string_view(r.merchantno), std::string_view(r.out_refund_no),
+                                  ToString(r.status), r.success_at));
+  return st->Run();
+}
+
+template <typename... Args>
+StatusOr<std::vector<ScheduledAction>> SqliteStore::QueryActions(std::string_view sql,
+                                                                 const Args&... args) {
+  StatusOr<Stmt> st = Prepare(sql);
+  if (!st.ok()) return st.status();
+  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+  std::vector<ScheduledAction> out;
+  for (;;) {
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    StatusOr<ScheduledAction> a = ReadAction(*st);
+    if (!a.ok()) return a.status();
+    out.push_back(std::move(a).value());
+  }
+}
+
+StatusOr<Order> SqliteStore::StartUserPaying(std::string_view merchantno,
+                                             std::string_view out_trade_no,
+                                             const ScheduledAction& then, int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InWriteTxn([&](Txn& txn) -> StatusOr<Order> {
+    StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
+    if (!order.ok()) return order;
+    Order& o = *order;
+    if (IsExpiredUnpaid(o, now)) {
+      VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
+      txn.keep_writes_on_error = true;
+      return OrderExpired(o);
+    }
+    if (!IsUnpaid(o.status)) return NotUnpaid(o);
+    if (o.status == OrderStatus::kUserPaying) return order;  // already waiting: one outcome
+    o.status = OrderStatus::kUserPaying;
+    VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+    ScheduledAction a = then;
+    a.kind = ActionKind::kPayOutcome;
+    a.merchantno = o.merchantno;
+    a.out_trade_no = o.out_trade_no;
+    a.out_refund_no.clear();
+    VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
+    return order;
+  });
+}
+
+Status SqliteStore::ApplyAction(const ScheduledAction& a, int64_t now_us, bool* notified) {
+  const int64_t now = now_us / 1'000'000;
+  return InWriteTxn([&](Txn&) -> Status {
+    {
+      StatusOr<Stmt> st = Prepare(kDeleteAction);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(a.id));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+      if (sqlite3_changes64(db_) != 1) return Status::Ok();  // applied by another connection
+    }
+    StatusOr<Order> order = LoadOrder(a.merchantno, a.out_trade_no);
+    if (!order.ok()) {
+      // Reset meanwhile (the cascade should have removed the action): moot.
+      return order.status().code() == ErrorCode::kOrderNotExist ? Status::Ok() : order.status();
+    }
+    Order& o = *order;
+    switch (a.kind) {
+      case ActionKind::kPayOutcome: {
+        if (IsExpiredUnpaid(o, now)) return CloseExpired(o);
+        // The buyer (or the control API) finished the payment meanwhile.
+        if (o.status != OrderStatus::kUserPaying) return Status::Ok();
+        switch (a.outcome) {
+          case PayOutcome::kSuccess:
+            o.status = OrderStatus::kSuccess;
+            o.pay_chnl = a.channel;
+            o.transaction_id = a.transaction_id;
+            o.paid_at = now;
+            break;
+          case PayOutcome::kFail:
+            o.status = OrderStatus::kPayError;
+            o.closed_at = now;
+            break;
+          case PayOutcome::kCancel:
+            o.status = OrderStatus::kClosed;
+            o.closed_at = now;
+            break;
+        }
+        VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+        if (a.outcome == PayOutcome::kCancel) {
+          StatusOr<Stmt> st = Prepare(kMoveLateSuccess);
+          if (!st.ok()) return st.status();
+          VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, now_us));
+          VKSPAY_RETURN_IF_ERROR(st->Run());
+        }
+        if (a.outcome != PayOutcome::kSuccess) return Status::Ok();
+        *notified = true;
+        return InsertNotification(o, nullptr, now);
+      }
+      case ActionKind::kLateSuccess: {
+        if (IsExpiredUnpaid(o, now)) VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
+        // Only a closed order gets the late payment; paid, failed or never
+        // expiring orders have nothing to be late for.
+        if (o.status != OrderStatus::kClosed) return Status::Ok();
+        o.status = OrderStatus::kSuccess;
+        o.pay_chnl = a.channel;
+        o.transaction_id = a.transaction_id;
+        o.paid_at = now;  // closed_at stays: it was closed first
+        VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+        *notified = true;
+        return InsertNotification(o, nullptr, now);
+      }
+      case ActionKind::kRefundOutcome: {
+        StatusOr<Refund> refund = LoadRefund(a.merchantno, a.out_refund_no);
+        if (!refund.ok()) {
+          return refund.status().code() == ErrorCode::kRefundNotExist ? Status::Ok()
+                                                                      : refund.status();
+        }
+        Refund& r = *refund;
+        if (r.status != RefundStatus::kProcessing) return Status::Ok();
+        if (a.outcome == PayOutcome::kSuccess) {
+          r.status = RefundStatus::kSuccess;
+          r.success_at = now;
+          o.refunded_fee += r.refund_fee;
+          ++o.refund_count;
+          o.status = OrderStatus::kRefund;
+          VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+        } else {
+          r.status = RefundStatus::kFail;
+          r.success_at = 0;
+        }
+        VKSPAY_RETURN_IF_ERROR(UpdateRefundState(r));
+        // The merchant learns the outcome either way (refund_status says which).
+        *notified = true;
+        return InsertNotification(o, &r, now);
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+StatusOr<AppliedActions> SqliteStore::ApplyDueActions(int64_t now_us) {
+  constexpr int64_t kBatch = 256;
+  AppliedActions out;
+  bool notified = false;
+  Status failed = Status::Ok();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    StatusOr<std::vector<ScheduledAction>> due = QueryActions(kSelectDueActions, now_us, kBatch);
+    if (!due.ok()) return due.status();
+    for (const ScheduledAction& a : *due) {
+      Status s = ApplyAction(a, now_us, &notified);
+      if (!s.ok()) {
+        // Left in place and tried again at the next call; the others go on.
+        if (failed.ok()) failed = s;
+        continue;
+      }
+      ++out.applied;
+    }
+    StatusOr<Stmt> st = Prepare(kSelectNextActionDue);
+    if (!st.ok()) return st.status();
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    // MIN() over no rows is NULL, which Int() would read as 0.
+    if (*row && !st->IsNull(0)) out.next_due_us = st->Int(0);
+  }
+  if (notified) NotifyObserver();
+  if (!failed.ok()) return failed;
+  return out;
+}
+
+StatusOr<std::vector<ScheduledAction>> SqliteStore::ListActions(std::string_view merchantno,
+                                                                std::string_view out_trade_no) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (out_trade_no.empty()) return QueryActions(kSelectActionsOfMerchant, merchantno);
+  return QueryActions(kSelectActionsOfOrder, merchantno, out_trade_no);
+}
+
+StatusOr<int64_t> SqliteStore::ReleaseHeldPayment(std::string_view merchantno,
+                                                  std::string_view out_trade_no, int64_t now_us) {
+  StatusOr<int64_t> result = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return InWriteTxn([&](Txn&) -> StatusOr<int64_t> {
+      StatusOr<Stmt> st = Prepare(kReleaseHeldPayment);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no, now_us));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+      return static_cast<int64_t>(sqlite3_changes64(db_));
+    });
+  }();
+  if (result.ok() && *result > 0) NotifyObserver();
+  return result;
+}
+
+#undef VKSPAY_ACTION_COLUMNS
 #undef VKSPAY_ORDER_COLUMNS
 #undef VKSPAY_REFUND_COLUMNS
 #undef VKSPAY_NOTIFY_COLUMNS

@@ -43,6 +43,81 @@ std::string_view ToString(RefundStatus s) {
   return "UNKNOWN";
 }
 
+std::string_view ToString(ActionKind k) {
+  switch (k) {
+    case ActionKind::kPayOutcome:
+      return "pay_outcome";
+    case ActionKind::kLateSuccess:
+      return "late_success";
+    case ActionKind::kRefundOutcome:
+      return "refund_outcome";
+  }
+  return "unknown";
+}
+
+std::optional<ActionKind> ParseActionKind(std::string_view s) {
+  for (ActionKind k :
+       {ActionKind::kPayOutcome, ActionKind::kLateSuccess, ActionKind::kRefundOutcome}) {
+    if (ToString(k) == s) return k;
+  }
+  return std::nullopt;
+}
+
+std::string_view ToString(PayOutcome o) {
+  switch (o) {
+    case PayOutcome::kSuccess:
+      return "success";
+    case PayOutcome::kFail:
+      return "fail";
+    case PayOutcome::kCancel:
+      return "cancel";
+  }
+  return "unknown";
+}
+
+std::optional<PayOutcome> ParsePayOutcomeName(std::string_view s) {
+  for (PayOutcome o : {PayOutcome::kSuccess, PayOutcome::kFail, PayOutcome::kCancel}) {
+    if (ToString(o) == s) return o;
+  }
+  return std::nullopt;
+}
+
+namespace {
+Status NotSupported(std::string_view what) {
+  return Status(ErrorCode::kInternal,
+                "内部错误: 此存储不支持 " + std::string(what) + " (fault injection)");
+}
+}  // namespace
+
+StatusOr<CreateOrderResult> Store::CreateOrderWithActions(
+    const Order& order, bool must_be_new, int64_t now,
+    const std::vector<ScheduledAction>& on_create) {
+  if (!on_create.empty()) return NotSupported("scheduled actions");
+  return CreateOrder(order, must_be_new, now);
+}
+
+StatusOr<Order> Store::StartUserPaying(std::string_view, std::string_view,
+                                       const ScheduledAction&, int64_t) {
+  return NotSupported("USERPAYING");
+}
+
+StatusOr<Refund> Store::CreateProcessingRefund(std::string_view, std::string_view,
+                                               const std::optional<std::string>&,
+                                               std::string_view, int64_t, int64_t,
+                                               const ScheduledAction&) {
+  return NotSupported("PROCESSING refunds");
+}
+
+StatusOr<AppliedActions> Store::ApplyDueActions(int64_t) { return AppliedActions{}; }
+
+StatusOr<std::vector<ScheduledAction>> Store::ListActions(std::string_view, std::string_view) {
+  return std::vector<ScheduledAction>{};
+}
+
+StatusOr<int64_t> Store::ReleaseHeldPayment(std::string_view, std::string_view, int64_t) {
+  return int64_t{0};
+}
+
 std::string_view ToString(NotifyState s) {
   switch (s) {
     case NotifyState::kPending:

@@ -60,7 +60,11 @@ struct Order {
   int64_t paid_at = 0;    // 0 until paid
   int64_t closed_at = 0;  // 0 unless CLOSED or PAYERROR
   int64_t refunded_fee = 0;  // sum of successful refunds, fen
-  int64_t refund_count = 0;
+  int64_t refund_count = 0;  // successful refunds
+  // The X-Sandbox-Fault header of the request that created the order ("" when
+  // none), kept like `attach` so that it also reaches the order's later fault
+  // hooks (payment, notifications). See docs/faults.md.
+  std::string fault_header;
 };
 
 enum class RefundStatus { kSuccess, kProcessing, kFail };
@@ -76,13 +80,56 @@ struct Refund {
   int64_t success_at = 0;
 };
 
+// --- Scheduled actions (fault injection) ---
+//
+// Something that happens to an order or a refund later, on the sandbox clock:
+// the end of a USERPAYING payment, a payment that arrives after the order was
+// closed, the end of a PROCESSING refund. Persisted in the same transaction
+// as the change that schedules it, so it survives a restart; ApplyDueActions
+// applies the due ones (an overdue one at the first call after start-up).
+enum class ActionKind {
+  kPayOutcome,     // "pay_outcome": a USERPAYING order becomes `outcome`
+  kLateSuccess,    // "late_success": a CLOSED order becomes SUCCESS
+  kRefundOutcome,  // "refund_outcome": a PROCESSING refund becomes SUCCESS or FAIL
+};
+std::string_view ToString(ActionKind k);
+std::optional<ActionKind> ParseActionKind(std::string_view s);
+
+// What the buyer did on the cashier page (or the control API said they did).
+enum class PayOutcome { kSuccess, kFail, kCancel };
+std::string_view ToString(PayOutcome o);  // "success", "fail", "cancel"
+std::optional<PayOutcome> ParsePayOutcomeName(std::string_view s);
+
+struct ScheduledAction {
+  int64_t id = 0;  // assigned by the store
+  ActionKind kind = ActionKind::kPayOutcome;
+  std::string merchantno;
+  std::string out_trade_no;
+  std::string out_refund_no;  // kRefundOutcome
+  // When it applies, unix microseconds of the sandbox clock. kLateSuccess:
+  // the order's expiry + delay_us, moved to the close + delay_us when the
+  // buyer cancels.
+  int64_t due_us = 0;
+  int64_t delay_us = 0;  // kLateSuccess: after the close
+  // kPayOutcome: what the payment becomes; kRefundOutcome: kSuccess or kFail;
+  // kLateSuccess: kSuccess.
+  PayOutcome outcome = PayOutcome::kSuccess;
+  std::string channel;         // kPayOutcome/kLateSuccess: "wxpay" or "alipay"
+  std::string transaction_id;  // kPayOutcome/kLateSuccess success: the wallet's id
+  std::string note;            // why, for people: "pay.userpaying (attach)"
+  int64_t created_at = 0;      // unix seconds
+};
+
+struct AppliedActions {
+  int64_t applied = 0;  // actions that were due and are gone (applied or moot)
+  // The earliest due_us of the remaining actions; nullopt if none.
+  std::optional<int64_t> next_due_us;
+};
+
 struct CreateOrderResult {
   Order order;
   bool created = false;  // false: an existing unpaid order with the same amount
 };
-
-// What the buyer did on the cashier page (or the control API said they did).
-enum class PayOutcome { kSuccess, kFail, kCancel };
 
 struct OrderFilter {
   std::string merchantno;  // empty: all
@@ -223,7 +270,7 @@ class Store {
   // Records the buyer's action on an unpaid order. kSuccess: status SUCCESS,
   // pay_chnl=channel, transaction_id, paid_at=now, and (same transaction) a
   // pending "payment" notification due at once (next_attempt_us = now * 1e6). kFail: PAYERROR. kCancel:
-  // CLOSED. Errors: kOrderNotExist; kOrderPaid if already paid; kOrderClosed
+  // CLOSED (and a scheduled kLateSuccess of the order now falls due at now + its delay). Errors: kOrderNotExist; kOrderPaid if already paid; kOrderClosed
   // if closed or expired at `now`; kOrderPayError if PAYERROR.
   virtual StatusOr<Order> CompletePayment(std::string_view merchantno,
                                           std::string_view out_trade_no, PayOutcome outcome,
@@ -256,8 +303,54 @@ class Store {
                                                     std::string_view out_trade_no) = 0;
   // Orders, newest first.
   virtual StatusOr<std::vector<Order>> ListOrders(const OrderFilter& filter) = 0;
-  // Deletes every order, refund, notification and attempt.
+  // Deletes every order, refund, notification, attempt and scheduled action.
   virtual Status Reset() = 0;
+
+  // --- Fault injection (docs/faults.md). The defaults answer kInternal "not
+  // supported" for stores that have no scheduled actions. ---
+
+  // CreateOrder, plus `on_create` (due times set by the caller) inserted in
+  // the same transaction when the order is new; an existing order returned
+  // (created=false) gets none.
+  virtual StatusOr<CreateOrderResult> CreateOrderWithActions(
+      const Order& order, bool must_be_new, int64_t now,
+      const std::vector<ScheduledAction>& on_create);
+  // The buyer starts paying: an unpaid order becomes USERPAYING and `then`
+  // (kPayOutcome) is scheduled, in one transaction. Errors: those of
+  // CompletePayment (kOrderClosed if expired, kOrderPaid, ...).
+  virtual StatusOr<Order> StartUserPaying(std::string_view merchantno,
+                                          std::string_view out_trade_no,
+                                          const ScheduledAction& then, int64_t now);
+  // CreateRefund, but the new refund is PROCESSING: it counts against the
+  // refundable amount at once (no over-refund), the order's refunded_fee and
+  // status change only when `then` (kRefundOutcome) succeeds, and no
+  // notification is written until then. An idempotent repeat schedules
+  // nothing. Errors: those of CreateRefund.
+  virtual StatusOr<Refund> CreateProcessingRefund(
+      std::string_view merchantno, std::string_view out_trade_no,
+      const std::optional<std::string>& requested_out_refund_no,
+      std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+      const ScheduledAction& then);
+  // Applies every action due at now_us (oldest first), each in its own
+  // transaction with its effect (the state change and its notification): a
+  // kPayOutcome on a still USERPAYING order sets the outcome; a kLateSuccess
+  // on a CLOSED order (or one that expired unpaid, closed first) pays it; a
+  // kRefundOutcome on a PROCESSING refund sets SUCCESS (adding to
+  // refunded_fee, order REFUND) or FAIL, and writes the refund notification.
+  // An action whose order or refund moved on meanwhile is dropped. Tells the
+  // outbox observer when a notification was written. Errors: kInternal, the
+  // first database error; an action that failed stays for the next call and
+  // the others still apply.
+  virtual StatusOr<AppliedActions> ApplyDueActions(int64_t now_us);
+  // The actions of one order (every order when out_trade_no is empty), due
+  // order.
+  virtual StatusOr<std::vector<ScheduledAction>> ListActions(std::string_view merchantno,
+                                                             std::string_view out_trade_no);
+  // notify.refund_first: makes the order's held payment notification (pending,
+  // never attempted, a refund_first plan, due later) due at now_us. Returns
+  // how many rows changed (0 or 1) and tells the outbox observer if any.
+  virtual StatusOr<int64_t> ReleaseHeldPayment(std::string_view merchantno,
+                                               std::string_view out_trade_no, int64_t now_us);
 
   // Reads the pending notifications due at `now_us`, skipping the ids in
   // `exclude` (the ones the dispatcher holds in memory), at most `limit`.
@@ -297,6 +390,9 @@ struct SqliteStoreOptions {
   // "NORMAL" (survives a process crash such as kill -9; the default) or
   // "FULL" (also survives power loss, at a write-throughput cost).
   std::string synchronous = "NORMAL";
+  // The SQLite VFS to open the file through ("": the default). Tests use it
+  // to inject I/O faults (sandbox/store/faulty_vfs.h).
+  std::string vfs;
 };
 
 // Opens (creating if needed) and migrates the database. WAL mode, schema

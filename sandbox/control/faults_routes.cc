@@ -1,43 +1,20 @@
-#include "sandbox/faults/faults_routes.h"
+#include "sandbox/control/faults_routes.h"
 
 #include <httplib.h>
 
+#include <cstdint>
 #include <limits>
 
 #include "nlohmann/json.hpp"
+#include "sandbox/control/control_http.h"
 
 namespace vkspay::sandbox {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-int HttpStatusFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kUnauthorized:
-      return 401;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kInternal:
-      return 500;
-    default:
-      return 400;
-  }
-}
-
-void Reply(httplib::Response& res, int status, const Json& j) {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json; charset=utf-8");
-}
-
-void ReplyError(httplib::Response& res, const Status& st) {
-  Json j;
-  j["ok"] = false;
-  j["err_code"] = ErrCodeName(st.code());
-  j["message"] = st.message();
-  Reply(res, HttpStatusFor(st.code()), j);
-}
+using control::IntParam;
+using control::Json;
+using control::Reply;
+using control::ReplyError;
 
 StatusOr<nlohmann::json> JsonBody(const httplib::Request& req) {
   nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
@@ -45,29 +22,6 @@ StatusOr<nlohmann::json> JsonBody(const httplib::Request& req) {
     return Status(ErrorCode::kInvalidJson, "body must be a JSON object");
   }
   return body;
-}
-
-StatusOr<uint64_t> UintParam(const httplib::Request& req, const char* name, uint64_t dflt,
-                             uint64_t max) {
-  if (!req.has_param(name)) return dflt;
-  const std::string v = req.get_param_value(name);
-  uint64_t n = 0;
-  bool ok = !v.empty() && v.size() <= 20;
-  for (char c : v) {
-    if (c < '0' || c > '9') ok = false;
-  }
-  if (ok) {
-    try {
-      n = std::stoull(v);
-    } catch (const std::exception&) {
-      ok = false;
-    }
-  }
-  if (!ok || n > max) {
-    return Status(ErrorCode::kInvalidField, std::string(name) + " must be an integer in [0, " +
-                                                std::to_string(max) + "], got \"" + v + "\"");
-  }
-  return n;
 }
 
 }  // namespace
@@ -136,16 +90,17 @@ void RegisterFaultRoutes(httplib::Server& server, FaultEngine& engine, RequestGu
 
   server.Get("/_sandbox/faults/log",
              guarded([e](const httplib::Request& req, httplib::Response& res) {
-               StatusOr<uint64_t> since =
-                   UintParam(req, "since_seq", 0, std::numeric_limits<int64_t>::max());
+               StatusOr<int64_t> since =
+                   IntParam(req, "since_seq", 0, 0, std::numeric_limits<int64_t>::max());
                if (!since.ok()) return ReplyError(res, since.status());
-               StatusOr<uint64_t> limit = UintParam(req, "limit", 1000, 10000);
+               StatusOr<int64_t> limit = IntParam(req, "limit", 1000, 0, 10000);
                if (!limit.ok()) return ReplyError(res, limit.status());
                Json j;
                j["ok"] = true;
                j["last_seq"] = e->last_seq();
                j["faults"] = Json::array();
-               for (const InjectedFault& f : e->Log(*since, *limit)) {
+               for (const InjectedFault& f :
+                    e->Log(static_cast<uint64_t>(*since), static_cast<size_t>(*limit))) {
                  j["faults"].push_back(InjectedFaultJson(f));
                }
                Reply(res, 200, j);

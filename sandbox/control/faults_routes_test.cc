@@ -1,5 +1,5 @@
 // The fault control routes on a real httplib server bound to port 0.
-#include "sandbox/faults/faults_routes.h"
+#include "sandbox/control/faults_routes.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
