@@ -229,7 +229,9 @@ StatusOr<Order> DecodeOrderAnswer(const nlohmann::json& answer, bool allow_not_p
   Status st = AnswerStatus(answer);
   if (!st.ok()) {
     auto data = answer.find("data");
-    if (allow_not_paid && st.code() == ErrorCode::kOrderNotPaid && data != answer.end() &&
+    const bool not_paid_yet =
+        st.code() == ErrorCode::kOrderNotPaid || st.code() == ErrorCode::kUserPaying;
+    if (allow_not_paid && not_paid_yet && data != answer.end() &&
         data->is_object()) {
       StatusOr<Order> order = OrderFromJson(*data, "data");
       if (!order.ok()) return order;
@@ -611,7 +613,8 @@ StatusOr<Order> Client::WebPay(const WebPayRequest& req) {
 StatusOr<Order> Client::MicroPay(const MicroPayRequest& req) {
   StatusOr<RawAnswer> a = Call("micropay", ToFields(req));
   if (!a.ok()) return a.status();
-  return DecodeOrderAnswer(a->json, /*allow_not_paid=*/false);
+  // USERPAYING (the buyer must confirm on the phone) gives the order, unpaid.
+  return DecodeOrderAnswer(a->json, /*allow_not_paid=*/true);
 }
 
 StatusOr<Order> Client::OrderQuery(const OrderQueryRequest& req) {

@@ -335,6 +335,30 @@ TEST_F(ClientTest, OrderNotPaidIsAnErrorForOtherMethods) {
   EXPECT_EQ(o.status().code(), ErrorCode::kOrderNotPaid);
 }
 
+TEST_F(ClientTest, MicroPayUserPayingReturnsTheOrderUnpaid) {
+  fake_.Answer(R"({"return_code":"FAIL","return_msg":"用户支付中","err_code":"USERPAYING",)"
+               R"("data":{"out_trade_no":"M1","status":"USERPAYING","total_fee":1001.08}})");
+  MicroPayRequest req;
+  req.total_fee = 100108;
+  req.auth_code = "134567890123456789";
+  StatusOr<Order> o = client_->MicroPay(req);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_FALSE(o->paid);
+  EXPECT_EQ(o->status, "USERPAYING");
+  EXPECT_EQ(o->total_fee, 100108);
+}
+
+TEST_F(ClientTest, UserPayingWithoutDataIsAnErrorNamedUserPaying) {
+  fake_.Answer(R"({"return_code":"FAIL","return_msg":"用户支付中","err_code":"USERPAYING"})");
+  MicroPayRequest req;
+  req.total_fee = 1;
+  req.auth_code = "134567890123456789";
+  StatusOr<Order> o = client_->MicroPay(req);
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().code(), ErrorCode::kUserPaying);
+  EXPECT_EQ(o.status().message().find("未知"), std::string::npos) << o.status().message();
+}
+
 TEST_F(ClientTest, FailAnswerMapsErrCodeAndKeepsReturnMsg) {
   fake_.Answer(
       R"({"return_code":"FAIL","return_msg":"签名错误: 签名不匹配","err_code":"SIGN_ERROR"})");

@@ -610,8 +610,14 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       req.out_trade_no = IfGiven(o_m_otn, a.out_trade_no);
       req.subject = IfGiven(o_m_subject, a.subject);
       req.attach = IfGiven(o_m_attach, a.attach);
-      return Finish<Order>(a, c.Call("micropay", ToFields(req)), decode_order, print_order, out,
-                           err);
+      // USERPAYING: print the order and exit 3, as `query` does for an unpaid order.
+      StatusOr<RawAnswer> raw = c.Call("micropay", ToFields(req));
+      if (!raw.ok()) return Fail(err, raw.status());
+      if (a.json) out << raw->body << (raw->body.ends_with('\n') ? "" : "\n");
+      StatusOr<Order> order = DecodeOrderAnswer(raw->json, /*allow_not_paid=*/true);
+      if (!order.ok()) return Fail(err, order.status());
+      if (!a.json) PrintOrder(out, *order);
+      return order->paid ? kExitOk : kExitNotPaid;
     }
     if (query->parsed()) {
       StatusOr<RawAnswer> raw = c.Call("orderquery", ToFields(OrderQueryRequest{a.out_trade_no}));

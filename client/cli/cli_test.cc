@@ -140,6 +140,15 @@ TEST_F(CliTest, MicroPaySendsEmptyStringsAndPayCate) {
   EXPECT_EQ(Str(f, "out_trade_no"), "<absent>");
 }
 
+TEST_F(CliTest, MicroPayUserPayingPrintsTheOrderAndExitsNotPaid) {
+  fake_.Answer(R"({"return_code":"FAIL","return_msg":"用户支付中","err_code":"USERPAYING",)"
+               R"("data":{"out_trade_no":"M1","status":"USERPAYING","total_fee":1001.08}})");
+  CliRun r = Vkspay({"micropay", "--total-fee", "1001.08", "--auth-code", "134567890123456789"});
+  EXPECT_EQ(r.code, kExitNotPaid) << r.err;
+  EXPECT_NE(r.out.find("USERPAYING"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("SYSTEM_ERROR"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, RefundQuerySendsBothPositionals) {
   fake_.Answer(R"({"return_code":"SUCCESS","return_msg":"OK","out_refund_no":"R1","data":{)"
                R"("out_trade_no":"P1","out_refund_no":"R1","refund_fee":0.01,"total_fee":0.01,)"

@@ -48,6 +48,8 @@ constexpr std::array kErrors = {
               "the order exists but is not paid (orderquery answers FAIL)"},
     ErrorInfo{ErrorCode::kOrderPayError, "ORDER_PAY_ERROR", "支付失败",
               "the buyer's payment failed; the order cannot be paid any more"},
+    ErrorInfo{ErrorCode::kUserPaying, "USERPAYING", "用户支付中",
+              "micropay: the buyer has not confirmed on the phone yet; poll orderquery"},
     ErrorInfo{ErrorCode::kAuthCodeInvalid, "AUTH_CODE_INVALID", "付款码无效",
               "auth_code is not an 18-digit WeChat (10-15) or Alipay (25-30) pay code"},
     ErrorInfo{ErrorCode::kNotifyUrlRefused, "NOTIFY_URL_REFUSED", "通知地址不允许",

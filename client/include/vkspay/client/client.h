@@ -254,8 +254,8 @@ ErrorCode ErrorCodeFromName(std::string_view name);
 // Decoders for answers; the typed methods below use them, and callers that
 // hold a RawAnswer (the CLI's --json) can too.
 // A FAIL answer gives AnswerStatus(answer), except that with
-// allow_not_paid an ORDER_NOT_PAID answer carrying `data` gives that order
-// with paid=false. kInvalidJson if `data` is missing or has a field of the
+// allow_not_paid an ORDER_NOT_PAID or USERPAYING answer carrying `data` gives
+// that order with paid=false (MicroPay and OrderQuery allow it). kInvalidJson if `data` is missing or has a field of the
 // wrong type (naming it).
 StatusOr<Order> DecodeOrderAnswer(const nlohmann::json& answer, bool allow_not_paid);
 StatusOr<Refund> DecodeRefundAnswer(const nlohmann::json& answer);

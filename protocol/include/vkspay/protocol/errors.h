@@ -36,6 +36,7 @@ enum class ErrorCode {
   kOrderClosed,
   kOrderNotPaid,
   kOrderPayError,
+  kUserPaying,
   kAuthCodeInvalid,
   kNotifyUrlRefused,
   // Refunds.
