@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "sandbox/core/payments.h"
@@ -153,7 +154,12 @@ Json Answer(std::string_view msg, Json data) {
 }  // namespace
 
 ApiService::ApiService(const SandboxContext& ctx)
-    : ctx_(ctx), replay_(ctx.config->settings.timestamp_window_s) {}
+    : ctx_(ctx), replay_(ctx.config->settings.timestamp_window_s) {
+  if (ctx_.rng != nullptr) {
+    const int64_t salt = ctx_.store != nullptr ? ctx_.store->StartupSalt() : 0;
+    ids_rng_ = std::make_unique<SaltedRandom>(*ctx_.rng, static_cast<uint64_t>(salt));
+  }
+}
 
 ApiResponse ApiService::Handle(const ApiRequest& request) {
   ApiResponse resp;
@@ -383,24 +389,25 @@ Status ApiService::CheckStrictNotifyUrl(const Merchant& merchant, const std::str
                     " (strict_notify_url 已开启; 可用 --notify-allow 放行)");
 }
 
-StatusOr<CreateOrderResult> ApiService::CreateWithFreshIds(
-    Order order, bool generated, int64_t now, const std::vector<ScheduledAction>& on_create) {
-  StatusOr<CreateOrderResult> created = Status(ErrorCode::kInternal, "未能生成唯一的订单号");
+StatusOr<CreateOrderResult> ApiService::CreateWithFreshIds(Order order, bool generated,
+                                                           int64_t now,
+                                                           const InsertOrder& insert) {
   for (int attempt = 0; attempt < 8; ++attempt) {
-    if (generated) order.out_trade_no = NewOutTradeNo(*ctx_.rng, order.merchantno, now);
-    order.cashier_token = NewCashierToken(*ctx_.rng);
-    created = on_create.empty()
-                  ? ctx_.store->CreateOrder(order, generated, now)
-                  : ctx_.store->CreateOrderWithActions(order, generated, now, on_create);
-    if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed) break;
+    if (generated) order.out_trade_no = NewOutTradeNo(IdRandom(), order.merchantno, now);
+    order.cashier_token = NewCashierToken(IdRandom());
+    StatusOr<CreateOrderResult> created = insert(order);
+    if (created.ok() || created.status().code() != ErrorCode::kOutTradeNoUsed) return created;
     // A collision of generated ids or of the cashier token: draw again. A
-    // merchant's own out_trade_no that is taken is a real conflict.
+    // merchant's own out_trade_no that the merchant's order holds is a real
+    // conflict, answered with the store's message (which names only that
+    // order); anything else was a drawn id and must not reach the merchant.
     if (!generated) {
       StatusOr<Order> existing = ctx_.store->GetOrder(order.merchantno, order.out_trade_no, now);
-      if (!existing.ok() || existing->total_fee != order.total_fee) break;
+      if (existing.ok()) return created;
+      if (existing.status().code() != ErrorCode::kOrderNotExist) return existing.status();
     }
   }
-  return created;
+  return Status(ErrorCode::kInternal, "未能生成唯一的订单号或支付链接, 请重试");
 }
 
 StatusOr<Json> ApiService::WebPay(const Call& call) {
@@ -452,7 +459,11 @@ StatusOr<Json> ApiService::WebPay(const Call& call) {
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
   const std::vector<ScheduledAction> actions = PlanNewOrder(call, order, now);
-  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now, actions);
+  StatusOr<CreateOrderResult> created =
+      CreateWithFreshIds(order, generated, now, [&](const Order& o) {
+        return actions.empty() ? ctx_.store->CreateOrder(o, generated, now)
+                               : ctx_.store->CreateOrderWithActions(o, generated, now, actions);
+      });
   if (!created.ok()) return created.status();
   Json data = OrderJson(created->order);
   data["qrcode"] = CashierUrl(call.base_url, created->order);
@@ -530,19 +541,28 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
   const int64_t now = ctx_.clock->NowSeconds();
   order.created_at = now;
   const std::vector<ScheduledAction> actions = PlanNewOrder(call, order, now);
-  StatusOr<CreateOrderResult> created = CreateWithFreshIds(order, generated, now, actions);
+  // The order and its payment are one store transaction: a failure leaves no
+  // order behind. The payment's faults are asked once, for the first
+  // out_trade_no drawn (a generated number is drawn again only on a
+  // collision).
+  BuyerPlan plan;
+  std::optional<PaymentStep> step;
+  StatusOr<CreateOrderResult> created =
+      CreateWithFreshIds(order, generated, now, [&](const Order& o) {
+        if (!step) {
+          if (call.faults != nullptr) {
+            FaultContext fc = *call.faults;
+            fc.out_trade_no = o.out_trade_no;
+            plan = PlanBuyer(ctx_, fc, PayOutcome::kSuccess);
+          }
+          step = PlanPaymentStep(ctx_, *chnl, plan, now);
+        }
+        return ctx_.store->CreateAndPay(o, generated, now, actions, *step);
+      });
   if (!created.ok()) return created.status();
   order.out_trade_no = created->order.out_trade_no;
-  BuyerPlan plan;
-  if (call.faults != nullptr) {
-    FaultContext fc = *call.faults;
-    fc.out_trade_no = order.out_trade_no;
-    plan = PlanBuyer(ctx_, fc, PayOutcome::kSuccess);
-  }
-  StatusOr<Order> paid =
-      CarryOutPayment(ctx_, order.merchantno, order.out_trade_no, *chnl, plan, now);
-  if (!paid.ok()) return paid.status();
-  if (paid->status == OrderStatus::kUserPaying) {
+  const Order& paid = created->order;
+  if (paid.status == OrderStatus::kUserPaying) {
     // As WeChat's micropay: the buyer must confirm on the phone; the caller
     // polls orderquery until the order leaves USERPAYING.
     Json j;
@@ -550,12 +570,12 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
     j["return_msg"] = "用户支付中: 需要买家在手机上确认, 请稍后用 orderquery 查询订单 " +
                       Shown(order.out_trade_no) + " (沙箱注入的 pay.userpaying)";
     j["err_code"] = "USERPAYING";
-    j["data"] = OrderJson(*paid);
+    j["data"] = OrderJson(paid);
     return j;
   }
   const PayOutcome outcome = plan.outcome;
-  if (outcome == PayOutcome::kSuccess) return Answer("支付成功", OrderJson(*paid));
-  *call.fail_data = OrderJson(*paid);
+  if (outcome == PayOutcome::kSuccess) return Answer("支付成功", OrderJson(paid));
+  *call.fail_data = OrderJson(paid);
   if (outcome == PayOutcome::kFail) {
     return Status(ErrorCode::kOrderPayError,
                   "买家支付失败, 订单 " + Shown(order.out_trade_no) + " 状态为 PAYERROR");
@@ -628,21 +648,21 @@ StatusOr<Json> ApiService::OrderRefund(const Call& call) {
       }
     }
   }
-  StatusOr<Refund> refund = Status(ErrorCode::kInternal, "未能生成唯一的退款单号");
+  // The refund and the order come back as the one transaction committed
+  // them: nothing is read after the commit, so a committed refund is never
+  // answered with FAIL.
+  StatusOr<RefundResult> result = Status(ErrorCode::kInternal, "未能生成唯一的退款单号, 请重试");
   for (int attempt = 0; attempt < 8; ++attempt) {
-    const std::string generated_no = NewOutRefundNo(*ctx_.rng, merchantno, now);
-    refund = processing ? ctx_.store->CreateProcessingRefund(merchantno, *no, requested,
-                                                             generated_no, *fee, now, *processing)
-                        : ctx_.store->CreateRefund(merchantno, *no, requested, generated_no,
-                                                   *fee, now);
-    if (refund.ok() || refund.status().code() != ErrorCode::kOutRefundNoUsed || requested) break;
+    const std::string generated_no = NewOutRefundNo(IdRandom(), merchantno, now);
+    result = ctx_.store->CreateRefundWithOrder(merchantno, *no, requested, generated_no, *fee, now,
+                                               processing ? &*processing : nullptr);
+    if (result.ok() || result.status().code() != ErrorCode::kOutRefundNoUsed || requested) break;
   }
-  if (!refund.ok()) return refund.status();
-  StatusOr<Order> order = ctx_.store->GetOrder(merchantno, *no, now);
-  if (!order.ok()) return order.status();
-  Json j = Answer(refund->status == RefundStatus::kProcessing ? "退款处理中" : "退款成功",
-                  RefundJson(*refund, &*order));
-  j["out_refund_no"] = refund->out_refund_no;
+  if (!result.ok()) return result.status();
+  const Refund& refund = result->refund;
+  Json j = Answer(refund.status == RefundStatus::kProcessing ? "退款处理中" : "退款成功",
+                  RefundJson(refund, &result->order));
+  j["out_refund_no"] = refund.out_refund_no;
   return j;
 }
 

@@ -18,6 +18,8 @@
 #ifndef VKSPAY_SANDBOX_API_API_SERVICE_H_
 #define VKSPAY_SANDBOX_API_API_SERVICE_H_
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,11 +94,17 @@ class ApiService {
   // header it keeps, and returns the actions to schedule with it
   // (pay.late_success).
   std::vector<ScheduledAction> PlanNewOrder(const Call& call, Order& order, int64_t now) const;
-  // Inserts the order (and `on_create`, if it is new), drawing a new cashier
-  // token (and out_trade_no, when `generated`) on a collision; the store's
-  // idempotency rules apply.
+  // Inserts the order with `insert` (one store transaction), drawing a new
+  // cashier token (and out_trade_no, when `generated`) on a collision: a
+  // generated id or a token that another order holds is drawn again; only
+  // the merchant's own out_trade_no, held by the merchant's order, is a real
+  // conflict. The store's idempotency rules apply.
+  using InsertOrder = std::function<StatusOr<CreateOrderResult>(const Order&)>;
   StatusOr<CreateOrderResult> CreateWithFreshIds(Order order, bool generated, int64_t now,
-                                                 const std::vector<ScheduledAction>& on_create);
+                                                 const InsertOrder& insert);
+  // Where generated ids are drawn from: the context's Random mixed with the
+  // store's StartupSalt.
+  Random& IdRandom() { return ids_rng_ != nullptr ? *ids_rng_ : *ctx_.rng; }
   StatusOr<Json> WebPay(const Call& call);
   StatusOr<Json> MicroPay(const Call& call);
   StatusOr<Json> OrderQuery(const Call& call);
@@ -105,6 +113,7 @@ class ApiService {
 
   SandboxContext ctx_;
   ReplayCache replay_;
+  std::unique_ptr<Random> ids_rng_;  // null when the context has no Random
 };
 
 }  // namespace vkspay::sandbox

@@ -1,6 +1,9 @@
 #include "sandbox/api/api_service.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "sandbox/core/payments.h"
 #include "sandbox/notify/url_guard.h"
@@ -321,6 +324,67 @@ TEST_F(ApiServiceTest, MicroPayAndRefundWriteTheirNotifications) {
   EXPECT_EQ(all[0].type, "refund");
   EXPECT_EQ(all[1].type, "payment");
   EXPECT_EQ(all[1].notify_url, "http://127.0.0.1:9/n");
+}
+
+// A restart with the same --seed on the same database file: the first new
+// order used to draw the previous run's first cashier token, and with the
+// merchant's own out_trade_no the collision was answered OUT_TRADE_NO_USED
+// with the other order's token in the message.
+TEST(ApiServiceRestartTest, SameSeedOnTheSameDatabaseStillCreatesOrders) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      ("vkspay_api_restart_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "sandbox.db").string();
+  SandboxConfig config = SandboxConfig::Demo();
+  FakeClock clock(kNow * 1'000'000);
+  SeededRandom nonces(7);
+  auto webpay = [&](ApiService& api, const std::string& out_trade_no) {
+    Fields f;
+    f.Set("total_fee", 1.0);
+    f.Set("notify_url", std::string("http://127.0.0.1:9000/notify"));
+    if (!out_trade_no.empty()) f.Set("out_trade_no", out_trade_no);
+    f.Set("method", std::string("webpay"));
+    f.Set("merchantno", std::string("10001"));
+    f.Set("timestamp", static_cast<double>(clock.NowSeconds()));
+    f.Set("signaturenonce", nonces.Digits(8, '1'));
+    f.Set("version", std::string("2.0"));
+    ApiResponse r = api.Handle({"application/json", WithSign(f, kDemoKey).ToJson(),
+                                "http://sandbox.test", ""});
+    return json::parse(r.body);
+  };
+  std::vector<std::string> first_links;
+  for (int run = 0; run < 3; ++run) {
+    SqliteStoreOptions options;
+    options.path = path;
+    std::unique_ptr<Store> store = OpenSqliteStore(options).value();
+    SeededRandom rng(42);  // the same seed every run
+    ApiService api(SandboxContext{&config, store.get(), &clock, &rng});
+    const std::string own = "OWN-" + std::to_string(run);
+    json a = webpay(api, own);
+    ASSERT_EQ(a["return_code"], "SUCCESS") << "run " << run << ": " << a.dump();
+    json b = webpay(api, "");
+    ASSERT_EQ(b["return_code"], "SUCCESS") << "run " << run << ": " << b.dump();
+    first_links.push_back(a["data"]["qrcode"]);
+    clock.AdvanceMicros(1'000'000);
+  }
+  // The runs draw other tokens, not the same ones redrawn after a collision.
+  EXPECT_NE(first_links[0], first_links[1]);
+  EXPECT_NE(first_links[1], first_links[2]);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SaltedRandomTest, SaltZeroKeepsTheSeedsSequenceOtherSaltsChangeIt) {
+  SeededRandom a(42), b(42), c(42);
+  SaltedRandom none(b, 0), some(c, 5);
+  int same_as_seed = 0;
+  for (int i = 0; i < 16; ++i) {
+    const uint64_t x = a.Next();
+    EXPECT_EQ(none.Next(), x);
+    if (some.Next() == x) ++same_as_seed;
+  }
+  EXPECT_EQ(same_as_seed, 0);
 }
 
 }  // namespace

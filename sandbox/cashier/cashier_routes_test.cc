@@ -75,7 +75,7 @@ class BrokenStore : public Store {
 class CashierRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore({.path = ":memory:"});
+    StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(SqliteStoreOptions{});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     Start(std::move(store).value());
   }

@@ -125,9 +125,10 @@ int64_t FaultDelayUs(const SandboxContext& ctx, int64_t seconds) {
       0, static_cast<int64_t>(std::llround(static_cast<double>(seconds) * 1e6 * scale)));
 }
 
-StatusOr<Order> CarryOutPayment(const SandboxContext& ctx, std::string_view merchantno,
-                                std::string_view out_trade_no, const std::string& channel,
-                                const BuyerPlan& plan, int64_t now) {
+PaymentStep PlanPaymentStep(const SandboxContext& ctx, const std::string& channel,
+                            const BuyerPlan& plan, int64_t now) {
+  PaymentStep step;
+  step.channel = channel;
   if (plan.userpaying_s) {
     ScheduledAction then;
     then.kind = ActionKind::kPayOutcome;
@@ -138,11 +139,43 @@ StatusOr<Order> CarryOutPayment(const SandboxContext& ctx, std::string_view merc
       then.transaction_id = NewTransactionId(*ctx.rng, channel, now);
     }
     then.note = plan.note;
-    return ctx.store->StartUserPaying(merchantno, out_trade_no, then, now);
+    step.userpaying = std::move(then);
+    return step;
   }
-  const std::string txn =
-      plan.outcome == PayOutcome::kSuccess ? NewTransactionId(*ctx.rng, channel, now) : "";
-  return ctx.store->CompletePayment(merchantno, out_trade_no, plan.outcome, channel, txn, now);
+  step.outcome = plan.outcome;
+  if (plan.outcome == PayOutcome::kSuccess) {
+    step.transaction_id = NewTransactionId(*ctx.rng, channel, now);
+  }
+  return step;
+}
+
+StatusOr<Order> CarryOutPayment(const SandboxContext& ctx, std::string_view merchantno,
+                                std::string_view out_trade_no, const std::string& channel,
+                                const BuyerPlan& plan, int64_t now) {
+  const PaymentStep step = PlanPaymentStep(ctx, channel, plan, now);
+  if (step.userpaying) {
+    return ctx.store->StartUserPaying(merchantno, out_trade_no, *step.userpaying, now);
+  }
+  return ctx.store->CompletePayment(merchantno, out_trade_no, step.outcome, channel,
+                                    step.transaction_id, now);
+}
+
+namespace {
+// splitmix64's finaliser: spreads every bit of x over the result.
+uint64_t Mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+SaltedRandom::SaltedRandom(Random& base, uint64_t salt)
+    : base_(base), mix_(salt == 0 ? 0 : Mix64(salt)) {}
+
+uint64_t SaltedRandom::Next() {
+  const uint64_t x = base_.Next();
+  return mix_ == 0 ? x : Mix64(x ^ mix_);
 }
 
 StatusOr<Order> ActAsBuyer(const SandboxContext& ctx, std::string_view merchantno,

@@ -23,6 +23,21 @@ std::string NewTransactionId(Random& rng, std::string_view channel, int64_t now)
 // 24 lowercase hex characters for the cashier URL.
 std::string NewCashierToken(Random& rng);
 
+// A Random whose every draw is the base's mixed with `salt` (Store::
+// StartupSalt): a restart with the same seed on a database that already
+// holds orders draws other ids than the run before. Salt 0 (an empty
+// database) draws exactly the base's sequence, so tests stay deterministic.
+// Thread-safe if the base is.
+class SaltedRandom final : public Random {
+ public:
+  SaltedRandom(Random& base, uint64_t salt);
+  uint64_t Next() override;
+
+ private:
+  Random& base_;
+  const uint64_t mix_;  // 0 when salt is 0
+};
+
 // Resolves "auto" (or empty) to a concrete channel. Errors: kInvalidField if
 // channel is not wxpay, alipay or auto.
 StatusOr<std::string> ResolveChannel(std::string_view channel, std::string_view order_chnl);
@@ -44,9 +59,15 @@ BuyerPlan PlanBuyer(const SandboxContext& ctx, const FaultContext& fc, PayOutcom
 // multiplied by settings.time_scale (as notification retry delays are).
 int64_t FaultDelayUs(const SandboxContext& ctx, int64_t seconds);
 
+// `plan` as the store's PaymentStep through `channel` (resolved: wxpay or
+// alipay): the outcome at once (with a new transaction id on success), or
+// USERPAYING with the outcome scheduled userpaying_s later.
+PaymentStep PlanPaymentStep(const SandboxContext& ctx, const std::string& channel,
+                            const BuyerPlan& plan, int64_t now);
+
 // Carries out `plan` on an unpaid order through `channel` (resolved: wxpay or
 // alipay): Store::CompletePayment at once, or Store::StartUserPaying with the
-// outcome scheduled. Errors: those of the store.
+// outcome scheduled (see PlanPaymentStep). Errors: those of the store.
 StatusOr<Order> CarryOutPayment(const SandboxContext& ctx, std::string_view merchantno,
                                 std::string_view out_trade_no, const std::string& channel,
                                 const BuyerPlan& plan, int64_t now);

@@ -1,4 +1,6 @@
-// The Store on SQLite: one connection, one mutex, cached prepared statements.
+// The Store on SQLite: one connection, one mutex, cached prepared statements,
+// and a background checkpointer (its own connection and thread) so that no
+// commit runs a WAL checkpoint.
 //
 // Every mutating method is one InWriteTxn(...) call: BEGIN IMMEDIATE, a body
 // that reads and writes through the helpers below, then COMMIT, or ROLLBACK
@@ -11,6 +13,8 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -169,6 +174,12 @@ std::span<const std::string_view> SqliteMigrations() { return kMigrations; }
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// The background checkpointer (see Checkpointer): a PASSIVE checkpoint once
+// the WAL has this many pages after a commit (SQLite's own autocheckpoint
+// default), a TRUNCATE one when a PASSIVE one left more than
+// kTruncateWalPages in the log (readers or writers kept it from finishing).
+constexpr int kCheckpointWalPages = 1000;
+constexpr int kTruncateWalPages = 16 * kCheckpointWalPages;
 
 // Column lists shared by every SELECT and INSERT, in the order ReadOrder and
 // ReadRefund expect.
@@ -580,6 +591,95 @@ struct StringHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
+// Runs WAL checkpoints on its own connection and thread, so that no commit
+// pays for one (with synchronous=NORMAL a checkpoint fsyncs the WAL and the
+// database, milliseconds on a disk). The writer connection has no
+// autocheckpoint; its WAL hook calls Poke() after every commit with the WAL's
+// size. Durability is unchanged: a commit is in the WAL (and, with FULL,
+// synced) when it returns; the checkpoint only copies committed pages back.
+class Checkpointer {
+ public:
+  Checkpointer() = default;
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+  ~Checkpointer() { Stop(); }
+
+  // Opens the second connection (same file, same VFS and synchronous) and
+  // starts the thread.
+  Status Start(const std::string& path, const std::string& vfs, const std::string& sync) {
+    int rc = sqlite3_open_v2(path.c_str(), &db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                             vfs.empty() ? nullptr : vfs.c_str());
+    if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_exec(db_, ("PRAGMA synchronous = " + sync).c_str(), nullptr, nullptr,
+                        nullptr);
+    }
+    if (rc != SQLITE_OK) {
+      Status s = SqliteError(db_, rc, "打开检查点连接 " + Quote(path));
+      sqlite3_close(db_);
+      db_ = nullptr;
+      return s;
+    }
+    thread_ = std::thread([this] { Loop(); });
+    return Status::Ok();
+  }
+
+  // Called from the writer's WAL hook (inside its commit): wakes the thread
+  // when the WAL has grown past the threshold.
+  void Poke(int wal_pages) {
+    if (wal_pages < kCheckpointWalPages) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (due_) return;
+      due_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  // Stops the thread and closes the connection; idempotent.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    if (db_ != nullptr) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+    }
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return due_ || stop_; });
+      if (stop_) return;
+      due_ = false;
+      lock.unlock();
+      int log = 0, done = 0;
+      // PASSIVE never waits for (or blocks) a writer; SQLITE_BUSY (another
+      // checkpoint running) is fine: the next poke tries again.
+      int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      if (rc == SQLITE_OK && log > kTruncateWalPages) {
+        // Bound the WAL file: waits for the writer (busy timeout), copies
+        // everything back and truncates the file to zero bytes.
+        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+      }
+      lock.lock();
+    }
+  }
+
+  sqlite3* db_ = nullptr;  // only the thread uses it between Start and Stop
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;   // guarded by mu_
+  bool stop_ = false;  // guarded by mu_
+};
+
 // Thread-safe: every public method takes mu_ for its whole duration, so the
 // one connection runs one transaction at a time. Several SqliteStores may
 // open the same file (in this or another process); BEGIN IMMEDIATE and the
@@ -643,6 +743,15 @@ class SqliteStore final : public Store {
                                                      std::string_view out_trade_no) override;
   StatusOr<int64_t> ReleaseHeldPayment(std::string_view merchantno,
                                        std::string_view out_trade_no, int64_t now_us) override;
+  StatusOr<CreateOrderResult> CreateAndPay(const Order& order, bool must_be_new, int64_t now,
+                                           const std::vector<ScheduledAction>& on_create,
+                                           const PaymentStep& pay) override;
+  StatusOr<RefundResult> CreateRefundWithOrder(
+      std::string_view merchantno, std::string_view out_trade_no,
+      const std::optional<std::string>& requested_out_refund_no,
+      std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+      const ScheduledAction* then) override;
+  int64_t StartupSalt() const override { return startup_salt_; }
 
  private:
   // Handed to a transaction body.
@@ -701,14 +810,24 @@ class SqliteStore final : public Store {
   // *notified when it wrote a notification.
   Status ApplyAction(const ScheduledAction& a, int64_t now_us, bool* notified);
   // Both refund paths; `then` null: SUCCESS at once with its notification.
-  StatusOr<Refund> CreateRefundImpl(std::string_view merchantno, std::string_view out_trade_no,
-                                    const std::optional<std::string>& requested_out_refund_no,
-                                    std::string_view generated_out_refund_no, int64_t refund_fee,
-                                    int64_t now, const ScheduledAction* then);
+  StatusOr<RefundResult> CreateRefundImpl(
+      std::string_view merchantno, std::string_view out_trade_no,
+      const std::optional<std::string>& requested_out_refund_no,
+      std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+      const ScheduledAction* then);
   StatusOr<Order> CompletePaymentLocked(std::string_view merchantno,
                                         std::string_view out_trade_no, PayOutcome outcome,
                                         std::string_view channel,
                                         std::string_view transaction_id, int64_t now);
+  // The bodies of CreateOrderWithActions, CompletePayment and StartUserPaying,
+  // to run inside a transaction (CreateAndPay runs two of them in one).
+  StatusOr<CreateOrderResult> CreateOrderInTxn(Txn& txn, const Order& order, bool must_be_new,
+                                               int64_t now,
+                                               const std::vector<ScheduledAction>& on_create);
+  StatusOr<Order> PayInTxn(Txn& txn, Order o, PayOutcome outcome, std::string_view channel,
+                           std::string_view transaction_id, int64_t now);
+  StatusOr<Order> StartUserPayingInTxn(Txn& txn, Order o, const ScheduledAction& then,
+                                       int64_t now);
   // Tells the observer, if any; called without mu_.
   void NotifyObserver() const {
     if (observer_) observer_();
@@ -722,12 +841,25 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> stmts_;
   // This database's notify_id salt, read at open; guarded by mu_.
   std::string notify_salt_;
+  // Orders + refunds stored at open (StartupSalt); set in Open, then only read.
+  int64_t startup_salt_ = 0;
+  // BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared at open; guarded by mu_.
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
+  // Null for an in-memory database and with a custom VFS (the fault-injection
+  // tests count each operation's I/O calls, which a background thread would
+  // make vary): SQLite's own autocheckpoint then runs inside commits.
+  std::unique_ptr<Checkpointer> checkpointer_;
   // Set before the store is shared, then only read.
   std::function<void()> observer_;
   NotifyPlanner planner_;
 };
 
 SqliteStore::~SqliteStore() {
+  // First: its connection must close before ours, so that the last close
+  // (ours) checkpoints and removes the WAL.
+  if (checkpointer_ != nullptr) checkpointer_->Stop();
   for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
   stmts_.clear();
   if (db_ != nullptr) {
@@ -776,6 +908,12 @@ Status SqliteStore::Open(const SqliteStoreOptions& options) {
   }
   s = ExecScript("PRAGMA synchronous = " + sync);
   if (!s.ok()) return annotate(s);
+  for (auto [sql, out] : {std::pair{"BEGIN IMMEDIATE", &begin_}, std::pair{"COMMIT", &commit_},
+                          std::pair{"ROLLBACK", &rollback_}}) {
+    StatusOr<Stmt> st = Prepare(sql);  // owned by stmts_, finalized with them
+    if (!st.ok()) return annotate(st.status());
+    *out = stmts_.find(std::string_view(sql))->second;
+  }
   s = Migrate();
   if (!s.ok()) return annotate(s);
   {
@@ -787,6 +925,29 @@ Status SqliteStore::Open(const SqliteStoreOptions& options) {
       return Status(ErrorCode::kInternal, "数据库错误: notify_meta 表为空 (" + where + ")");
     }
     notify_salt_ = st->Text(0);
+  }
+  {
+    StatusOr<Stmt> st =
+        Prepare("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM refunds)");
+    if (!st.ok()) return annotate(st.status());
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return annotate(row.status());
+    startup_salt_ = *row ? st->Int(0) : 0;
+  }
+  const char* file = sqlite3_db_filename(db_, "main");
+  if (options.vfs.empty() && file != nullptr && *file != '\0') {
+    auto checkpointer = std::make_unique<Checkpointer>();
+    s = checkpointer->Start(file, options.vfs, sync);
+    if (!s.ok()) return annotate(s);
+    checkpointer_ = std::move(checkpointer);
+    // Replaces the autocheckpoint (which is itself a WAL hook).
+    sqlite3_wal_hook(
+        db_,
+        [](void* arg, sqlite3*, const char*, int pages) -> int {
+          static_cast<Checkpointer*>(arg)->Poke(pages);
+          return SQLITE_OK;
+        },
+        checkpointer_.get());
   }
   return Status::Ok();
 }
@@ -828,14 +989,14 @@ void SqliteStore::RollbackIfOpen() {
   // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_NOMEM) make
   // SQLite roll back by itself; a second ROLLBACK would only fail.
   if (sqlite3_get_autocommit(db_) != 0) return;
-  [[maybe_unused]] Status s = Exec("ROLLBACK");
+  [[maybe_unused]] Status s = Stmt(db_, rollback_).Run();
   assert(sqlite3_get_autocommit(db_) != 0 && "ROLLBACK left the transaction open");
 }
 
 template <typename Body>
 auto SqliteStore::InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&> {
   assert(sqlite3_get_autocommit(db_) != 0 && "a transaction was left open");
-  Status begin = Exec("BEGIN IMMEDIATE");
+  Status begin = Stmt(db_, begin_).Run();
   if (!begin.ok()) {
     RollbackIfOpen();
     return begin;
@@ -848,7 +1009,7 @@ auto SqliteStore::InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&> {
     RollbackIfOpen();
     return result;
   }
-  Status committed = Exec("COMMIT");
+  Status committed = Stmt(db_, commit_).Run();
   if (!committed.ok()) {
     RollbackIfOpen();
     return committed;
@@ -1017,6 +1178,40 @@ StatusOr<CreateOrderResult> SqliteStore::CreateOrder(const Order& order, bool mu
 StatusOr<CreateOrderResult> SqliteStore::CreateOrderWithActions(
     const Order& order, bool must_be_new, int64_t now,
     const std::vector<ScheduledAction>& on_create) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InWriteTxn([&](Txn& txn) -> StatusOr<CreateOrderResult> {
+    return CreateOrderInTxn(txn, order, must_be_new, now, on_create);
+  });
+}
+
+StatusOr<CreateOrderResult> SqliteStore::CreateAndPay(
+    const Order& order, bool must_be_new, int64_t now,
+    const std::vector<ScheduledAction>& on_create, const PaymentStep& pay) {
+  StatusOr<CreateOrderResult> result = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return InWriteTxn([&](Txn& txn) -> StatusOr<CreateOrderResult> {
+      StatusOr<CreateOrderResult> created =
+          CreateOrderInTxn(txn, order, must_be_new, now, on_create);
+      if (!created.ok()) return created;
+      StatusOr<Order> paid =
+          pay.userpaying
+              ? StartUserPayingInTxn(txn, std::move(created->order), *pay.userpaying, now)
+              : PayInTxn(txn, std::move(created->order), pay.outcome, pay.channel,
+                         pay.transaction_id, now);
+      if (!paid.ok()) return paid.status();
+      return CreateOrderResult{std::move(paid).value(), created->created};
+    });
+  }();
+  if (result.ok() && result->order.status == OrderStatus::kSuccess && !pay.userpaying &&
+      pay.outcome == PayOutcome::kSuccess) {
+    NotifyObserver();
+  }
+  return result;
+}
+
+StatusOr<CreateOrderResult> SqliteStore::CreateOrderInTxn(
+    Txn& txn, const Order& order, bool must_be_new, int64_t now,
+    const std::vector<ScheduledAction>& on_create) {
   if (order.total_fee <= 0) {
     return Status(ErrorCode::kInvalidAmount, "total_fee 必须大于 0, 收到 " +
                                                  std::to_string(order.total_fee) + " 分");
@@ -1029,56 +1224,52 @@ StatusOr<CreateOrderResult> SqliteStore::CreateOrderWithActions(
   fresh.refunded_fee = 0;
   fresh.refund_count = 0;
   if (fresh.created_at == 0) fresh.created_at = now;
+  StatusOr<Order> existing = LoadOrder(order.merchantno, order.out_trade_no);
+  if (existing.ok()) {
+    Order& e = *existing;
+    if (must_be_new) {
+      return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
+                                                    " 已被使用 (状态 " +
+                                                    std::string(ToString(e.status)) + ")");
+    }
+    if (IsExpiredUnpaid(e, now)) {
+      VKSPAY_RETURN_IF_ERROR(CloseExpired(e));
+      txn.keep_writes_on_error = true;
+      return OrderExpired(e);
+    }
+    if (e.status == OrderStatus::kPayError) {
+      // Creating again is not paying again: a failed order is simply over.
+      return Status(ErrorCode::kOrderClosed,
+                    "out_trade_no=" + e.out_trade_no +
+                        " 的状态为 PAYERROR (支付失败), 请使用新的订单号");
+    }
+    if (!IsUnpaid(e.status)) return NotUnpaid(e);
+    if (e.total_fee != order.total_fee) {
+      return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
+                                                    " 已用于金额 " + FormatYuan(e.total_fee) +
+                                                    " 元的订单, 本次 total_fee 为 " +
+                                                    FormatYuan(order.total_fee) + " 元");
+    }
+    return CreateOrderResult{std::move(e), false};
+  }
+  if (existing.status().code() != ErrorCode::kOrderNotExist) return existing.status();
 
-  std::lock_guard<std::mutex> lock(mu_);
-  return InWriteTxn([&](Txn& txn) -> StatusOr<CreateOrderResult> {
-    StatusOr<Order> existing = LoadOrder(order.merchantno, order.out_trade_no);
-    if (existing.ok()) {
-      Order& e = *existing;
-      if (must_be_new) {
-        return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
-                                                      " 已被使用 (状态 " +
-                                                      std::string(ToString(e.status)) + ")");
-      }
-      if (IsExpiredUnpaid(e, now)) {
-        VKSPAY_RETURN_IF_ERROR(CloseExpired(e));
-        txn.keep_writes_on_error = true;
-        return OrderExpired(e);
-      }
-      if (e.status == OrderStatus::kPayError) {
-        // Creating again is not paying again: a failed order is simply over.
-        return Status(ErrorCode::kOrderClosed,
-                      "out_trade_no=" + e.out_trade_no +
-                          " 的状态为 PAYERROR (支付失败), 请使用新的订单号");
-      }
-      if (!IsUnpaid(e.status)) return NotUnpaid(e);
-      if (e.total_fee != order.total_fee) {
-        return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
-                                                      " 已用于金额 " + FormatYuan(e.total_fee) +
-                                                      " 元的订单, 本次 total_fee 为 " +
-                                                      FormatYuan(order.total_fee) + " 元");
-      }
-      return CreateOrderResult{std::move(e), false};
+  if (!fresh.cashier_token.empty()) {
+    StatusOr<Order> holder = LoadOrderByToken(fresh.cashier_token);
+    if (holder.ok()) {
+      // Never names the token or the other order: the caller (which drew
+      // the token) draws again; the message must not reach a merchant.
+      return Status(ErrorCode::kOutTradeNoUsed, "生成的支付链接标识与已有订单冲突, 需重新生成");
     }
-    if (existing.status().code() != ErrorCode::kOrderNotExist) return existing.status();
-
-    if (!fresh.cashier_token.empty()) {
-      StatusOr<Order> holder = LoadOrderByToken(fresh.cashier_token);
-      if (holder.ok()) {
-        return Status(ErrorCode::kOutTradeNoUsed,
-                      "cashier_token=" + fresh.cashier_token +
-                          " 已被订单 out_trade_no=" + holder->out_trade_no + " 使用");
-      }
-      if (holder.status().code() != ErrorCode::kOrderNotExist) return holder.status();
-    }
-    VKSPAY_RETURN_IF_ERROR(InsertOrder(fresh));
-    for (ScheduledAction a : on_create) {
-      a.merchantno = fresh.merchantno;  // the order's, whatever the caller drew
-      a.out_trade_no = fresh.out_trade_no;
-      VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
-    }
-    return CreateOrderResult{fresh, true};
-  });
+    if (holder.status().code() != ErrorCode::kOrderNotExist) return holder.status();
+  }
+  VKSPAY_RETURN_IF_ERROR(InsertOrder(fresh));
+  for (ScheduledAction a : on_create) {
+    a.merchantno = fresh.merchantno;  // the order's, whatever the caller drew
+    a.out_trade_no = fresh.out_trade_no;
+    VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
+  }
+  return CreateOrderResult{fresh, true};
 }
 
 StatusOr<Order> SqliteStore::GetOrder(std::string_view merchantno, std::string_view out_trade_no,
@@ -1114,47 +1305,54 @@ StatusOr<Order> SqliteStore::CompletePaymentLocked(std::string_view merchantno,
   return InWriteTxn([&](Txn& txn) -> StatusOr<Order> {
     StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
     if (!order.ok()) return order;
-    Order& o = *order;
-    if (IsExpiredUnpaid(o, now)) {
-      VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
-      txn.keep_writes_on_error = true;
-      return OrderExpired(o);
-    }
-    if (!IsUnpaid(o.status)) return NotUnpaid(o);
-    switch (outcome) {
-      case PayOutcome::kSuccess:
-        o.status = OrderStatus::kSuccess;
-        o.pay_chnl = std::string(channel);
-        o.transaction_id = std::string(transaction_id);
-        o.paid_at = now;
-        break;
-      case PayOutcome::kFail:
-        o.status = OrderStatus::kPayError;
-        o.closed_at = now;
-        break;
-      case PayOutcome::kCancel:
-        o.status = OrderStatus::kClosed;
-        o.closed_at = now;
-        break;
-    }
-    VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-    if (outcome == PayOutcome::kSuccess) VKSPAY_RETURN_IF_ERROR(InsertNotification(o, nullptr, now));
-    if (outcome == PayOutcome::kCancel) {
-      StatusOr<Stmt> st = Prepare(kMoveLateSuccess);
-      if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, now * 1'000'000));
-      VKSPAY_RETURN_IF_ERROR(st->Run());
-    }
-    return order;
+    return PayInTxn(txn, std::move(order).value(), outcome, channel, transaction_id, now);
   });
+}
+
+StatusOr<Order> SqliteStore::PayInTxn(Txn& txn, Order o, PayOutcome outcome,
+                                      std::string_view channel, std::string_view transaction_id,
+                                      int64_t now) {
+  if (IsExpiredUnpaid(o, now)) {
+    VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
+    txn.keep_writes_on_error = true;
+    return OrderExpired(o);
+  }
+  if (!IsUnpaid(o.status)) return NotUnpaid(o);
+  switch (outcome) {
+    case PayOutcome::kSuccess:
+      o.status = OrderStatus::kSuccess;
+      o.pay_chnl = std::string(channel);
+      o.transaction_id = std::string(transaction_id);
+      o.paid_at = now;
+      break;
+    case PayOutcome::kFail:
+      o.status = OrderStatus::kPayError;
+      o.closed_at = now;
+      break;
+    case PayOutcome::kCancel:
+      o.status = OrderStatus::kClosed;
+      o.closed_at = now;
+      break;
+  }
+  VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+  if (outcome == PayOutcome::kSuccess) VKSPAY_RETURN_IF_ERROR(InsertNotification(o, nullptr, now));
+  if (outcome == PayOutcome::kCancel) {
+    StatusOr<Stmt> st = Prepare(kMoveLateSuccess);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, now * 1'000'000));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+  }
+  return o;
 }
 
 StatusOr<Refund> SqliteStore::CreateRefund(
     std::string_view merchantno, std::string_view out_trade_no,
     const std::optional<std::string>& requested_out_refund_no,
     std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now) {
-  return CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
-                          generated_out_refund_no, refund_fee, now, nullptr);
+  StatusOr<RefundResult> r = CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
+                                              generated_out_refund_no, refund_fee, now, nullptr);
+  if (!r.ok()) return r.status();
+  return std::move(r->refund);
 }
 
 StatusOr<Refund> SqliteStore::CreateProcessingRefund(
@@ -1162,11 +1360,22 @@ StatusOr<Refund> SqliteStore::CreateProcessingRefund(
     const std::optional<std::string>& requested_out_refund_no,
     std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
     const ScheduledAction& then) {
-  return CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
-                          generated_out_refund_no, refund_fee, now, &then);
+  StatusOr<RefundResult> r = CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
+                                              generated_out_refund_no, refund_fee, now, &then);
+  if (!r.ok()) return r.status();
+  return std::move(r->refund);
 }
 
-StatusOr<Refund> SqliteStore::CreateRefundImpl(
+StatusOr<RefundResult> SqliteStore::CreateRefundWithOrder(
+    std::string_view merchantno, std::string_view out_trade_no,
+    const std::optional<std::string>& requested_out_refund_no,
+    std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+    const ScheduledAction* then) {
+  return CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
+                          generated_out_refund_no, refund_fee, now, then);
+}
+
+StatusOr<RefundResult> SqliteStore::CreateRefundImpl(
     std::string_view merchantno, std::string_view out_trade_no,
     const std::optional<std::string>& requested_out_refund_no,
     std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
@@ -1180,12 +1389,15 @@ StatusOr<Refund> SqliteStore::CreateRefundImpl(
 
   bool created = false;
   std::unique_lock<std::mutex> lock(mu_);
-  StatusOr<Refund> result = InWriteTxn([&](Txn&) -> StatusOr<Refund> {
+  StatusOr<RefundResult> result = InWriteTxn([&](Txn&) -> StatusOr<RefundResult> {
     StatusOr<Refund> existing = LoadRefund(merchantno, out_refund_no);
     if (existing.ok()) {
       if (requested_out_refund_no && existing->out_trade_no == out_trade_no &&
           existing->refund_fee == refund_fee) {
-        return existing;  // the same request again
+        // The same request again.
+        StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
+        if (!order.ok()) return order.status();
+        return RefundResult{std::move(existing).value(), std::move(order).value()};
       }
       return Status(ErrorCode::kOutRefundNoUsed,
                     "out_refund_no=" + out_refund_no + " 已用于订单 out_trade_no=" +
@@ -1238,7 +1450,7 @@ StatusOr<Refund> SqliteStore::CreateRefundImpl(
       a.out_trade_no = r.out_trade_no;
       a.out_refund_no = r.out_refund_no;
       VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
-      return r;
+      return RefundResult{std::move(r), std::move(o)};
     }
     r.status = RefundStatus::kSuccess;
     r.success_at = now;
@@ -1249,7 +1461,7 @@ StatusOr<Refund> SqliteStore::CreateRefundImpl(
     VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
     VKSPAY_RETURN_IF_ERROR(InsertNotification(o, &r, now));
     created = true;
-    return r;
+    return RefundResult{std::move(r), std::move(o)};
   });
   lock.unlock();
   if (result.ok() && created) NotifyObserver();
@@ -1590,24 +1802,28 @@ StatusOr<Order> SqliteStore::StartUserPaying(std::string_view merchantno,
   return InWriteTxn([&](Txn& txn) -> StatusOr<Order> {
     StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
     if (!order.ok()) return order;
-    Order& o = *order;
-    if (IsExpiredUnpaid(o, now)) {
-      VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
-      txn.keep_writes_on_error = true;
-      return OrderExpired(o);
-    }
-    if (!IsUnpaid(o.status)) return NotUnpaid(o);
-    if (o.status == OrderStatus::kUserPaying) return order;  // already waiting: one outcome
-    o.status = OrderStatus::kUserPaying;
-    VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-    ScheduledAction a = then;
-    a.kind = ActionKind::kPayOutcome;
-    a.merchantno = o.merchantno;
-    a.out_trade_no = o.out_trade_no;
-    a.out_refund_no.clear();
-    VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
-    return order;
+    return StartUserPayingInTxn(txn, std::move(order).value(), then, now);
   });
+}
+
+StatusOr<Order> SqliteStore::StartUserPayingInTxn(Txn& txn, Order o, const ScheduledAction& then,
+                                                  int64_t now) {
+  if (IsExpiredUnpaid(o, now)) {
+    VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
+    txn.keep_writes_on_error = true;
+    return OrderExpired(o);
+  }
+  if (!IsUnpaid(o.status)) return NotUnpaid(o);
+  if (o.status == OrderStatus::kUserPaying) return o;  // already waiting: one outcome
+  o.status = OrderStatus::kUserPaying;
+  VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
+  ScheduledAction a = then;
+  a.kind = ActionKind::kPayOutcome;
+  a.merchantno = o.merchantno;
+  a.out_trade_no = o.out_trade_no;
+  a.out_refund_no.clear();
+  VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
+  return o;
 }
 
 Status SqliteStore::ApplyAction(const ScheduledAction& a, int64_t now_us, bool* notified) {

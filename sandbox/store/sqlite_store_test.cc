@@ -745,6 +745,89 @@ TEST(SqliteStoreErrors, FailureMidTransactionIsInternalAndRollsBack) {
   EXPECT_TRUE(store->CreateRefund("10001", "T1", "R1", "", 10, kNow).ok());
 }
 
+TEST(SqliteStoreErrors, CreateAndPayIsOneTransaction) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  RawDb raw(path);
+  raw.Exec(
+      "CREATE TRIGGER sabotage BEFORE UPDATE ON orders WHEN NEW.status = 'SUCCESS' "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  PaymentStep pay;
+  pay.channel = "wxpay";
+  pay.transaction_id = "4200";
+  Order o = MakeOrder("M1");
+  o.trade_type = "micropay";
+  StatusOr<CreateOrderResult> r = store->CreateAndPay(o, false, kNow, {}, pay);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInternal);
+  // The payment failed, so the order was never created either.
+  EXPECT_TRUE(store->ListOrders({})->empty());
+  EXPECT_TRUE(store->ListNotifications({})->empty());
+
+  raw.Exec("DROP TRIGGER sabotage");
+  r = store->CreateAndPay(o, false, kNow, {}, pay);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->created);
+  EXPECT_EQ(r->order.status, OrderStatus::kSuccess);
+  EXPECT_EQ(r->order.transaction_id, "4200");
+  EXPECT_EQ(store->ListNotifications({})->size(), 1u);
+}
+
+TEST(SqliteStoreRefunds, CreateRefundWithOrderReturnsTheOrderAsCommitted) {
+  std::unique_ptr<Store> store = OpenOrDie(":memory:");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrder(MakeOrder("T1"), true, kNow).ok());
+  ASSERT_TRUE(
+      store->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow).ok());
+  StatusOr<RefundResult> r =
+      store->CreateRefundWithOrder("10001", "T1", std::string("R1"), "", 30, kNow, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->refund.refund_fee, 30);
+  EXPECT_EQ(r->order.refunded_fee, 30);
+  EXPECT_EQ(r->order.status, OrderStatus::kRefund);
+  // An idempotent repeat returns the order too.
+  r = store->CreateRefundWithOrder("10001", "T1", std::string("R1"), "", 30, kNow, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->order.refunded_fee, 30);
+  EXPECT_EQ(r->order.refund_count, 1);
+}
+
+// The background checkpointer: many commits from two threads (the WAL passes
+// the checkpoint threshold many times) all succeed, the WAL is gone after
+// close, and every row is there after reopening. StartupSalt counts the rows
+// found at open.
+TEST(SqliteStoreCheckpoint, ManyCommitsFromTwoThreadsAllPersist) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  constexpr int kPerThread = 1500;
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->StartupSalt(), 0);
+    std::atomic<int> failures{0};
+    auto write = [&](int t) {
+      for (int i = 0; i < kPerThread; ++i) {
+        Order o = MakeOrder("C" + std::to_string(t) + "-" + std::to_string(i));
+        o.body = std::string(2000, 'x');  // about half a page per order
+        if (!store->CreateOrder(o, true, kNow).ok()) ++failures;
+      }
+    };
+    std::thread a(write, 0), b(write, 1);
+    a.join();
+    b.join();
+    EXPECT_EQ(failures.load(), 0);
+  }
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  std::unique_ptr<Store> again = OpenOrDie(path);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->StartupSalt(), 2 * kPerThread);
+  OrderFilter all;
+  all.limit = 10 * kPerThread;
+  EXPECT_EQ(again->ListOrders(all)->size(), size_t{2 * kPerThread});
+}
+
 // --- opening and migrations ---
 
 TEST(SqliteStoreOpen, NewFileIsMigratedToLatestVersionInWalMode) {

@@ -96,6 +96,39 @@ StatusOr<CreateOrderResult> Store::CreateOrderWithActions(
   return CreateOrder(order, must_be_new, now);
 }
 
+StatusOr<CreateOrderResult> Store::CreateAndPay(const Order& order, bool must_be_new,
+                                                int64_t now,
+                                                const std::vector<ScheduledAction>& on_create,
+                                                const PaymentStep& pay) {
+  StatusOr<CreateOrderResult> created = CreateOrderWithActions(order, must_be_new, now, on_create);
+  if (!created.ok()) return created;
+  const Order& o = created->order;
+  StatusOr<Order> paid =
+      pay.userpaying
+          ? StartUserPaying(o.merchantno, o.out_trade_no, *pay.userpaying, now)
+          : CompletePayment(o.merchantno, o.out_trade_no, pay.outcome, pay.channel,
+                            pay.transaction_id, now);
+  if (!paid.ok()) return paid.status();
+  return CreateOrderResult{std::move(paid).value(), created->created};
+}
+
+StatusOr<RefundResult> Store::CreateRefundWithOrder(
+    std::string_view merchantno, std::string_view out_trade_no,
+    const std::optional<std::string>& requested_out_refund_no,
+    std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+    const ScheduledAction* then) {
+  StatusOr<Refund> refund =
+      then != nullptr
+          ? CreateProcessingRefund(merchantno, out_trade_no, requested_out_refund_no,
+                                   generated_out_refund_no, refund_fee, now, *then)
+          : CreateRefund(merchantno, out_trade_no, requested_out_refund_no,
+                         generated_out_refund_no, refund_fee, now);
+  if (!refund.ok()) return refund.status();
+  StatusOr<Order> order = GetOrder(merchantno, out_trade_no, now);
+  if (!order.ok()) return order.status();
+  return RefundResult{std::move(refund).value(), std::move(order).value()};
+}
+
 StatusOr<Order> Store::StartUserPaying(std::string_view, std::string_view,
                                        const ScheduledAction&, int64_t) {
   return NotSupported("USERPAYING");

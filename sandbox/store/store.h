@@ -131,6 +131,23 @@ struct CreateOrderResult {
   bool created = false;  // false: an existing unpaid order with the same amount
 };
 
+// What happens to a new (or existing unpaid) order's payment in the same
+// transaction that creates it (micropay): CompletePayment with outcome,
+// channel and transaction_id, or, when `userpaying` is set, StartUserPaying
+// with that kPayOutcome action.
+struct PaymentStep {
+  PayOutcome outcome = PayOutcome::kSuccess;
+  std::string channel;         // "wxpay" or "alipay"
+  std::string transaction_id;  // kSuccess
+  std::optional<ScheduledAction> userpaying;
+};
+
+// A refund and its order, both as the refund's transaction committed them.
+struct RefundResult {
+  Refund refund;
+  Order order;
+};
+
 struct OrderFilter {
   std::string merchantno;  // empty: all
   std::optional<OrderStatus> status;
@@ -315,6 +332,31 @@ class Store {
   virtual StatusOr<CreateOrderResult> CreateOrderWithActions(
       const Order& order, bool must_be_new, int64_t now,
       const std::vector<ScheduledAction>& on_create);
+  // CreateOrderWithActions and then, in the same transaction, `pay` on the
+  // order (new, or the existing unpaid one returned with created=false):
+  // either everything commits (order, actions, payment, its notification) or
+  // nothing does. Returns the order as paid. Errors: those of
+  // CreateOrderWithActions, then those of CompletePayment/StartUserPaying.
+  // The default runs the two steps one after the other (not atomically), for
+  // stores without transactions.
+  virtual StatusOr<CreateOrderResult> CreateAndPay(const Order& order, bool must_be_new,
+                                                   int64_t now,
+                                                   const std::vector<ScheduledAction>& on_create,
+                                                   const PaymentStep& pay);
+  // CreateRefund (then == null) or CreateProcessingRefund (then set), also
+  // returning the order as that transaction left it, so that nothing has to
+  // be read after the commit. The default reads the order afterwards.
+  virtual StatusOr<RefundResult> CreateRefundWithOrder(
+      std::string_view merchantno, std::string_view out_trade_no,
+      const std::optional<std::string>& requested_out_refund_no,
+      std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
+      const ScheduledAction* then);
+  // A number that tells this start-up's database apart from an earlier one,
+  // mixed into generated ids (sandbox/core/payments.h SaltedRandom) so that a
+  // restart with the same --seed does not draw the same ids again: the number
+  // of orders and refunds stored when the store was opened (0 for an empty
+  // database, so a fresh database keeps the seed's ids). Default 0.
+  virtual int64_t StartupSalt() const { return 0; }
   // The buyer starts paying: an unpaid order becomes USERPAYING and `then`
   // (kPayOutcome) is scheduled, in one transaction. Errors: those of
   // CompletePayment (kOrderClosed if expired, kOrderPaid, ...).
