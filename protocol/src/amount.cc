@@ -26,7 +26,10 @@ StatusOr<int64_t> ParseYuanText(std::string_view field, std::string_view text,
         text[i + 1] <= '9') {
       return Status(ErrorCode::kInvalidAmount, expect + " (不允许前导零)");
     }
-    if (yuan > max_fen) {  // keep going only to validate; avoid overflow
+    // Past max_fen / 100 the amount is over the limit whatever follows: keep
+    // going only to validate. (Comparing with max_fen itself let yuan * 10
+    // and yuan * 100 overflow int64 for a large configured max_fen.)
+    if (yuan > max_fen / 100) {
       ++i;
       ++int_digits;
       continue;
@@ -52,12 +55,15 @@ StatusOr<int64_t> ParseYuanText(std::string_view field, std::string_view text,
     if (frac == 1) cents *= 10;
   }
   if (i != text.size()) return Status(ErrorCode::kInvalidAmount, expect);
-  if (yuan > max_fen) {
+  // yuan <= max_fen / 100 here unless over the limit, so yuan * 100 cannot
+  // overflow; fen > max_fen is tested as yuan * 100 > max_fen - cents so that
+  // adding the cents cannot either.
+  if (yuan > max_fen / 100 || (max_fen >= cents && yuan * 100 > max_fen - cents)) {
     return Status(ErrorCode::kInvalidAmount,
                   "字段 " + std::string(field) + " 超过上限 " + FormatYuan(max_fen) +
                       " 元, 收到 " + Show(text));
   }
-  int64_t fen = yuan * 100 + cents;
+  const int64_t fen = yuan * 100 + cents;
   if (fen <= 0) {
     return Status(ErrorCode::kInvalidAmount,
                   "字段 " + std::string(field) + " 必须大于 0, 收到 " + Show(text));

@@ -46,6 +46,22 @@ TEST(Amount, EnforcesTheMaximum) {
   EXPECT_FALSE(ParseYuanText("x", "5.01", /*max_fen=*/500).ok());
 }
 
+// Regression (found by fuzz/amount_fuzz, corpus yuan_overflow_huge_max_fen):
+// with a large max_fen (the configurable max_total_fee), the digit loop and
+// yuan * 100 overflowed int64 (undefined behaviour) instead of refusing.
+TEST(Amount, HugeLimitsNeverOverflow) {
+  const int64_t kMax = INT64_MAX;
+  EXPECT_EQ(*ParseYuanText("x", "92233720368547758.07", kMax), kMax);
+  auto over = ParseYuanText("x", "92233720368547758.08", kMax);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), ErrorCode::kInvalidAmount);
+  EXPECT_FALSE(ParseYuanText("x", "92233720368547759", kMax).ok());
+  EXPECT_FALSE(ParseYuanText("x", "99999999999999999999999999999999", kMax).ok());
+  EXPECT_EQ(*ParseYuanText("x", "0.99", /*max_fen=*/99), 99);
+  EXPECT_FALSE(ParseYuanText("x", "1", /*max_fen=*/99).ok());
+  EXPECT_FALSE(ParseYuanText("x", "0.01", /*max_fen=*/0).ok());
+}
+
 TEST(Amount, FormatsLikeJavaScript) {
   EXPECT_EQ(FormatYuan(1), "0.01");
   EXPECT_EQ(FormatYuan(10), "0.1");

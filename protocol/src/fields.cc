@@ -42,11 +42,7 @@ nlohmann::json ToJson(const Value& v) {
   return std::visit(Visitor{}, v);
 }
 
-std::string Truncate(std::string s, size_t max) {
-  if (s.size() <= max) return s;
-  s.resize(max);
-  return s + "...";
-}
+std::string Truncate(std::string s, size_t max) { return TruncateUtf8(std::move(s), max); }
 
 // Builds Fields from SAX events, refusing anything but one flat object.
 class FlatSax : public nlohmann::json_sax<nlohmann::json> {
@@ -59,18 +55,14 @@ class FlatSax : public nlohmann::json_sax<nlohmann::json> {
 
   bool null() override { return Add(nullptr); }
   bool boolean(bool val) override { return Add(val); }
-  bool number_integer(number_integer_t val) override {
-    return Add(static_cast<double>(val));
-  }
-  bool number_unsigned(number_unsigned_t val) override {
-    return Add(static_cast<double>(val));
-  }
+  bool number_integer(number_integer_t val) override { return Add(static_cast<double>(val)); }
+  bool number_unsigned(number_unsigned_t val) override { return Add(static_cast<double>(val)); }
   bool number_float(number_float_t val, const string_t&) override { return Add(val); }
   bool string(string_t& val) override {
     if (val.size() > limits_.max_value_bytes) {
-      return Fail(ErrorCode::kBodyTooLarge,
-                  "字段 " + Quoted(key_) + " 的值有 " + std::to_string(val.size()) +
-                      " 字节, 上限 " + std::to_string(limits_.max_value_bytes) + " 字节");
+      return Fail(ErrorCode::kBodyTooLarge, "字段 " + Quoted(key_) + " 的值有 " +
+                                                std::to_string(val.size()) + " 字节, 上限 " +
+                                                std::to_string(limits_.max_value_bytes) + " 字节");
     }
     return Add(std::move(val));
   }
@@ -93,10 +85,10 @@ class FlatSax : public nlohmann::json_sax<nlohmann::json> {
                   "字段 " + Quoted(val) + " 出现了两次; 每个字段只能出现一次");
     }
     if (seen_.size() > limits_.max_fields) {
-      return Fail(ErrorCode::kBodyTooLarge, "字段数超过上限 " +
-                                                std::to_string(limits_.max_fields));
+      return Fail(ErrorCode::kBodyTooLarge, "字段数超过上限 " + std::to_string(limits_.max_fields));
     }
     key_ = std::move(val);
+    in_value_ = true;
     return true;
   }
   bool end_object() override {
@@ -116,8 +108,11 @@ class FlatSax : public nlohmann::json_sax<nlohmann::json> {
       std::string what = ex.what();
       // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
       if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-      status_ = Status(ErrorCode::kInvalidJson,
-                       "JSON 解析失败 (字节 " + std::to_string(position) + "): " + what);
+      // Inside a field's value (a bad string, 1e400), name the field: the
+      // byte offset alone is hard to map back to a 60 KB body.
+      std::string where = "字节 " + std::to_string(position);
+      if (in_value_ && depth_ == 1) where += ", 字段 " + Quoted(key_);
+      status_ = Status(ErrorCode::kInvalidJson, "JSON 解析失败 (" + where + "): " + what);
     }
     return false;
   }
@@ -126,9 +121,10 @@ class FlatSax : public nlohmann::json_sax<nlohmann::json> {
   static std::string Quoted(const std::string& s) { return "\"" + Truncate(s, 64) + "\""; }
 
   bool Add(Value v) {
+    in_value_ = false;
     if (depth_ != 1) {
-      return Fail(ErrorCode::kInvalidJson, "请求体必须是 JSON 对象, 收到 " +
-                                               std::string(TypeName(v)));
+      return Fail(ErrorCode::kInvalidJson,
+                  "请求体必须是 JSON 对象, 收到 " + std::string(TypeName(v)));
     }
     fields_.Set(key_, std::move(v));
     return true;
@@ -145,11 +141,37 @@ class FlatSax : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
   int depth_ = 0;
   bool saw_object_ = false;
+  // Between a key and its value: a parse error here is in that field.
+  bool in_value_ = false;
 };
 
 }  // namespace
 
 std::string ToJsonText(const Value& v) { return ToJson(v).dump(); }
+
+std::string TruncateUtf8(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  // Back off continuation bytes (10xxxxxx) so no character is split.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return s + "...";
+}
+
+std::string ShowJson(const nlohmann::json& j, size_t max_bytes) {
+  if (j.is_array() || j.is_object()) {
+    for (const nlohmann::json& member : j) {
+      if (member.is_array() || member.is_object()) {
+        return j.is_array() ? "[an array of " + std::to_string(j.size()) + " items]"
+                            : "{an object of " + std::to_string(j.size()) + " fields}";
+      }
+    }
+  }
+  // At most one level deep here, so dump() recurses once. A huge flat
+  // container is dumped whole before the cut; its size is bounded by the
+  // body limit of whoever parsed it.
+  return TruncateUtf8(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), max_bytes);
+}
 
 const Value* Fields::Find(std::string_view name) const {
   for (const Field& f : items_) {

@@ -195,7 +195,11 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     const Value* ts = f.Find("timestamp");
     if (ts == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 timestamp");
     const double* ts_num = std::get_if<double>(ts);
-    if (ts_num == nullptr || *ts_num != static_cast<double>(static_cast<int64_t>(*ts_num))) {
+    // Range first: casting a double outside int64 (1e300) to int64_t is
+    // undefined behaviour. 2^53 is far past any Unix time and every integer
+    // below it is exact in a double.
+    if (ts_num == nullptr || !(std::fabs(*ts_num) < 9007199254740992.0) ||
+        *ts_num != std::trunc(*ts_num)) {
       return Status(ErrorCode::kInvalidField,
                     "timestamp 必须是 Unix 秒数 (JSON 整数), 收到 " + ShownValue(*ts));
     }

@@ -6,6 +6,7 @@
 
 #include "nlohmann/json.hpp"
 #include "vkspay/protocol/amount.h"
+#include "vkspay/protocol/fields.h"
 
 namespace vkspay::sandbox {
 
@@ -52,8 +53,7 @@ StatusOr<AckMode> ParseAckMode(std::string_view name) {
 namespace {
 
 Status Bad(const std::string& path, const std::string& expected, const json& got) {
-  std::string shown = got.is_null() ? "nothing" : got.dump();
-  if (shown.size() > 60) shown = shown.substr(0, 60) + "...";
+  const std::string shown = got.is_null() ? "nothing" : ShowJson(got, 60);
   return Status(ErrorCode::kInvalidField,
                 "config " + path + ": expected " + expected + ", got " + shown);
 }
@@ -179,7 +179,9 @@ Status ReadSettings(const json& s, Settings* out) {
   VKSPAY_RETURN_IF_ERROR(ReadInt(s, "settings", "max_body_bytes", 1024, &body));
   out->max_body_bytes = static_cast<size_t>(body);
   if (auto it = s.find("max_total_fee"); it != s.end()) {
-    std::string text = it->is_string() ? it->get<std::string>() : it->dump();
+    const std::string text = it->is_string()   ? it->get<std::string>()
+                             : it->is_number() ? it->dump()
+                                               : std::string();
     StatusOr<int64_t> fen = ParseYuanText("settings.max_total_fee", text, INT64_MAX / 200);
     if (!fen.ok()) return Bad("settings.max_total_fee", "a yuan amount such as \"1000000.00\"", *it);
     out->max_total_fee_fen = *fen;

@@ -6,6 +6,7 @@
 
 #include "sandbox/control/control_http.h"
 #include "vkspay/protocol/clock.h"
+#include "vkspay/protocol/fields.h"
 
 namespace vkspay::sandbox {
 namespace {
@@ -217,7 +218,7 @@ void RegisterNotifyRoutes(httplib::Server& server, const SandboxContext& ctx,
                   return ReplyError(res, Status(ErrorCode::kInvalidField,
                                                 "seconds must be a number >= 0 (fractions "
                                                 "allowed, at most ten years), got " +
-                                                    it->dump()));
+                                                    ShowJson(*it)));
                 }
                 Status st = ctx.sandbox_clock->AdvanceMicros(std::llround(seconds * 1e6));
                 if (!st.ok()) return ReplyError(res, st);

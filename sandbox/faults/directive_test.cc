@@ -184,5 +184,23 @@ TEST(DirectiveText, EveryDirectiveKindRoundTrips) {
   }
 }
 
+// Regression (fuzz/directive_fuzz, corpus invalid_utf8_err_code_throws.txt):
+// a refused argument that is not UTF-8 threw nlohmann's type_error 316 from
+// the error message's quoting (SYSTEM_ERROR through the header) instead of
+// answering INVALID_FIELD.
+TEST(HeaderDirective, NonUtf8ArgumentIsAnInvalidFieldNotAThrow) {
+  for (const char* text : {"sandbox:api=fail:RATE_L\xe9MITED", "api=fail:\xff\xfe",
+                           "sandbox:nosuch\xc3"}) {
+    StatusOr<std::vector<Fault>> attach = ParseAttachDirective(text);
+    StatusOr<std::vector<Fault>> header = ParseHeaderDirective(text);
+    ASSERT_FALSE(header.ok()) << text;
+    EXPECT_EQ(header.status().code(), ErrorCode::kInvalidField) << text;
+    if (std::string_view(text).starts_with("sandbox:")) {
+      ASSERT_FALSE(attach.ok()) << text;
+      EXPECT_EQ(attach.status().code(), ErrorCode::kInvalidField);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vkspay::sandbox

@@ -3,6 +3,8 @@
 #include <array>
 #include <vector>
 
+#include "vkspay/protocol/fields.h"
+
 namespace vkspay::sandbox {
 namespace {
 
@@ -114,7 +116,10 @@ bool IsApiKind(FaultKind kind) {
   return kind >= FaultKind::kApiFail && kind <= FaultKind::kApiWrongAmount;
 }
 
-std::string Quote(std::string_view s) { return Json(std::string(s)).dump(); }
+std::string Quote(std::string_view s) {
+  return TruncateUtf8(Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace),
+                      80);
+}
 
 std::string JoinNames(const std::vector<std::string_view>& names) {
   std::string out;
@@ -364,8 +369,8 @@ Status ValidateFault(std::string_view path, const Fault& f) {
 
 StatusOr<Fault> ParseFaultJson(std::string_view path, const nlohmann::json& action) {
   if (!action.is_object()) {
-    return Invalid(path,
-                   "expected an object {\"kind\": ..., \"params\": {...}}, got " + action.dump());
+    return Invalid(
+        path, "expected an object {\"kind\": ..., \"params\": {...}}, got " + ShowJson(action));
   }
   for (const auto& [key, value] : action.items()) {
     if (key != "kind" && key != "params") {
@@ -376,7 +381,7 @@ StatusOr<Fault> ParseFaultJson(std::string_view path, const nlohmann::json& acti
   auto kind_it = action.find("kind");
   if (kind_it == action.end()) return Invalid(kind_path, "is required");
   if (!kind_it->is_string()) {
-    return Invalid(kind_path, "expected a string such as \"api.fail\", got " + kind_it->dump());
+    return Invalid(kind_path, "expected a string such as \"api.fail\", got " + ShowJson(*kind_it));
   }
   StatusOr<FaultKind> kind = ParseKindName(kind_path, kind_it->get<std::string>());
   if (!kind.ok()) return kind.status();
@@ -385,7 +390,7 @@ StatusOr<Fault> ParseFaultJson(std::string_view path, const nlohmann::json& acti
   auto params_it = action.find("params");
   if (params_it != action.end() && !params_it->is_null()) {
     if (!params_it->is_object()) {
-      return Invalid(params_path, "expected an object, got " + params_it->dump());
+      return Invalid(params_path, "expected an object, got " + ShowJson(*params_it));
     }
     const std::vector<ParamSpec>& specs = SpecsOf(*kind);
     for (const auto& [name, value] : params_it->items()) {
@@ -408,14 +413,14 @@ StatusOr<Fault> ParseFaultJson(std::string_view path, const nlohmann::json& acti
                                               std::to_string(spec->max) + "]"
                                         : std::string("one of 429, 500, 502, 503");
           if (!value.is_number_integer())
-            return Invalid(p, "expected " + range + ", got " + value.dump());
+            return Invalid(p, "expected " + range + ", got " + ShowJson(value));
           const int64_t n = value.get<int64_t>();
           bool ok = n >= spec->min && n <= spec->max;
           if (!spec->int_choices.empty()) {
             ok = false;
             for (int64_t c : spec->int_choices) ok = ok || c == n;
           }
-          if (!ok) return Invalid(p, "expected " + range + ", got " + value.dump());
+          if (!ok) return Invalid(p, "expected " + range + ", got " + ShowJson(value));
           fault.params.*(spec->int_field) = n;
           break;
         }
@@ -423,11 +428,12 @@ StatusOr<Fault> ParseFaultJson(std::string_view path, const nlohmann::json& acti
           const std::string want =
               spec->choices.empty() ? "a string of at most " + std::to_string(spec->max) + " bytes"
                                     : "one of " + JoinNames(spec->choices);
-          if (!value.is_string()) return Invalid(p, "expected " + want + ", got " + value.dump());
+          if (!value.is_string())
+            return Invalid(p, "expected " + want + ", got " + ShowJson(value));
           const std::string s = value.get<std::string>();
           bool ok = spec->choices.empty() ? static_cast<int64_t>(s.size()) <= spec->max : false;
           for (std::string_view c : spec->choices) ok = ok || c == s;
-          if (!ok) return Invalid(p, "expected " + want + ", got " + value.dump());
+          if (!ok) return Invalid(p, "expected " + want + ", got " + ShowJson(value));
           fault.params.*(spec->str_field) = s;
           break;
         }
@@ -437,7 +443,7 @@ StatusOr<Fault> ParseFaultJson(std::string_view path, const nlohmann::json& acti
           } else if (value == "after") {
             fault.params.phase = ApiPhase::kAfter;
           } else {
-            return Invalid(p, "expected one of before, after, got " + value.dump());
+            return Invalid(p, "expected one of before, after, got " + ShowJson(value));
           }
           break;
         }

@@ -304,7 +304,7 @@ StatusOr<NotifyPlan> ParseNotifyPlanJson(const nlohmann::json& j) {
       if (key == f.name) {
         if (!value.is_number_integer()) {
           return Status(ErrorCode::kInvalidField,
-                        "notify plan." + key + ": expected an integer, got " + value.dump());
+                        "notify plan." + key + ": expected an integer, got " + ShowJson(value));
         }
         p.*(f.field) = value.get<int64_t>();
         known = true;

@@ -5,6 +5,7 @@
 
 #include "sandbox/faults/directive.h"
 #include "vkspay/protocol/amount.h"
+#include "vkspay/protocol/fields.h"
 
 namespace vkspay::sandbox {
 namespace {
@@ -98,7 +99,7 @@ StatusOr<MagicAmountTable> MagicAmountTable::Parse(std::string_view json_text) {
         return Invalid(path + "." + key, "unknown key; expected amount, directive, description");
       }
       if (!value.is_string())
-        return Invalid(path + "." + key, "expected a string, got " + value.dump());
+        return Invalid(path + "." + key, "expected a string, got " + ShowJson(value));
     }
     StatusOr<MagicAmount> m = MakeEntry(path, e.value("amount", ""), e.value("directive", ""),
                                         e.value("description", ""));

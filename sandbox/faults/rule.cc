@@ -3,6 +3,7 @@
 #include <array>
 
 #include "vkspay/protocol/amount.h"
+#include "vkspay/protocol/fields.h"
 
 namespace vkspay::sandbox {
 namespace {
@@ -47,21 +48,21 @@ bool ValidId(std::string_view id) {
 StatusOr<int64_t> Yuan(const std::string& path, const Json& v) {
   if (v.is_string()) {
     StatusOr<int64_t> fen = ParseYuanText(path, v.get<std::string>());
-    if (!fen.ok()) return Invalid(path, "expected yuan such as \"1001.01\", got " + v.dump());
+    if (!fen.ok()) return Invalid(path, "expected yuan such as \"1001.01\", got " + ShowJson(v));
     return fen;
   }
   if (v.is_number()) {
     StatusOr<int64_t> fen = ParseYuan(path, Value(v.get<double>()));
-    if (!fen.ok()) return Invalid(path, "expected yuan such as \"1001.01\", got " + v.dump());
+    if (!fen.ok()) return Invalid(path, "expected yuan such as \"1001.01\", got " + ShowJson(v));
     return fen;
   }
-  return Invalid(path, "expected yuan such as \"1001.01\", got " + v.dump());
+  return Invalid(path, "expected yuan such as \"1001.01\", got " + ShowJson(v));
 }
 
 StatusOr<int64_t> Fen(const std::string& path, const Json& v) {
   if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > kDefaultMaxFen) {
     return Invalid(path, "expected an integer number of fen in [1, " +
-                             std::to_string(kDefaultMaxFen) + "], got " + v.dump());
+                             std::to_string(kDefaultMaxFen) + "], got " + ShowJson(v));
   }
   return v.get<int64_t>();
 }
@@ -98,7 +99,7 @@ Status ParseAmount(const std::string& path, const Json& v, bool yuan, FaultMatch
 StatusOr<std::string> String(const std::string& path, const Json& v, size_t max_len = 128) {
   if (!v.is_string() || v.get<std::string>().size() > max_len) {
     return Invalid(path, "expected a string of at most " + std::to_string(max_len) +
-                             " bytes, got " + v.dump());
+                             " bytes, got " + ShowJson(v));
   }
   return v.get<std::string>();
 }
@@ -106,13 +107,13 @@ StatusOr<std::string> String(const std::string& path, const Json& v, size_t max_
 StatusOr<FaultMatch> ParseMatch(const std::string& path, const Json& j) {
   FaultMatch m;
   if (j.is_null()) return m;
-  if (!j.is_object()) return Invalid(path, "expected an object, got " + j.dump());
+  if (!j.is_object()) return Invalid(path, "expected an object, got " + ShowJson(j));
   VKSPAY_RETURN_IF_ERROR(CheckKeys(
       path, j, {"methods", "merchantno", "out_trade_no", "amount", "amount_fen", "channel"}));
   if (auto it = j.find("methods"); it != j.end()) {
     Json list = it->is_string() ? Json::array({*it}) : *it;
     if (!list.is_array()) {
-      return Invalid(path + ".methods", "expected a list of methods, got " + it->dump());
+      return Invalid(path + ".methods", "expected a list of methods, got " + ShowJson(*it));
     }
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string p = path + ".methods[" + std::to_string(i) + "]";
@@ -122,7 +123,7 @@ StatusOr<FaultMatch> ParseMatch(const std::string& path, const Json& j) {
         return Invalid(p,
                        "expected one of webpay, micropay, orderquery, orderrefund, "
                        "orderrefundquery, got " +
-                           list[i].dump());
+                           ShowJson(list[i]));
       }
       m.methods.push_back(list[i].get<std::string>());
     }
@@ -150,7 +151,8 @@ StatusOr<FaultMatch> ParseMatch(const std::string& path, const Json& j) {
     bool ok = false;
     for (std::string_view c : kChannels) ok = ok || (it->is_string() && *it == c);
     if (!ok)
-      return Invalid(path + ".channel", "expected one of wxpay, alipay, auto, got " + it->dump());
+      return Invalid(path + ".channel",
+                     "expected one of wxpay, alipay, auto, got " + ShowJson(*it));
     m.channel = it->get<std::string>();
   }
   return m;
@@ -197,13 +199,13 @@ bool FaultMatch::Matches(const FaultContext& ctx) const {
 
 StatusOr<FaultRule> ParseRuleJson(std::string_view path_view, const nlohmann::json& j) {
   const std::string path(path_view);
-  if (!j.is_object()) return Invalid(path, "expected a rule object, got " + j.dump());
+  if (!j.is_object()) return Invalid(path, "expected a rule object, got " + ShowJson(j));
   VKSPAY_RETURN_IF_ERROR(
       CheckKeys(path, j, {"id", "match", "action", "probability", "count", "seed", "$comment"}));
   FaultRule rule;
   if (auto it = j.find("id"); it != j.end()) {
     if (!it->is_string() || !ValidId(it->get<std::string>())) {
-      return Invalid(path + ".id", "expected 1-64 of A-Z a-z 0-9 _ . : -, got " + it->dump());
+      return Invalid(path + ".id", "expected 1-64 of A-Z a-z 0-9 _ . : -, got " + ShowJson(*it));
     }
     rule.id = it->get<std::string>();
   }
@@ -217,20 +219,20 @@ StatusOr<FaultRule> ParseRuleJson(std::string_view path_view, const nlohmann::js
   rule.action = *fault;
   if (auto it = j.find("probability"); it != j.end()) {
     if (!it->is_number() || it->get<double>() < 0.0 || it->get<double>() > 1.0) {
-      return Invalid(path + ".probability", "expected a number in [0, 1], got " + it->dump());
+      return Invalid(path + ".probability", "expected a number in [0, 1], got " + ShowJson(*it));
     }
     rule.probability = it->get<double>();
   }
   if (auto it = j.find("count"); it != j.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0) {
       return Invalid(path + ".count",
-                     "expected a non-negative integer (0 = unlimited), got " + it->dump());
+                     "expected a non-negative integer (0 = unlimited), got " + ShowJson(*it));
     }
     rule.count = it->get<int64_t>();
   }
   if (auto it = j.find("seed"); it != j.end()) {
     if (!it->is_number_unsigned()) {
-      return Invalid(path + ".seed", "expected a non-negative integer, got " + it->dump());
+      return Invalid(path + ".seed", "expected a non-negative integer, got " + ShowJson(*it));
     }
     rule.seed = it->get<uint64_t>();
   }
@@ -261,7 +263,7 @@ nlohmann::ordered_json RuleJson(const FaultRule& rule) {
 
 StatusOr<FaultsConfig> ParseFaultsConfig(const nlohmann::json& section) {
   const std::string path = "faults";
-  if (!section.is_object()) return Invalid(path, "expected an object, got " + section.dump());
+  if (!section.is_object()) return Invalid(path, "expected an object, got " + ShowJson(section));
   VKSPAY_RETURN_IF_ERROR(
       CheckKeys(path, section, {"profile", "rules", "magic_amounts", "$comment"}));
   FaultsConfig cfg;
@@ -269,18 +271,18 @@ StatusOr<FaultsConfig> ParseFaultsConfig(const nlohmann::json& section) {
     if (!it->is_string() || it->get<std::string>().empty()) {
       return Invalid(
           path + ".profile",
-          "expected a profile name such as \"strict\" or \"realistic\", got " + it->dump());
+          "expected a profile name such as \"strict\" or \"realistic\", got " + ShowJson(*it));
     }
     cfg.profile = it->get<std::string>();
   }
   if (auto it = section.find("magic_amounts"); it != section.end()) {
     if (!it->is_boolean())
-      return Invalid(path + ".magic_amounts", "expected true or false, got " + it->dump());
+      return Invalid(path + ".magic_amounts", "expected true or false, got " + ShowJson(*it));
     cfg.magic_amounts = it->get<bool>();
   }
   if (auto it = section.find("rules"); it != section.end()) {
     if (!it->is_array())
-      return Invalid(path + ".rules", "expected a list of rules, got " + it->dump());
+      return Invalid(path + ".rules", "expected a list of rules, got " + ShowJson(*it));
     for (size_t i = 0; i < it->size(); ++i) {
       const std::string p = path + ".rules[" + std::to_string(i) + "]";
       StatusOr<FaultRule> rule = ParseRuleJson(p, (*it)[i]);

@@ -229,5 +229,24 @@ TEST(FaultsConfig, RefusesTextThatIsNotJson) {
   EXPECT_EQ(c.status().code(), ErrorCode::kInvalidJson);
 }
 
+// Regression (fuzz/fault_rule_fuzz, corpus deep_nesting_dump_recursion.json):
+// the error message dumped the whole value recursively, and a 5,000-deep
+// rule (POST /_sandbox/faults/rules takes any body) overflowed the stack.
+TEST(ParseRuleJson, DeeplyNestedValuesGiveABoundedError) {
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  StatusOr<FaultRule> r = ParseRuleJson("r", json::parse(deep));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidField);
+  EXPECT_EQ(r.status().message(), "r: expected a rule object, got [an array of 1 items]");
+  StatusOr<FaultRule> m = ParseRuleJson(
+      "r", json::parse(R"({"action":{"kind":"api.delay","params":{"ms":)" + deep + "}}}"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_LT(m.status().message().size(), 200u) << m.status().message();
+  StatusOr<FaultRule> big = ParseRuleJson("r", json::parse(R"({"id":")" +
+                                                           std::string(100000, 'x') + "\"}"));
+  ASSERT_FALSE(big.ok());
+  EXPECT_LT(big.status().message().size(), 200u);
+}
+
 }  // namespace
 }  // namespace vkspay::sandbox

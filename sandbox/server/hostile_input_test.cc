@@ -18,6 +18,7 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "sandbox/faults/fault_engine.h"
 #include "sandbox/server/sandbox_server.h"
 #include "vkspay/protocol/signature.h"
 
@@ -65,6 +66,7 @@ class HostileInput : public ::testing::Test {
     if (tune) tune(config_.settings);
     store_ = OpenSqliteStore(SqliteStoreOptions()).value();
     ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_};
+    ctx_.faults = &faults_;
     ServerOptions opts;
     opts.port = 0;
     opts.threads = 4;
@@ -135,6 +137,7 @@ class HostileInput : public ::testing::Test {
   FakeClock clock_{kNow * 1'000'000};
   SeededRandom rng_{1};
   SeededRandom nonce_rng_{2};
+  FaultEngine faults_{clock_, FaultEngineOptions{}};  // strict: injects nothing
   std::unique_ptr<Store> store_;
   SandboxContext ctx_;
   std::unique_ptr<SandboxServer> server_;
@@ -333,6 +336,30 @@ TEST_F(HostileInput, ServerStillAnswersAfterEveryHostileBody) {
   Post("10 MB body", ObjectWithValue("subject", 10 * 1024 * 1024));
   Post("60,000 nested arrays", std::string(60'000, '['));
   Post("invalid UTF-8", "{\"a\":\"\xc0\xaf\"}");
+  Outcome ok = Post("a normal webpay", Signed("webpay", WebPayFields(0.01)).ToJson());
+  EXPECT_EQ(ok.answer.value("return_code", ""), "SUCCESS") << ok.body;
+}
+
+// Regression (fuzz/fault_rule_fuzz): the rule parser's error message dumped
+// the offending value recursively, so one deeply nested rule posted to the
+// control API overflowed the sandbox's stack. It is now a bounded 400.
+TEST_F(HostileInput, DeeplyNestedFaultRuleIsABoundedErrorNotACrash) {
+  Start();
+  httplib::Client c("127.0.0.1", port_);
+  c.set_read_timeout(10, 0);
+  const std::string deep = std::string(200'000, '[') + std::string(200'000, ']');
+  // The whole body nested (refused before the rule parser), then a rule
+  // whose action is.
+  const std::pair<std::string, std::string> cases[] = {
+      {deep, "body must be a JSON object"},
+      {R"({"id":"r","action":)" + deep + "}", "an array of 1 items"}};
+  for (const auto& [body, says] : cases) {
+    auto res = c.Post("/_sandbox/faults/rules", body, "application/json");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 400) << res->body.substr(0, 200);
+    EXPECT_LT(res->body.size(), 1000u) << res->body.substr(0, 200);
+    EXPECT_NE(res->body.find(says), std::string::npos) << res->body;
+  }
   Outcome ok = Post("a normal webpay", Signed("webpay", WebPayFields(0.01)).ToJson());
   EXPECT_EQ(ok.answer.value("return_code", ""), "SUCCESS") << ok.body;
 }

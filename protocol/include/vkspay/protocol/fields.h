@@ -26,6 +26,16 @@ std::string JsString(const Value& v);
 std::string_view TypeName(const Value& v);
 // The value as JSON text (strings quoted and escaped), for error messages.
 std::string ToJsonText(const Value& v);
+// Any JSON value as bounded text for error messages, without recursing (a
+// 5,000-deep array must not overflow the stack): a scalar, or an array or
+// object whose members are all scalars, is dumped (invalid UTF-8 replaced by
+// U+FFFD) and cut at a character boundary after at most max_bytes ("...");
+// a container that holds containers is shown as "[an array of N items]" or
+// "{an object of N fields}".
+std::string ShowJson(const nlohmann::json& j, size_t max_bytes = 64);
+// s cut at a UTF-8 character boundary to at most max bytes, "..." appended
+// when cut.
+std::string TruncateUtf8(std::string s, size_t max);
 
 struct Field {
   std::string name;
