@@ -22,7 +22,13 @@ CLI=${2:?usage: disk_full_test.sh <vkspay-sandbox> <vkspay>}
 SKIP=77
 
 skip() { echo "SKIP: $*"; exit "$SKIP"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  # What the sandbox said and what the disk held, to explain the failure.
+  if [[ -n "${LOG:-}" && -s "$LOG" ]]; then echo "--- sandbox log (last 20 lines)" >&2; tail -20 "$LOG" >&2; fi
+  if [[ -n "${MNT:-}" ]]; then ls -la "$MNT" >&2 || true; df -k "$MNT" >&2 || true; fi
+  exit 1
+}
 
 if [[ -z "${VKSPAY_DISK_FULL_INNER:-}" ]]; then
   [[ $(id -u) -eq 0 ]] || skip "needs root for unshare -m and mount -t tmpfs (uid $(id -u))"

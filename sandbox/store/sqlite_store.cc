@@ -175,10 +175,14 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 // The background checkpointer (see Checkpointer): a PASSIVE checkpoint once
-// the WAL has this many pages after a commit (SQLite's own autocheckpoint
-// default), a TRUNCATE one when a PASSIVE one left more than
-// kTruncateWalPages in the log (readers or writers kept it from finishing).
-constexpr int kCheckpointWalPages = 1000;
+// the WAL has this many pages after a commit (1 MiB with 4 KiB pages; a
+// quarter of SQLite's autocheckpoint default, so that the WAL's high-water
+// mark stays small on a small disk: with 1,000 pages the WAL alone filled the
+// 4 MiB tmpfs of disk_full_test), a TRUNCATE one when a PASSIVE one left more
+// than kTruncateWalPages in the log (readers or writers kept it from
+// finishing), and a TRUNCATE one after a write failed with SQLITE_FULL, to
+// give the WAL's space back.
+constexpr int kCheckpointWalPages = 256;
 constexpr int kTruncateWalPages = 16 * kCheckpointWalPages;
 
 // Column lists shared by every SELECT and INSERT, in the order ReadOrder and
@@ -637,6 +641,18 @@ class Checkpointer {
     cv_.notify_one();
   }
 
+  // Called after a write failed with SQLITE_FULL: a TRUNCATE checkpoint
+  // copies the WAL back and shrinks it to zero bytes, freeing its space (the
+  // pages it holds are mostly versions of the same few database pages).
+  void DiskFull() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      truncate_ = true;
+      due_ = true;
+    }
+    cv_.notify_one();
+  }
+
   // Stops the thread and closes the connection; idempotent.
   void Stop() {
     {
@@ -658,12 +674,13 @@ class Checkpointer {
       cv_.wait(lock, [this] { return due_ || stop_; });
       if (stop_) return;
       due_ = false;
+      const bool truncate = std::exchange(truncate_, false);
       lock.unlock();
       int log = 0, done = 0;
       // PASSIVE never waits for (or blocks) a writer; SQLITE_BUSY (another
       // checkpoint running) is fine: the next poke tries again.
       int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-      if (rc == SQLITE_OK && log > kTruncateWalPages) {
+      if (truncate || (rc == SQLITE_OK && log > kTruncateWalPages)) {
         // Bound the WAL file: waits for the writer (busy timeout), copies
         // everything back and truncates the file to zero bytes.
         sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
@@ -676,8 +693,9 @@ class Checkpointer {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool due_ = false;   // guarded by mu_
-  bool stop_ = false;  // guarded by mu_
+  bool due_ = false;       // guarded by mu_
+  bool truncate_ = false;  // guarded by mu_
+  bool stop_ = false;      // guarded by mu_
 };
 
 // Thread-safe: every public method takes mu_ for its whole duration, so the
@@ -769,6 +787,9 @@ class SqliteStore final : public Store {
   // Runs uncached SQL (possibly several statements): migrations, pragmas.
   Status ExecScript(const std::string& sql);
   void RollbackIfOpen();
+  // After a failed write: if SQLite's last error is SQLITE_FULL, asks the
+  // checkpointer to truncate the WAL (Checkpointer::DiskFull).
+  void NoteDiskFull();
   // Runs body(Txn&) between BEGIN IMMEDIATE and COMMIT; rolls back if it
   // fails (see Txn) or if COMMIT fails. Returns what body returned.
   template <typename Body>
@@ -993,6 +1014,12 @@ void SqliteStore::RollbackIfOpen() {
   assert(sqlite3_get_autocommit(db_) != 0 && "ROLLBACK left the transaction open");
 }
 
+void SqliteStore::NoteDiskFull() {
+  if (checkpointer_ != nullptr && (sqlite3_errcode(db_) & 0xff) == SQLITE_FULL) {
+    checkpointer_->DiskFull();
+  }
+}
+
 template <typename Body>
 auto SqliteStore::InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&> {
   assert(sqlite3_get_autocommit(db_) != 0 && "a transaction was left open");
@@ -1006,11 +1033,13 @@ auto SqliteStore::InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&> {
   const Status& s = StatusOf(result);
   const bool commit = s.ok() || (txn.keep_writes_on_error && s.code() != ErrorCode::kInternal);
   if (!commit) {
+    NoteDiskFull();
     RollbackIfOpen();
     return result;
   }
   Status committed = Stmt(db_, commit_).Run();
   if (!committed.ok()) {
+    NoteDiskFull();
     RollbackIfOpen();
     return committed;
   }
