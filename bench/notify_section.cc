@@ -7,6 +7,7 @@
 
 #include "bench/load.h"
 #include "bench/notify_measure.h"
+#include "vkspay/protocol/clock.h"
 #include "vkspay/protocol/form.h"
 #include "vkspay/protocol/notification.h"
 #include "vkspay/protocol/signature.h"
@@ -15,12 +16,6 @@ namespace vkspay::bench {
 
 namespace {
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // "N<tag>-<index>" → tag, index; false for anything else.
 bool ParseOrderNo(const std::string& s, int* tag, int* index) {

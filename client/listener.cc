@@ -9,6 +9,7 @@
 
 #include "url.h"
 #include "vkspay/protocol/amount.h"
+#include "vkspay/protocol/clock.h"
 #include "vkspay/protocol/errors.h"
 #include "vkspay/protocol/notification.h"
 
@@ -27,12 +28,6 @@ std::string Text(const Fields& f, std::string_view name) {
   return v == nullptr ? std::string() : JsString(*v);
 }
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // "http://host:port/path?q" -> origin and path (default "/").
 bool SplitUrl(std::string_view url, std::string& origin, std::string& path) {

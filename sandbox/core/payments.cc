@@ -160,22 +160,12 @@ StatusOr<Order> CarryOutPayment(const SandboxContext& ctx, std::string_view merc
                                     step.transaction_id, now);
 }
 
-namespace {
-// splitmix64's finaliser: spreads every bit of x over the result.
-uint64_t Mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-}  // namespace
-
 SaltedRandom::SaltedRandom(Random& base, uint64_t salt)
-    : base_(base), mix_(salt == 0 ? 0 : Mix64(salt)) {}
+    : base_(base), mix_(salt == 0 ? 0 : SplitMix64(salt)) {}
 
 uint64_t SaltedRandom::Next() {
   const uint64_t x = base_.Next();
-  return mix_ == 0 ? x : Mix64(x ^ mix_);
+  return mix_ == 0 ? x : SplitMix64(x ^ mix_);
 }
 
 StatusOr<Order> ActAsBuyer(const SandboxContext& ctx, std::string_view merchantno,

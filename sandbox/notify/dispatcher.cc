@@ -290,9 +290,14 @@ std::string Dispatcher::TargetUrl(const Notification& n, const Merchant* m) cons
 
 void Dispatcher::ReportDelivery(const Notification& n, bool acked) {
   FaultContext fc;
-  StatusOr<Order> order =
-      ctx_.store->GetOrder(n.merchantno, n.out_trade_no, ctx_.clock->NowSeconds());
-  if (order.ok()) fc = OrderFaultContext(*order);
+  // Only a failure is matched against merchant.suspend_after rules, which
+  // may look at the order (amount, channel); an ack just resets the count,
+  // so it costs no store read.
+  if (!acked) {
+    StatusOr<Order> order =
+        ctx_.store->GetOrder(n.merchantno, n.out_trade_no, ctx_.clock->NowSeconds());
+    if (order.ok()) fc = OrderFaultContext(*order);
+  }
   fc.merchantno = n.merchantno;
   fc.out_trade_no = n.out_trade_no;
   if (n.type == "refund") fc.method = "orderrefund";

@@ -546,6 +546,28 @@ std::optional<int64_t> NumericId(std::string_view key) {
 
 bool IsUnpaid(OrderStatus s) { return s == OrderStatus::kNotPay || s == OrderStatus::kUserPaying; }
 
+// The buyer's outcome on an unpaid order (in memory; the caller writes it):
+// SUCCESS with channel and transaction id, PAYERROR or CLOSED.
+void SetPayOutcome(Order& o, PayOutcome outcome, std::string_view channel,
+                   std::string_view transaction_id, int64_t now) {
+  switch (outcome) {
+    case PayOutcome::kSuccess:
+      o.status = OrderStatus::kSuccess;
+      o.pay_chnl = std::string(channel);
+      o.transaction_id = std::string(transaction_id);
+      o.paid_at = now;
+      break;
+    case PayOutcome::kFail:
+      o.status = OrderStatus::kPayError;
+      o.closed_at = now;
+      break;
+    case PayOutcome::kCancel:
+      o.status = OrderStatus::kClosed;
+      o.closed_at = now;
+      break;
+  }
+}
+
 // An unpaid order whose time ran out counts as closed. expires_at 0 means the
 // order never expires.
 bool IsExpiredUnpaid(const Order& o, int64_t now) {
@@ -1347,22 +1369,7 @@ StatusOr<Order> SqliteStore::PayInTxn(Txn& txn, Order o, PayOutcome outcome,
     return OrderExpired(o);
   }
   if (!IsUnpaid(o.status)) return NotUnpaid(o);
-  switch (outcome) {
-    case PayOutcome::kSuccess:
-      o.status = OrderStatus::kSuccess;
-      o.pay_chnl = std::string(channel);
-      o.transaction_id = std::string(transaction_id);
-      o.paid_at = now;
-      break;
-    case PayOutcome::kFail:
-      o.status = OrderStatus::kPayError;
-      o.closed_at = now;
-      break;
-    case PayOutcome::kCancel:
-      o.status = OrderStatus::kClosed;
-      o.closed_at = now;
-      break;
-  }
+  SetPayOutcome(o, outcome, channel, transaction_id, now);
   VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
   if (outcome == PayOutcome::kSuccess) VKSPAY_RETURN_IF_ERROR(InsertNotification(o, nullptr, now));
   if (outcome == PayOutcome::kCancel) {
@@ -1876,22 +1883,7 @@ Status SqliteStore::ApplyAction(const ScheduledAction& a, int64_t now_us, bool* 
         if (IsExpiredUnpaid(o, now)) return CloseExpired(o);
         // The buyer (or the control API) finished the payment meanwhile.
         if (o.status != OrderStatus::kUserPaying) return Status::Ok();
-        switch (a.outcome) {
-          case PayOutcome::kSuccess:
-            o.status = OrderStatus::kSuccess;
-            o.pay_chnl = a.channel;
-            o.transaction_id = a.transaction_id;
-            o.paid_at = now;
-            break;
-          case PayOutcome::kFail:
-            o.status = OrderStatus::kPayError;
-            o.closed_at = now;
-            break;
-          case PayOutcome::kCancel:
-            o.status = OrderStatus::kClosed;
-            o.closed_at = now;
-            break;
-        }
+        SetPayOutcome(o, a.outcome, a.channel, a.transaction_id, now);
         VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
         if (a.outcome == PayOutcome::kCancel) {
           StatusOr<Stmt> st = Prepare(kMoveLateSuccess);

@@ -53,6 +53,15 @@ class Random {
   std::string Digits(int count, char lo = '0');
 };
 
+// splitmix64's finaliser: spreads every bit of x over the result. For
+// deterministic per-key draws (a seed mixed with an id) without a generator.
+constexpr uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 // mt19937_64 behind a mutex; the same seed gives the same sequence.
 class SeededRandom final : public Random {
  public:
