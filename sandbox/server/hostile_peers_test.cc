@@ -8,9 +8,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
@@ -76,10 +82,13 @@ int Connect(int port) {
   return fd;
 }
 
-// A one-route httplib server on 127.0.0.1:<any>, counting requests.
+// A one-route httplib server on host:<any> (127.0.0.1 unless given),
+// counting requests.
 class Endpoint {
  public:
-  explicit Endpoint(httplib::Server::Handler handler) {
+  explicit Endpoint(httplib::Server::Handler handler, std::string host = "127.0.0.1",
+                    int port = 0)
+      : host_(std::move(host)) {
     server_.Post(".*", [this, handler](const httplib::Request& req, httplib::Response& res) {
       ++hits_;
       handler(req, res);
@@ -88,7 +97,11 @@ class Endpoint {
       ++hits_;
       res.set_content("canary", "text/plain");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port > 0) {
+      port_ = server_.bind_to_port(host_.c_str(), port) ? port : -1;
+    } else {
+      port_ = server_.bind_to_any_port(host_.c_str());
+    }
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(milliseconds(1));
   }
@@ -97,12 +110,14 @@ class Endpoint {
     thread_.join();
   }
   std::string url(const std::string& path = "/notify") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return "http://" + host_ + ":" + std::to_string(port_) + path;
   }
+  const std::string& host() const { return host_; }
   int port() const { return port_; }
   int hits() const { return hits_.load(); }
 
  private:
+  std::string host_;
   httplib::Server server_;
   std::thread thread_;
   int port_ = 0;
@@ -533,6 +548,154 @@ TEST(HostileMerchants, RefusedAddressCanarySeesZeroHits) {
   }
   std::this_thread::sleep_for(milliseconds(200));
   EXPECT_EQ(canary.hits(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Inside a network namespace with only loopback: canaries on real private
+// addresses (10.0.0.1 and the cloud metadata address 169.254.169.254, added to
+// lo in the namespace, so nothing leaves the machine) must see zero requests
+// from the sandbox, whether the address is the notify_url itself, a redirect
+// target, or what a name resolves to on its second lookup. Needs
+// unshare(CLONE_NEWNET) (root or CAP_SYS_ADMIN); skipped with the reason
+// otherwise.
+
+// Moves the calling thread into a new network namespace, brings lo up and adds
+// `addresses` (/32) to it. Threads the caller starts later inherit the
+// namespace; the rest of the process keeps its own. Returns "" or why not.
+std::string EnterLoopbackOnlyNetns(const std::vector<std::string>& addresses) {
+  if (::unshare(CLONE_NEWNET) != 0) {
+    return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+  }
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+  auto up = [fd](const std::string& name) -> std::string {
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name.c_str());
+    if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) return "SIOCGIFFLAGS " + name;
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) return "SIOCSIFFLAGS " + name;
+    return "";
+  };
+  std::string error = up("lo");
+  for (size_t i = 0; error.empty() && i < addresses.size(); ++i) {
+    const std::string alias = "lo:" + std::to_string(i + 1);
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", alias.c_str());
+    auto* addr = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+    addr->sin_family = AF_INET;
+    if (::inet_pton(AF_INET, addresses[i].c_str(), &addr->sin_addr) != 1) {
+      error = "bad address " + addresses[i];
+    } else if (::ioctl(fd, SIOCSIFADDR, &ifr) != 0) {
+      error = "SIOCSIFADDR " + addresses[i] + ": " + std::strerror(errno);
+    } else {
+      auto* mask = reinterpret_cast<sockaddr_in*>(&ifr.ifr_netmask);
+      mask->sin_family = AF_INET;
+      mask->sin_addr.s_addr = 0xffffffffu;
+      if (::ioctl(fd, SIOCSIFNETMASK, &ifr) != 0) error = "SIOCSIFNETMASK " + alias;
+      if (error.empty()) error = up(alias);
+    }
+  }
+  ::close(fd);
+  return error;
+}
+
+// The interfaces of the calling thread's namespace.
+std::vector<std::string> InterfaceNames() {
+  std::vector<std::string> names;
+  if (struct if_nameindex* list = ::if_nameindex()) {
+    for (struct if_nameindex* i = list; i->if_index != 0; ++i) names.push_back(i->if_name);
+    ::if_freenameindex(list);
+  }
+  return names;
+}
+
+TEST(HostileMerchants, PrivateAddressCanariesInALoopbackOnlyNamespaceSeeZeroHits) {
+  std::string skip;
+  // Everything runs on this thread (and the threads it starts), so only they
+  // are in the new namespace.
+  std::thread body([&] {
+    skip = EnterLoopbackOnlyNetns({"10.0.0.1", "169.254.169.254"});
+    if (!skip.empty()) return;
+    EXPECT_EQ(InterfaceNames(), std::vector<std::string>{"lo"}) << "not a loopback-only namespace";
+    auto ack = [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(kNotifyAckBody, "application/json");
+    };
+    // First answer 500 so that the notification is retried and the name is
+    // resolved again; the second resolution gives the metadata address, where
+    // a canary listens on the same port.
+    std::atomic<int> rebind_calls{0};
+    Endpoint rebinding_merchant([&](const httplib::Request&, httplib::Response& res) {
+      ++rebind_calls;
+      res.status = 500;
+    });
+    Endpoint private_canary(ack, "10.0.0.1");
+    Endpoint metadata_canary(ack, "169.254.169.254", rebinding_merchant.port());
+    ASSERT_EQ(metadata_canary.port(), rebinding_merchant.port());
+    // The control: both canaries answer this thread, so a zero below means
+    // the sandbox refused, not that the address was unreachable.
+    for (Endpoint* c : {&private_canary, &metadata_canary}) {
+      httplib::Client client(c->host(), c->port());
+      client.set_connection_timeout(2, 0);
+      auto res = client.Post("/control", "a=1", kForm);
+      EXPECT_TRUE(res) << c->url() << " is not reachable in the namespace";
+    }
+    const int control_private = private_canary.hits();
+    const int control_metadata = metadata_canary.hits();
+
+    Endpoint redirector([&](const httplib::Request&, httplib::Response& res) {
+      res.status = 302;
+      res.set_header("Location", private_canary.url("/steal"));
+    });
+    // merchant.test is listed, so it may resolve to any address but the
+    // always-refused ones (link-local, the metadata address, ...): a listed
+    // name on a private network is the operator's choice (docs/notify.md).
+    std::atomic<int> lookups{0};
+    UrlGuardOptions options;  // loopback allowed (the default), nothing else
+    options.allow = {"merchant.test"};
+    options.resolve = [&](const std::string& host) -> StatusOr<std::vector<std::string>> {
+      if (host != "merchant.test") return std::vector<std::string>{host};
+      if (lookups++ == 0) return std::vector<std::string>{"127.0.0.1"};
+      return std::vector<std::string>{"169.254.169.254"};
+    };
+    std::vector<std::string> blocked_orders;
+    std::string redirected, rebound;
+    {
+      NotifyWorld world(options);
+      for (const std::string& url :
+           {private_canary.url(), metadata_canary.url("/latest/meta-data/"),
+            "http://10.0.0.1:" + std::to_string(private_canary.port()) + "/"}) {
+        blocked_orders.push_back(world.WebPayAndPay(url));
+      }
+      redirected = world.WebPayAndPay(redirector.url());
+      rebound = world.WebPayAndPay("http://merchant.test:" +
+                                   std::to_string(rebinding_merchant.port()) + "/notify");
+      for (const std::string& no : blocked_orders) {
+        EXPECT_TRUE(Eventually([&] { return world.StateOf(no) == "blocked"; }, milliseconds(5000)))
+            << no << " is " << world.StateOf(no);
+      }
+      EXPECT_TRUE(Eventually([&] { return redirector.hits() >= 2; }, milliseconds(5000)))
+          << "the redirecting merchant was not retried";
+      EXPECT_TRUE(Eventually([&] { return world.StateOf(rebound) == "blocked"; },
+                             milliseconds(5000)))
+          << "after rebinding to 169.254.169.254 the notification is " << world.StateOf(rebound);
+      EXPECT_NE(world.StateOf(redirected), "acked");
+    }
+    std::printf(
+        "[hostile-peers] loopback-only netns: canaries 10.0.0.1 and 169.254.169.254 reachable "
+        "(control: %d and %d hits), then %d and %d hits from the sandbox; redirector %d hits, "
+        "rebinding merchant %d hits, %d lookups\n",
+        control_private, control_metadata, private_canary.hits() - control_private,
+        metadata_canary.hits() - control_metadata, redirector.hits(), rebind_calls.load(),
+        lookups.load());
+    EXPECT_EQ(control_private, 1);
+    EXPECT_EQ(control_metadata, 1);
+    EXPECT_EQ(private_canary.hits() - control_private, 0);
+    EXPECT_EQ(metadata_canary.hits() - control_metadata, 0);
+    EXPECT_EQ(rebind_calls.load(), 1) << "delivered once to the first (loopback) resolution";
+    EXPECT_GE(lookups.load(), 2);
+  });
+  body.join();
+  if (!skip.empty()) GTEST_SKIP() << "needs a network namespace: " << skip;
 }
 
 }  // namespace
