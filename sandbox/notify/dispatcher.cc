@@ -28,6 +28,15 @@ std::string SecondsText(int64_t us) {
   return std::to_string(us / 1000) + "ms";
 }
 
+// The notification's fault plan (written by the store from NotifyPlanJson);
+// none, or unreadable, is the empty plan.
+NotifyPlan PlanOf(const Notification& n) {
+  if (n.fault_plan.empty()) return NotifyPlan{};
+  StatusOr<NotifyPlan> parsed = ParseNotifyPlanJson(
+      nlohmann::json::parse(n.fault_plan, nullptr, /*allow_exceptions=*/false));
+  return parsed.ok() ? *parsed : NotifyPlan{};
+}
+
 }  // namespace
 
 StatusOr<DispatcherOptions> DispatcherOptionsFor(const Settings& settings) {
@@ -342,13 +351,7 @@ bool Dispatcher::Attempt(const Notification& n) {
       outcome = what + "; failed, the " + options_.schedule.name + " schedule is used up";
     }
   };
-  NotifyPlan plan;
-  if (!n.fault_plan.empty()) {
-    // Written by the store from NotifyPlanJson; unreadable means no plan.
-    StatusOr<NotifyPlan> parsed = ParseNotifyPlanJson(
-        nlohmann::json::parse(n.fault_plan, nullptr, /*allow_exceptions=*/false));
-    if (parsed.ok()) plan = *parsed;
-  }
+  const NotifyPlan plan = PlanOf(n);
   StatusOr<NotificationContent> content = ParseNotificationPayload(n.payload);
   if (m == nullptr) {
     block("merchant " + n.merchantno + " is not configured (no key to sign with)");
@@ -460,12 +463,7 @@ void Dispatcher::SendExtra(const Extra& e) {
     outcome = "not sent: " + target.status().message();
   } else {
     if (body.empty()) {
-      NotifyPlan plan;
-      if (!n.fault_plan.empty()) {
-        StatusOr<NotifyPlan> parsed = ParseNotifyPlanJson(
-            nlohmann::json::parse(n.fault_plan, nullptr, /*allow_exceptions=*/false));
-        if (parsed.ok()) plan = *parsed;
-      }
+      const NotifyPlan plan = PlanOf(n);
       StatusOr<NotificationContent> content = ParseNotificationPayload(n.payload);
       if (content.ok()) {
         body = EncodeForm(ApplyNotifyFieldFaults(

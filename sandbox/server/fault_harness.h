@@ -45,22 +45,26 @@ inline bool Eventually(const std::function<bool()>& done, milliseconds limit = m
   return done();
 }
 
-// The merchant's notify endpoint: records every POST and answers `status`.
+// The merchant's notify endpoint: records every POST and answers `status`
+// (200 answers the sample's ack).
 class Receiver {
  public:
   struct Hit {
     std::string body;
+    std::string content_type;
     Steady::time_point at;
   };
   Receiver() {
     server_.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
+      const int status = status_.load();
       {
         std::lock_guard<std::mutex> lock(mu_);
-        hits_.push_back({req.body, Steady::now()});
+        hits_.push_back({req.body, req.get_header_value("Content-Type"), Steady::now()});
       }
-      res.status = status_.load();
-      res.set_content(res.status == 200 ? kNotifyAckBody : "down", "application/json");
+      res.status = status;
+      res.set_content(status == 200 ? kNotifyAckBody : "down", "application/json");
     });
+    server_.set_tcp_nodelay(true);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(milliseconds(1));

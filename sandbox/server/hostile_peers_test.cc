@@ -35,6 +35,7 @@
 #include "sandbox/notify/dispatcher.h"
 #include "sandbox/notify/http_sender.h"
 #include "sandbox/notify/url_guard.h"
+#include "sandbox/server/fault_harness.h"
 #include "sandbox/server/sandbox_server.h"
 #include "vkspay/protocol/notification.h"
 #include "vkspay/protocol/signature.h"
@@ -45,6 +46,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
+using fault_testing::Eventually;
 
 double MsSince(Steady::time_point start) {
   return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
@@ -57,15 +59,6 @@ long RssKb() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   return -1;
-}
-
-bool Eventually(const std::function<bool()>& done, milliseconds limit) {
-  const auto end = Steady::now() + limit;
-  while (Steady::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return done();
 }
 
 // A connected TCP socket to 127.0.0.1:port (-1 on failure).

@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "sandbox/core/sandbox_clock.h"
 #include "sandbox/notify/dispatcher.h"
+#include "sandbox/server/fault_harness.h"
 #include "sandbox/server/sandbox_server.h"
 #include "vkspay/protocol/form.h"
 #include "vkspay/protocol/notification.h"
@@ -25,63 +26,8 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
-
-bool Eventually(const std::function<bool()>& done, milliseconds limit = milliseconds(5000)) {
-  const auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return done();
-}
-
-// The merchant's notify endpoint: records every POST and answers with
-// `status` (200 answers the sample's ack).
-class Receiver {
- public:
-  struct Hit {
-    std::string body;
-    std::string content_type;
-    Clock::time_point at;
-  };
-
-  Receiver() {
-    server_.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
-      const int status = status_.load();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        hits_.push_back({req.body, req.get_header_value("Content-Type"), Clock::now()});
-      }
-      res.status = status;
-      res.set_content(status == 200 ? kNotifyAckBody : "server error", "application/json");
-    });
-    server_.set_tcp_nodelay(true);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(milliseconds(1));
-  }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/notify"; }
-  void set_status(int status) { status_ = status; }
-  std::vector<Hit> hits() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return hits_;
-  }
-  size_t count() const { return hits().size(); }
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::atomic<int> status_{200};
-  mutable std::mutex mu_;
-  std::vector<Hit> hits_;
-};
+using fault_testing::Eventually;
+using fault_testing::Receiver;
 
 class NotifyHarness {
  public:
@@ -178,11 +124,11 @@ class NotifyHarness {
 TEST(NotifyIntegration, PaidOrderIsNotifiedWithinASecondWithAVerifiableForm) {
   Receiver receiver;
   NotifyHarness h(1.0);
-  const auto paid_at = Clock::now();
+  const auto paid_at = std::chrono::steady_clock::now();
   const std::string no = h.WebPayAndPay(receiver.url());
-  ASSERT_TRUE(Eventually([&] { return receiver.count() >= 1; }, milliseconds(1000)))
+  ASSERT_TRUE(Eventually([&] { return receiver.hits() >= 1; }, milliseconds(1000)))
       << "no notification within a second";
-  const Receiver::Hit hit = receiver.hits()[0];
+  const Receiver::Hit hit = receiver.all()[0];
   EXPECT_LT(hit.at - paid_at, milliseconds(1000));
   EXPECT_EQ(hit.content_type, "application/x-www-form-urlencoded");
   StatusOr<Fields> form = DecodeForm(hit.body);
@@ -216,7 +162,7 @@ TEST(NotifyIntegration, PaidOrderIsNotifiedWithinASecondWithAVerifiableForm) {
   EXPECT_EQ(n["attempt_log"][0]["http_status"], 200);
   EXPECT_EQ(n["attempt_log"][0]["acked"], true);
   EXPECT_EQ(n["attempt_log"][0]["response_head"], kNotifyAckBody);
-  EXPECT_EQ(receiver.count(), 1u);
+  EXPECT_EQ(receiver.hits(), 1);
 }
 
 TEST(NotifyIntegration, FailingReceiverIsRetriedOnTheFastScheduleUntilItRecovers) {
@@ -224,7 +170,7 @@ TEST(NotifyIntegration, FailingReceiverIsRetriedOnTheFastScheduleUntilItRecovers
   receiver.set_status(500);
   NotifyHarness h(0.01);  // fast: 10 ms, 20 ms, 50 ms, 100 ms
   const std::string no = h.WebPayAndPay(receiver.url());
-  ASSERT_TRUE(Eventually([&] { return receiver.count() >= 3; }));
+  ASSERT_TRUE(Eventually([&] { return receiver.hits() >= 3; }));
   receiver.set_status(200);
   ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "acked"; }));
 
@@ -254,10 +200,10 @@ TEST(NotifyIntegration, FailingReceiverIsRetriedOnTheFastScheduleUntilItRecovers
   EXPECT_EQ(n["next_attempt_at"], "");
 
   // Acked means no more attempts, however far the clock moves.
-  const size_t hits = receiver.count();
+  const int hits = receiver.hits();
   h.Post("/_sandbox/clock/advance", {{"seconds", 86400}});
   std::this_thread::sleep_for(milliseconds(100));
-  EXPECT_EQ(receiver.count(), hits);
+  EXPECT_EQ(receiver.hits(), hits);
   EXPECT_EQ(h.NotificationOf(no)["total_attempts"], static_cast<int>(hits));
 }
 
@@ -271,7 +217,7 @@ TEST(NotifyIntegration, ExhaustedScheduleFailsThenResendDelivers) {
   EXPECT_EQ(n["attempts"], 5);
   EXPECT_EQ(n["attempt_log"].size(), 5u);
   EXPECT_EQ(n["last_error"], "HTTP 500");
-  EXPECT_EQ(receiver.count(), 5u);
+  EXPECT_EQ(receiver.hits(), 5);
 
   json failed = h.Get("/_sandbox/notifications?state=failed");
   ASSERT_EQ(failed["notifications"].size(), 1u);
@@ -289,7 +235,7 @@ TEST(NotifyIntegration, ExhaustedScheduleFailsThenResendDelivers) {
   json one = h.Post("/_sandbox/notifications/" + std::to_string(n["id"].get<int64_t>()) + "/resend",
                     json::object());
   EXPECT_EQ(one["notification"]["state"], "pending");
-  ASSERT_TRUE(Eventually([&] { return receiver.count() == 7; }));
+  ASSERT_TRUE(Eventually([&] { return receiver.hits() == 7; }));
   h.Post("/_sandbox/notifications/N0/resend", json::object(), 404);
   h.Post("/_sandbox/notifications/resend", {{"state", "acked"}}, 400);
 }
@@ -306,9 +252,9 @@ TEST(NotifyIntegration, ClockAdvanceThroughTheControlApiMakesTheRetryDue) {
   EXPECT_EQ(after["offset_s"], 1.5);
   EXPECT_GE(after["now_us"].get<int64_t>() - before["now_us"].get<int64_t>(), 1'500'000);
   EXPECT_EQ(after["time_scale"], 1.0);
-  const auto advanced = Clock::now();
+  const auto advanced = std::chrono::steady_clock::now();
   ASSERT_TRUE(Eventually([&] { return h.NotificationOf(no)["state"] == "acked"; }));
-  EXPECT_LT(Clock::now() - advanced, milliseconds(900)) << "the retry waited for real time";
+  EXPECT_LT(std::chrono::steady_clock::now() - advanced, milliseconds(900)) << "the retry waited for real time";
   h.Post("/_sandbox/clock/advance", {{"seconds", -1}}, 400);
   h.Post("/_sandbox/clock/advance", {{"seconds", "1"}}, 400);
 }

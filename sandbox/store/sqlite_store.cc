@@ -822,10 +822,31 @@ class SqliteStore final : public Store {
   StatusOr<int64_t> UserVersion();
   Status Migrate();
 
+  // Runs `sql` with `args` bound and reads every row with `read`.
+  template <typename T, typename... Args>
+  StatusOr<std::vector<T>> QueryRows(StatusOr<T> (*read)(const Stmt&), std::string_view sql,
+                                     const Args&... args) {
+    StatusOr<Stmt> st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+    std::vector<T> out;
+    for (;;) {
+      StatusOr<bool> row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      StatusOr<T> item = read(*st);
+      if (!item.ok()) return item.status();
+      out.push_back(std::move(item).value());
+    }
+  }
   template <typename... Args>
-  StatusOr<std::vector<Order>> QueryOrders(std::string_view sql, const Args&... args);
+  StatusOr<std::vector<Order>> QueryOrders(std::string_view sql, const Args&... args) {
+    return QueryRows(ReadOrder, sql, args...);
+  }
   template <typename... Args>
-  StatusOr<std::vector<Refund>> QueryRefunds(std::string_view sql, const Args&... args);
+  StatusOr<std::vector<Refund>> QueryRefunds(std::string_view sql, const Args&... args) {
+    return QueryRows(ReadRefund, sql, args...);
+  }
   // kOrderNotExist if absent.
   StatusOr<Order> LoadOrder(std::string_view merchantno, std::string_view out_trade_no);
   StatusOr<Order> LoadOrderByToken(std::string_view cashier_token);
@@ -842,7 +863,9 @@ class SqliteStore final : public Store {
   StatusOr<Order> GetWithLazyClose(const Load& load, int64_t now);
   template <typename... Args>
   StatusOr<std::vector<Notification>> QueryNotifications(std::string_view sql,
-                                                         const Args&... args);
+                                                         const Args&... args) {
+    return QueryRows(ReadNotification, sql, args...);
+  }
   // kNotFound if absent.
   StatusOr<Notification> LoadNotification(std::string_view key);
   // Writes the outbox row for a payment (refund == nullptr) or a new refund
@@ -851,7 +874,9 @@ class SqliteStore final : public Store {
   Status InsertAction(const ScheduledAction& a, int64_t now);
   Status UpdateRefundState(const Refund& r);
   template <typename... Args>
-  StatusOr<std::vector<ScheduledAction>> QueryActions(std::string_view sql, const Args&... args);
+  StatusOr<std::vector<ScheduledAction>> QueryActions(std::string_view sql, const Args&... args) {
+    return QueryRows(ReadAction, sql, args...);
+  }
   // Applies one due action and deletes it, in one transaction. Sets
   // *notified when it wrote a notification.
   Status ApplyAction(const ScheduledAction& a, int64_t now_us, bool* notified);
@@ -1101,38 +1126,6 @@ Status SqliteStore::Migrate() {
     }
     return ExecScript("PRAGMA user_version = " + std::to_string(latest));
   });
-}
-
-template <typename... Args>
-StatusOr<std::vector<Order>> SqliteStore::QueryOrders(std::string_view sql, const Args&... args) {
-  StatusOr<Stmt> st = Prepare(sql);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
-  std::vector<Order> out;
-  for (;;) {
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    StatusOr<Order> o = ReadOrder(*st);
-    if (!o.ok()) return o.status();
-    out.push_back(std::move(o).value());
-  }
-}
-
-template <typename... Args>
-StatusOr<std::vector<Refund>> SqliteStore::QueryRefunds(std::string_view sql, const Args&... args) {
-  StatusOr<Stmt> st = Prepare(sql);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
-  std::vector<Refund> out;
-  for (;;) {
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    StatusOr<Refund> r = ReadRefund(*st);
-    if (!r.ok()) return r.status();
-    out.push_back(std::move(r).value());
-  }
 }
 
 StatusOr<Order> SqliteStore::LoadOrder(std::string_view merchantno, std::string_view out_trade_no) {
@@ -1561,23 +1554,6 @@ Status SqliteStore::Reset() {
 
 // --- notifications ---
 
-template <typename... Args>
-StatusOr<std::vector<Notification>> SqliteStore::QueryNotifications(std::string_view sql,
-                                                                    const Args&... args) {
-  StatusOr<Stmt> st = Prepare(sql);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
-  std::vector<Notification> out;
-  for (;;) {
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    StatusOr<Notification> n = ReadNotification(*st);
-    if (!n.ok()) return n.status();
-    out.push_back(std::move(n).value());
-  }
-}
-
 StatusOr<Notification> SqliteStore::LoadNotification(std::string_view key) {
   std::optional<int64_t> id = NumericId(key);
   StatusOr<std::vector<Notification>> rows =
@@ -1828,23 +1804,6 @@ Status SqliteStore::UpdateRefundState(const Refund& r) {
   VKSPAY_RETURN_IF_ERROR(st->Bind(std::string_view(r.merchantno), std::string_view(r.out_refund_no),
                                   ToString(r.status), r.success_at));
   return st->Run();
-}
-
-template <typename... Args>
-StatusOr<std::vector<ScheduledAction>> SqliteStore::QueryActions(std::string_view sql,
-                                                                 const Args&... args) {
-  StatusOr<Stmt> st = Prepare(sql);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
-  std::vector<ScheduledAction> out;
-  for (;;) {
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    StatusOr<ScheduledAction> a = ReadAction(*st);
-    if (!a.ok()) return a.status();
-    out.push_back(std::move(a).value());
-  }
 }
 
 StatusOr<Order> SqliteStore::StartUserPaying(std::string_view merchantno,
