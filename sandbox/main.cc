@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   int64_t notify_timeout_ms = 0;
   int64_t notify_workers = 0;
   int64_t notify_per_host = 0;
+  int64_t notify_per_host_max = 0;
   std::string notify_ca_file;
   bool strict_notify_url = false;
   app.add_option("--notify-profile", notify_profile,
@@ -108,7 +109,10 @@ int main(int argc, char** argv) {
   app.add_option("--notify-workers", notify_workers, "notification delivery threads")
       ->check(CLI::Range(int64_t{1}, int64_t{256}));
   app.add_option("--notify-per-host", notify_per_host,
-                 "attempts in flight per merchant host:port at most")
+                 "attempts in flight per merchant host:port to start with and after a failure")
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
+  app.add_option("--notify-per-host-max", notify_per_host_max,
+                 "attempts in flight a fast, healthy merchant host grows to")
       ->check(CLI::Range(int64_t{1}, int64_t{256}));
   app.add_option("--notify-ca-file", notify_ca_file,
                  "extra CA certificates (PEM) to trust for https notify URLs");
@@ -161,6 +165,10 @@ int main(int argc, char** argv) {
   if (notify_timeout_ms > 0) settings.notify_timeout_ms = notify_timeout_ms;
   if (notify_workers > 0) settings.notify_workers = notify_workers;
   if (notify_per_host > 0) settings.notify_per_host = notify_per_host;
+  if (notify_per_host_max > 0) settings.notify_per_host_max = notify_per_host_max;
+  if (settings.notify_per_host_max < settings.notify_per_host) {
+    settings.notify_per_host_max = settings.notify_per_host;  // --notify-per-host 64 alone
+  }
   if (!notify_ca_file.empty()) settings.notify_ca_file = notify_ca_file;
   if (strict_notify_url) settings.strict_notify_url = true;
   StatusOr<DispatcherOptions> notify_options = DispatcherOptionsFor(settings);

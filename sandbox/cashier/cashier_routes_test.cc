@@ -46,8 +46,9 @@ class BrokenStore : public Store {
   StatusOr<std::vector<Order>> ListOrders(const OrderFilter&) override { return Broken(); }
   Status Reset() override { return Broken(); }
   void SetOutboxObserver(std::function<void()>) override {}
-  StatusOr<DueNotifications> ClaimDueNotifications(int64_t, size_t,
-                                                    const std::unordered_set<int64_t>&) override {
+  StatusOr<DueNotifications> ClaimDueNotifications(
+      int64_t, size_t, const std::unordered_set<int64_t>&,
+      const std::optional<OutboxCursor>&) override {
     return Broken();
   }
   Status RecordNotifyAttempt(const NotifyAttempt&, const NotifyUpdate&) override {

@@ -1,5 +1,6 @@
 #include "sandbox/config/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -131,8 +132,23 @@ Status ReadNotifySettings(const json& s, Settings* out) {
   VKSPAY_RETURN_IF_ERROR(ReadInt(s, "settings", "notify_timeout_ms", 1, &out->notify_timeout_ms));
   VKSPAY_RETURN_IF_ERROR(ReadInt(s, "settings", "notify_workers", 1, &out->notify_workers));
   VKSPAY_RETURN_IF_ERROR(ReadInt(s, "settings", "notify_per_host", 1, &out->notify_per_host));
+  VKSPAY_RETURN_IF_ERROR(
+      ReadInt(s, "settings", "notify_per_host_max", 1, &out->notify_per_host_max));
   if (out->notify_workers > 256) {
     return Bad("settings.notify_workers", "an integer from 1 to 256", s["notify_workers"]);
+  }
+  if (out->notify_per_host > 256) {
+    return Bad("settings.notify_per_host", "an integer from 1 to 256", s.at("notify_per_host"));
+  }
+  if (!s.contains("notify_per_host_max")) {
+    // notify_per_host alone above the default cap: no adaptation above it.
+    out->notify_per_host_max = std::max(out->notify_per_host_max, out->notify_per_host);
+  } else if (out->notify_per_host_max > 256 ||
+             out->notify_per_host_max < out->notify_per_host) {
+    return Bad("settings.notify_per_host_max",
+               "an integer from notify_per_host (" + std::to_string(out->notify_per_host) +
+                   ") to 256",
+               s.at("notify_per_host_max"));
   }
   if (auto it = s.find("time_scale"); it != s.end()) {
     if (!it->is_number() || it->get<double>() <= 0 || it->get<double>() > 1000) {
@@ -166,7 +182,7 @@ Status ReadSettings(const json& s, Settings* out) {
       "timestamp_window_s", "order_expiry_s",    "max_total_fee",   "strict_nonce",
       "max_body_bytes",     "public_base_url",   "control_token",   "seed",
       "notify_profile",     "notify_schedule",   "notify_timeout_ms", "notify_workers",
-      "notify_per_host",    "time_scale",        "forward_to",      "notify_allow",
+      "notify_per_host",    "notify_per_host_max", "time_scale",        "forward_to",      "notify_allow",
       "strict_notify_url",  "notify_ca_file"};
   for (auto it = s.begin(); it != s.end(); ++it) {
     if (!kKnown.count(it.key())) {

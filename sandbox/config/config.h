@@ -66,11 +66,15 @@ struct Settings {
   std::vector<double> notify_schedule;
   // Per attempt: connect, write and read, each.
   int64_t notify_timeout_ms = 5000;
-  // Delivery worker threads.
-  int64_t notify_workers = 8;
-  // At most this many attempts in flight per host:port, so one dead merchant
-  // cannot hold every worker.
+  // Delivery worker threads: the most attempts in flight at once, over all
+  // hosts (each blocks on its merchant's answer; idle threads cost nothing).
+  int64_t notify_workers = 64;
+  // Attempts in flight per host:port to start with and after any failure,
+  // so one dead merchant cannot hold more than this many workers.
   int64_t notify_per_host = 2;
+  // The most a host that acknowledges fast and well grows to (adaptive, see
+  // sandbox/notify/dispatcher.h).
+  int64_t notify_per_host_max = 32;
   // Multiplies every schedule delay (0.001 turns a day into ~90 s). The
   // sandbox clock itself is not scaled.
   double time_scale = 1.0;

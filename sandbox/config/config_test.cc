@@ -79,8 +79,9 @@ TEST(Config, NotifySettingsDefaultToTheVksPayProfile) {
   EXPECT_EQ(s.notify_profile, "vkspay");
   EXPECT_TRUE(s.notify_schedule.empty());
   EXPECT_EQ(s.notify_timeout_ms, 5000);
-  EXPECT_EQ(s.notify_workers, 8);
+  EXPECT_EQ(s.notify_workers, 64);
   EXPECT_EQ(s.notify_per_host, 2);
+  EXPECT_EQ(s.notify_per_host_max, 32);
   EXPECT_EQ(s.time_scale, 1.0);
   EXPECT_EQ(s.forward_to, "");
   EXPECT_TRUE(s.notify_allow.empty());
@@ -97,7 +98,7 @@ TEST(Config, ReadsEveryNotifySetting) {
                  {"merchantno":"2","key":"k2","ack_mode":"any2xx"}],
     "settings":{"notify_profile":"custom","notify_schedule":[1,2.5,60],
                 "notify_timeout_ms":1500,"notify_workers":4,"notify_per_host":3,
-                "time_scale":0.001,"forward_to":"https://hooks.test/x",
+                "notify_per_host_max":12,"time_scale":0.001,"forward_to":"https://hooks.test/x",
                 "notify_allow":["merchant.test","10.0.0.0/8"],"strict_notify_url":true,
                 "notify_ca_file":"/tmp/ca.pem"}})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -110,11 +111,27 @@ TEST(Config, ReadsEveryNotifySetting) {
   EXPECT_EQ(s.notify_timeout_ms, 1500);
   EXPECT_EQ(s.notify_workers, 4);
   EXPECT_EQ(s.notify_per_host, 3);
+  EXPECT_EQ(s.notify_per_host_max, 12);
   EXPECT_EQ(s.time_scale, 0.001);
   EXPECT_EQ(s.forward_to, "https://hooks.test/x");
   EXPECT_EQ(s.notify_allow, (std::vector<std::string>{"merchant.test", "10.0.0.0/8"}));
   EXPECT_TRUE(s.strict_notify_url);
   EXPECT_EQ(s.notify_ca_file, "/tmp/ca.pem");
+}
+
+TEST(Config, ThePerHostCapIsAtLeastThePerHostStart) {
+  auto c = ParseConfig(R"({"merchants":[{"merchantno":"1","key":"k"}],
+    "settings":{"notify_per_host":4,"notify_per_host_max":3}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("settings.notify_per_host_max"), std::string::npos)
+      << c.status().message();
+  EXPECT_NE(c.status().message().find("from notify_per_host (4) to 256"), std::string::npos)
+      << c.status().message();
+  // The start alone above the default cap raises the cap with it.
+  c = ParseConfig(R"({"merchants":[{"merchantno":"1","key":"k"}],
+    "settings":{"notify_per_host":40}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->settings.notify_per_host_max, 40);
 }
 
 TEST(Config, ScheduleAloneMeansTheCustomProfile) {

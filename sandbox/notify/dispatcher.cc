@@ -48,6 +48,7 @@ StatusOr<DispatcherOptions> DispatcherOptionsFor(const Settings& settings) {
   o.time_scale = settings.time_scale;
   o.workers = settings.notify_workers;
   o.per_host = settings.notify_per_host;
+  o.per_host_max = std::max(settings.notify_per_host, settings.notify_per_host_max);
   o.timeout_ms = settings.notify_timeout_ms;
   o.forward_to = settings.forward_to;
   return o;
@@ -141,6 +142,13 @@ size_t Dispatcher::held() const {
   return held_.size();
 }
 
+int64_t Dispatcher::host_limit(const std::string& host_key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = hosts_.find(host_key); it != hosts_.end()) return it->second.limit;
+  if (auto it = learned_limits_.find(host_key); it != learned_limits_.end()) return it->second;
+  return options_.per_host;
+}
+
 size_t Dispatcher::extras_waiting() const {
   std::lock_guard<std::mutex> lock(mu_);
   return extras_.size();
@@ -188,11 +196,16 @@ void Dispatcher::SchedulerLoop() {
 
 int64_t Dispatcher::ScanOnce() {
   const int64_t idle_us = options_.max_idle_wait_ms * 1000;
+  // A cursor scan needs no exclusion list: every row behind the cursor was
+  // passed already, and a row claimed twice is dropped below (held_).
+  const auto real_now = std::chrono::steady_clock::now();
+  const bool full = !cursor_ || real_now - last_full_scan_ >=
+                                    std::chrono::milliseconds(options_.full_scan_ms);
   std::unordered_set<int64_t> exclude;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (held_.size() >= options_.max_held) return idle_us;  // a completion wakes us
-    exclude = held_;
+    if (full) exclude = held_;
   }
   const int64_t now_us = ctx_.clock->NowMicros();
   int64_t next_extra_us = -1;
@@ -209,11 +222,20 @@ int64_t Dispatcher::ScanOnce() {
       ready_.push_back(std::move(job));
     }
   }
-  StatusOr<DueNotifications> due =
-      ctx_.store->ClaimDueNotifications(now_us, options_.batch, exclude);
+  StatusOr<DueNotifications> due = ctx_.store->ClaimDueNotifications(
+      now_us, options_.batch, exclude, full ? std::nullopt : cursor_);
   if (!due.ok()) {
     Log("notify: cannot read the outbox: " + due.status().ToString());
+    cursor_.reset();
     return idle_us;
+  }
+  if (full) last_full_scan_ = real_now;
+  if (due->last) {
+    cursor_ = due->last;
+  } else if (!full) {
+    // Nothing new behind the cursor: look at everything next time (cheap
+    // when idle; catches retries and resends that fell due before it).
+    cursor_.reset();
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -222,8 +244,13 @@ int64_t Dispatcher::ScanOnce() {
       const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
       Job job{std::move(n), "", std::nullopt};
       job.host_key = HostKey(TargetUrl(job.notification, m));
-      Host& host = hosts_[job.host_key];
-      if (host.running < options_.per_host) {
+      auto [it, fresh] = hosts_.try_emplace(job.host_key);
+      Host& host = it->second;
+      if (fresh) {
+        auto learned = learned_limits_.find(job.host_key);
+        host.limit = learned != learned_limits_.end() ? learned->second : options_.per_host;
+      }
+      if (host.running < host.limit) {
         ++host.running;
         ready_.push_back(std::move(job));
       } else {
@@ -252,25 +279,44 @@ void Dispatcher::WorkerLoop() {
       SendExtra(*job.extra);
       continue;
     }
-    const bool retry = Attempt(job.notification);
+    const AttemptOutcome outcome = Attempt(job.notification);
     bool was_full = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       was_full = held_.size() >= options_.max_held;
       held_.erase(job.notification.id);
       Host& host = hosts_[job.host_key];
-      if (!host.waiting.empty()) {
-        // The slot passes to the next due row of the same host.
-        ready_.push_back(std::move(host.waiting.front()));
-        host.waiting.pop_front();
-      } else if (--host.running <= 0) {
-        hosts_.erase(job.host_key);
-      }
+      --host.running;
+      AdaptHostLocked(job.host_key, host, outcome.healthy);
     }
-    worker_cv_.notify_one();
+    worker_cv_.notify_all();
     // Once the row is no longer held, the scheduler can see its retry time,
     // which may be sooner than it planned to look again.
-    if (was_full || retry) Wake();
+    if (was_full || outcome.retry) Wake();
+  }
+}
+
+void Dispatcher::AdaptHostLocked(const std::string& key, Host& host, bool healthy) {
+  // Additive increase while the host answers fast and well; back to the
+  // small limit at the first sign of trouble, so a host that starts to fail
+  // or stall cannot hold more than per_host workers for long.
+  host.limit = healthy ? std::min(host.limit + 1, std::max(options_.per_host,
+                                                           options_.per_host_max))
+                       : options_.per_host;
+  // The freed slot (and any new ones) pass to the host's next due rows.
+  while (host.running < host.limit && !host.waiting.empty()) {
+    ready_.push_back(std::move(host.waiting.front()));
+    host.waiting.pop_front();
+    ++host.running;
+  }
+  if (host.running <= 0 && host.waiting.empty()) {
+    if (host.limit != options_.per_host) {
+      if (learned_limits_.size() >= 4096) learned_limits_.clear();
+      learned_limits_[key] = host.limit;
+    } else {
+      learned_limits_.erase(key);
+    }
+    hosts_.erase(key);
   }
 }
 
@@ -281,7 +327,7 @@ int Dispatcher::DeliverDueNow() {
     Log("notify: cannot read the outbox: " + due.status().ToString());
     return 0;
   }
-  for (const Notification& n : due->due) Attempt(n);
+  for (const Notification& n : due->due) Attempt(n);  // outcome: nothing to adapt
   std::vector<Extra> extras;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -316,7 +362,7 @@ void Dispatcher::ReportDelivery(const Notification& n, bool acked) {
   }
 }
 
-bool Dispatcher::Attempt(const Notification& n) {
+Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
   const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
   const int64_t k = n.attempts + 1;  // this attempt's number in its series
   NotifyAttempt attempt;
@@ -444,7 +490,10 @@ bool Dispatcher::Attempt(const Notification& n) {
       " attempt " + std::to_string(k) + "/" + std::to_string(options_.schedule.max_attempts()) +
       " -> " + (attempt.url.empty() ? "(none)" : attempt.url) + ": " + outcome +
       (recorded.ok() ? "" : " (not recorded: " + recorded.ToString() + ")"));
-  return recorded.ok() && update.state == NotifyState::kPending;
+  AttemptOutcome out;
+  out.retry = recorded.ok() && update.state == NotifyState::kPending;
+  out.healthy = attempt.acked && attempt.latency_us <= options_.fast_ms * 1000;
+  return out;
 }
 
 void Dispatcher::SendExtra(const Extra& e) {

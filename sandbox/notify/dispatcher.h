@@ -17,10 +17,19 @@
 // attempt k the next is due schedule.DelayAfter(k) after the attempt ended,
 // on the sandbox clock.
 //
-// Isolation: at most `per_host` attempts are in flight per host:port of the
-// target URL; the other due rows of that host wait in memory while the
-// workers serve other hosts, so one dead merchant (5 s timeouts) cannot
-// starve the others.
+// Isolation with an adaptive limit: each host:port of the target URL starts
+// with `per_host` attempts in flight; every attempt it acknowledges within
+// `fast_ms` raises its limit by one, up to `per_host_max`, and any other
+// outcome (no ack, an error, a slow answer) drops it back to `per_host`. The
+// other due rows of a host wait in memory while the workers serve other
+// hosts, so a fast merchant gets many attempts in flight while a dead one
+// (5 s timeouts) holds at most `per_host` workers and cannot starve the rest.
+//
+// The outbox scan keeps a cursor (Store::ClaimDueNotifications `after`):
+// under load a scan reads only rows that became due behind the last one it
+// passed, and a full scan (stepping over the held rows) runs at most every
+// `full_scan_ms` or when the cursor finds nothing, so retries, resends and
+// clock moves are never missed for longer than that.
 //
 // Fault injection (a notification's fault_plan, docs/faults.md): dropped
 // attempts, bad signatures and tampered amounts change an attempt; the extra
@@ -36,6 +45,7 @@
 #ifndef VKSPAY_SANDBOX_NOTIFY_DISPATCHER_H_
 #define VKSPAY_SANDBOX_NOTIFY_DISPATCHER_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -59,15 +69,20 @@ namespace vkspay::sandbox {
 struct DispatcherOptions {
   RetrySchedule schedule;   // e.g. ScheduleForProfile("vkspay")
   double time_scale = 1.0;  // multiplies every schedule delay (> 0)
-  int64_t workers = 8;
-  int64_t per_host = 2;
+  int64_t workers = 64;
+  int64_t per_host = 2;      // a host's limit to start with, and after a failure
+  int64_t per_host_max = 32; // the most a fast, healthy host gets
+  int64_t fast_ms = 250;     // an ack within this raises the host's limit
   int64_t timeout_ms = 5000;
   size_t max_response_bytes = 64 * 1024;
   std::string forward_to;  // global; a merchant's own forward_to wins
   // Rows read per scan of the outbox, and the most held in memory (queued or
   // in flight) at once.
-  size_t batch = 64;
+  size_t batch = 256;
   size_t max_held = 10000;
+  // Real milliseconds between full scans of the outbox while the cursor
+  // scans keep finding rows.
+  int64_t full_scan_ms = 250;
   // The scheduler looks at the outbox at least this often (real time), so a
   // clock advance or a changed time scale is never waited out.
   int64_t max_idle_wait_ms = 200;
@@ -110,6 +125,9 @@ class Dispatcher {
 
   // Rows queued or in flight (for tests and health).
   size_t held() const;
+  // A host's current limit on attempts in flight ("host:port"; per_host if
+  // the dispatcher knows nothing of it). For tests and health.
+  int64_t host_limit(const std::string& host_key) const;
   // Extra deliveries (fault injection) waiting for their time.
   size_t extras_waiting() const;
 
@@ -132,7 +150,13 @@ class Dispatcher {
   };
   struct Host {
     int64_t running = 0;      // jobs of this host in ready_ or being attempted
+    int64_t limit = 0;        // attempts allowed in flight now (adaptive)
     std::deque<Job> waiting;  // due, held back by the per-host limit
+  };
+  // How an attempt went, for the schedule and the host's limit.
+  struct AttemptOutcome {
+    bool retry = false;    // the notification stays pending
+    bool healthy = false;  // acked within fast_ms
   };
 
   void SchedulerLoop();
@@ -140,9 +164,11 @@ class Dispatcher {
   // Claims due rows into the queues; returns how long to wait (real
   // microseconds) before looking again.
   int64_t ScanOnce();
-  // One delivery attempt, recorded. True if the notification stays pending
-  // (a retry is scheduled).
-  bool Attempt(const Notification& n);
+  // One delivery attempt, recorded.
+  AttemptOutcome Attempt(const Notification& n);
+  // The host's limit after an attempt; moves waiting jobs to ready_ while
+  // the host has room. Needs mu_.
+  void AdaptHostLocked(const std::string& key, Host& host, bool healthy);
   // Tells the fault engine how a sent attempt went (merchant.suspend_after).
   void ReportDelivery(const Notification& n, bool acked);
   // Queues an extra delivery (or, when not started, sends it on the calling
@@ -171,6 +197,12 @@ class Dispatcher {
   bool wake_ = false;                            // guarded by mu_
   std::unordered_set<int64_t> held_;             // guarded by mu_
   std::unordered_map<std::string, Host> hosts_;  // guarded by mu_
+  // Limits learned by hosts that went idle (kept so that a fast host does
+  // not start over at per_host after each lull); guarded by mu_, bounded.
+  std::unordered_map<std::string, int64_t> learned_limits_;
+  // The outbox cursor and when the last full scan ran; scheduler thread only.
+  std::optional<OutboxCursor> cursor_;
+  std::chrono::steady_clock::time_point last_full_scan_{};
   std::deque<Job> ready_;                        // guarded by mu_
   std::multimap<int64_t, Extra> extras_;         // guarded by mu_; by due_us
   std::thread scheduler_;

@@ -510,6 +510,117 @@ TEST_F(DispatcherTest, AStuckHostCannotStarveTheOthers) {
   for (const Notification& n : slow) EXPECT_NE(Get(n).state, NotifyState::kAcked);
 }
 
+// The adaptive per-host limit: a host that acks fast gets more attempts in
+// flight (up to per_host_max); its first failure drops it back to per_host.
+TEST_F(DispatcherTest, AFastHostEarnsMoreAttemptsInFlightAndAFailureTakesThemAway) {
+  std::mutex mu;
+  int now_in_flight = 0;
+  int max_in_flight = 0;
+  std::atomic<bool> failing{false};
+  FakeSender sender([&](const OutboundTarget&) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      max_in_flight = std::max(max_in_flight, ++now_in_flight);
+    }
+    std::this_thread::sleep_for(milliseconds(2));
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      --now_in_flight;
+    }
+    return failing ? Http(500, "busy") : Ack();
+  });
+  DispatcherOptions o = Options("fast");
+  o.workers = 16;
+  o.per_host = 2;
+  o.per_host_max = 8;
+  Dispatcher d(ctx_, &guard_, &sender, o);
+  std::vector<Notification> rows;
+  for (int i = 0; i < 120; ++i) rows.push_back(Pay("A" + std::to_string(i)));
+  const std::string host = "127.0.0.1:9";
+  EXPECT_EQ(d.host_limit(host), 2);
+  d.Start();
+  EXPECT_TRUE(Eventually([&] {
+    for (const Notification& n : rows) {
+      if (Get(n).state != NotifyState::kAcked) return false;
+    }
+    return true;
+  }));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_GT(max_in_flight, 2) << "the limit never grew past per_host";
+    EXPECT_LE(max_in_flight, 8) << "the limit grew past per_host_max";
+  }
+  EXPECT_EQ(d.host_limit(host), 8);  // kept while the host is idle
+
+  failing = true;
+  const Notification bad = Pay("A-fail");
+  d.Wake();
+  EXPECT_TRUE(Eventually([&] { return Get(bad).total_attempts >= 1; }));
+  EXPECT_TRUE(Eventually([&] { return d.host_limit(host) == 2; }));
+  d.Stop();
+}
+
+// A dead host beside a fast one: the fast one keeps most of its solo rate
+// (generous margins: the rates are real time on a shared machine).
+TEST_F(DispatcherTest, ADeadHostBesideAFastOneLeavesTheFastOneMostOfItsRate) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  FakeSender sender([&](const OutboundTarget& t) {
+    if (t.port == 7101) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, std::chrono::seconds(20), [&] { return release; });
+      SendResult r;
+      r.error = "timeout after 5000 ms";
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    return Ack();
+  });
+  DispatcherOptions o = Options("fast");
+  o.workers = 16;
+  o.per_host = 2;
+  o.per_host_max = 12;
+  // Delivers `count` notifications to the fast host; seconds taken.
+  auto run = [&](const std::string& prefix, int count) {
+    std::vector<Notification> rows;
+    for (int i = 0; i < count; ++i) {
+      rows.push_back(Pay(prefix + std::to_string(i), "http://127.0.0.1:7102/n"));
+    }
+    Dispatcher d(ctx_, &guard_, &sender, o);
+    const auto start = std::chrono::steady_clock::now();
+    d.Start();
+    const bool done = Eventually(
+        [&] {
+          for (const Notification& n : rows) {
+            if (Get(n).state != NotifyState::kAcked) return false;
+          }
+          return true;
+        },
+        milliseconds(20000));
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_TRUE(done);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    d.Stop();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = false;
+    }
+    return s;
+  };
+  const double solo = run("SOLO", 400);
+  for (int i = 0; i < 20; ++i) Pay("DEAD" + std::to_string(i), "http://127.0.0.1:7101/n");
+  const double beside_dead = run("BESIDE", 400);
+  // Rate beside the dead host / solo rate = solo time / time beside it.
+  EXPECT_GE(solo / beside_dead, 0.4) << "solo " << solo << " s, beside a dead host "
+                                     << beside_dead << " s";
+}
+
 TEST_F(DispatcherTest, PendingRowsInAFileAreDeliveredByANewDispatcherAfterARestart) {
   std::string dir = ::testing::TempDir() + "vkspay_dispatch_XXXXXX";
   ASSERT_NE(mkdtemp(dir.data()), nullptr);

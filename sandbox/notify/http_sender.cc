@@ -28,7 +28,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using ClientPtr = std::shared_ptr<httplib::ClientImpl>;
 
-constexpr size_t kMaxIdlePerTarget = 16;
+constexpr size_t kMaxIdlePerTarget = 64;  // >= the per-host limit's cap
 constexpr size_t kMaxIdleTotal = 256;
 // Servers close idle keep-alive connections after a few seconds (cpp-httplib:
 // 5 s); a client idle longer is dropped rather than probed.

@@ -1,11 +1,19 @@
-// The Store on SQLite: one connection, one mutex, cached prepared statements,
-// and a background checkpointer (its own connection and thread) so that no
-// commit runs a WAL checkpoint.
+// The Store on SQLite: SQL, schema and migrations only; the payment rules are
+// the Ledger's (sandbox/ledger/), run over this file's LedgerTxn (WriterTxn).
 //
-// Every mutating method is one InWriteTxn(...) call: BEGIN IMMEDIATE, a body
-// that reads and writes through the helpers below, then COMMIT, or ROLLBACK
-// on any error. Work that must happen atomically with a state change (such as
-// a future notification outbox row) belongs inside that same body.
+// Connections: one writer (under mu_), a pool of readers opened on demand
+// (WAL: reads never wait for the writer) and a background checkpointer (its
+// own connection and thread) so that no commit runs a WAL checkpoint.
+//
+// Writes are group-committed (Write/Submit/RunBatch): callers queue a job;
+// the first in the queue leads, takes every queued job (up to max_batch),
+// runs them in one BEGIN IMMEDIATE transaction, each in a savepoint (a
+// refused or failed write rolls back to its savepoint, touching no other),
+// commits once, and wakes the callers, who answer only then. If the
+// transaction as a whole fails (BEGIN, COMMIT, an I/O error that makes SQLite
+// roll back), every write of the batch gets that error and none of them
+// remains. Work that must happen atomically with a state change (the outbox
+// row of a payment) is written by the same ledger operation.
 #include "sandbox/store/sqlite_store.h"
 
 #include <sqlite3.h>
@@ -15,6 +23,7 @@
 #include <cassert>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,6 +38,8 @@
 #include <utility>
 #include <vector>
 
+#include "sandbox/ledger/ledger.h"
+#include "sandbox/ledger/ledger_txn.h"
 #include "sandbox/store/store.h"
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/clock.h"
@@ -271,6 +282,13 @@ constexpr std::string_view kNameNotification =
 constexpr std::string_view kSelectPendingNotificationIds =
     "SELECT id, next_attempt_at FROM notifications WHERE state = 'pending' "
     "ORDER BY next_attempt_at, id";
+// The outbox cursor: only rows past (next_attempt_at, id), still from the
+// index alone.
+constexpr std::string_view kSelectPendingNotificationIdsAfter =
+    "SELECT id, next_attempt_at FROM notifications WHERE state = 'pending' "
+    "AND (next_attempt_at, id) > (?1, ?2) ORDER BY next_attempt_at, id";
+constexpr std::string_view kSelectTotalAttempts =
+    "SELECT total_attempts FROM notifications WHERE id = ?1";
 constexpr std::string_view kSelectNotificationById =
     "SELECT " VKSPAY_NOTIFY_COLUMNS " FROM notifications WHERE id = ?1";
 constexpr std::string_view kSelectNotificationByNotifyId =
@@ -547,68 +565,6 @@ std::optional<int64_t> NumericId(std::string_view key) {
   return v;
 }
 
-bool IsUnpaid(OrderStatus s) { return s == OrderStatus::kNotPay || s == OrderStatus::kUserPaying; }
-
-// The buyer's outcome on an unpaid order (in memory; the caller writes it):
-// SUCCESS with channel and transaction id, PAYERROR or CLOSED.
-void SetPayOutcome(Order& o, PayOutcome outcome, std::string_view channel,
-                   std::string_view transaction_id, int64_t now) {
-  switch (outcome) {
-    case PayOutcome::kSuccess:
-      o.status = OrderStatus::kSuccess;
-      o.pay_chnl = std::string(channel);
-      o.transaction_id = std::string(transaction_id);
-      o.paid_at = now;
-      break;
-    case PayOutcome::kFail:
-      o.status = OrderStatus::kPayError;
-      o.closed_at = now;
-      break;
-    case PayOutcome::kCancel:
-      o.status = OrderStatus::kClosed;
-      o.closed_at = now;
-      break;
-  }
-}
-
-// An unpaid order whose time ran out counts as closed. expires_at 0 means the
-// order never expires.
-bool IsExpiredUnpaid(const Order& o, int64_t now) {
-  return IsUnpaid(o.status) && o.expires_at > 0 && now >= o.expires_at;
-}
-
-Status OrderNotExist(std::string_view merchantno, std::string_view out_trade_no) {
-  return Status(ErrorCode::kOrderNotExist, "merchantno=" + std::string(merchantno) +
-                                               " 下没有 out_trade_no=" + std::string(out_trade_no) +
-                                               " 的订单");
-}
-
-Status OrderExpired(const Order& o) {
-  return Status(ErrorCode::kOrderClosed, "out_trade_no=" + o.out_trade_no + " 已于 " +
-                                             FormatDisplayTime(o.expires_at) + " 过期未支付");
-}
-
-// The error for acting on an order that is no longer unpaid.
-Status NotUnpaid(const Order& o) {
-  const std::string name = "out_trade_no=" + o.out_trade_no;
-  switch (o.status) {
-    case OrderStatus::kSuccess:
-    case OrderStatus::kRefund:
-      return Status(ErrorCode::kOrderPaid, "" + name + " 已于 " +
-                                               FormatDisplayTime(o.paid_at) + " 支付 " +
-                                               FormatYuan(o.total_fee) + " 元");
-    case OrderStatus::kClosed:
-      return Status(ErrorCode::kOrderClosed, "" + name + " 的状态为 CLOSED");
-    case OrderStatus::kPayError:
-      return Status(ErrorCode::kOrderPayError,
-                    "" + name + " 的状态为 PAYERROR, 不能再支付");
-    case OrderStatus::kNotPay:
-    case OrderStatus::kUserPaying:
-      break;
-  }
-  return Status(ErrorCode::kInternal, "内部错误: " + name + " 未支付, 不应走到这里");
-}
-
 const Status& StatusOf(const Status& s) { return s; }
 template <typename T>
 const Status& StatusOf(const StatusOr<T>& s) {
@@ -618,6 +574,240 @@ const Status& StatusOf(const StatusOr<T>& s) {
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// One SQLite connection and its prepared statements (SQLITE_PREPARE_PERSISTENT,
+// keyed by SQL text). Not thread-safe: the store gives each connection to
+// one thread at a time (the writer under mu_, readers through ReaderPool).
+class Conn {
+ public:
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() { Close(); }
+
+  // On failure the handle (kept for the message) is closed by Close().
+  Status Open(const std::string& path, int flags, const std::string& vfs) {
+    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_EXRESCODE,
+                                   vfs.empty() ? nullptr : vfs.c_str());
+    const std::string where = "打开数据库 " + Quote(path);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, where);
+    const int r = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    if (r != SQLITE_OK) return SqliteError(db_, r, where + ", 设置 busy_timeout");
+    return Status::Ok();
+  }
+  void Close() {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    stmts_.clear();
+    if (db_ != nullptr) {
+      [[maybe_unused]] const int rc = sqlite3_close(db_);
+      assert(rc == SQLITE_OK && "every statement is finalized above");
+      db_ = nullptr;
+    }
+  }
+  sqlite3* db() const { return db_; }
+
+  StatusOr<Stmt> Prepare(std::string_view sql) {
+    auto it = stmts_.find(sql);
+    if (it == stmts_.end()) {
+      sqlite3_stmt* stmt = nullptr;
+      const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                        SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return SqliteError(db_, rc, "准备语句 " + Quote(sql));
+      }
+      it = stmts_.emplace(std::string(sql), stmt).first;
+    }
+    return Stmt(db_, it->second);
+  }
+  // A cached statement, prepared now if needed (BEGIN, COMMIT, ...).
+  StatusOr<sqlite3_stmt*> Cached(std::string_view sql) {
+    StatusOr<Stmt> st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    return stmts_.find(sql)->second;
+  }
+  // Runs one cached statement that returns no rows.
+  Status Exec(std::string_view sql) {
+    StatusOr<Stmt> st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    return st->Run();
+  }
+  // Runs uncached SQL (possibly several statements): migrations, pragmas.
+  Status ExecScript(const std::string& sql) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+    sqlite3_free(err);  // the same text as sqlite3_errmsg, which SqliteError uses
+    if (rc != SQLITE_OK) {
+      const size_t start = sql.find_first_not_of(" \n");
+      const std::string head = start == std::string::npos ? sql : sql.substr(start, 60);
+      return SqliteError(db_, rc, "执行 " + Quote(head));
+    }
+    return Status::Ok();
+  }
+
+  // Runs `sql` with `args` bound and reads every row with `read`.
+  template <typename T, typename... Args>
+  StatusOr<std::vector<T>> QueryRows(StatusOr<T> (*read)(const Stmt&), std::string_view sql,
+                                     const Args&... args) {
+    StatusOr<Stmt> st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+    std::vector<T> out;
+    for (;;) {
+      StatusOr<bool> row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      StatusOr<T> item = read(*st);
+      if (!item.ok()) return item.status();
+      out.push_back(std::move(item).value());
+    }
+  }
+  // The first row of QueryRows, or `absent` if there is none.
+  template <typename T, typename... Args>
+  StatusOr<T> QueryOne(StatusOr<T> (*read)(const Stmt&), const Status& absent,
+                       std::string_view sql, const Args&... args) {
+    StatusOr<Stmt> st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absent;
+    return read(*st);
+  }
+  // The first column of the first row as an integer (`absent` if no row or
+  // NULL).
+  template <typename... Args>
+  StatusOr<int64_t> QueryInt(int64_t absent, std::string_view sql, const Args&... args) {
+    StatusOr<Stmt> st = Prepare(sql);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    return *row && !st->IsNull(0) ? st->Int(0) : absent;
+  }
+
+  // kOrderNotExist if absent.
+  StatusOr<Order> LoadOrder(std::string_view merchantno, std::string_view out_trade_no) {
+    StatusOr<Stmt> st = Prepare(kSelectOrderByKey);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no));
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return OrderNotExistError(merchantno, out_trade_no);
+    return ReadOrder(*st);
+  }
+  StatusOr<Order> LoadOrderByToken(std::string_view cashier_token) {
+    StatusOr<Stmt> st = Prepare(kSelectOrderByToken);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(cashier_token));
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      return Status(ErrorCode::kOrderNotExist,
+                    "没有 cashier_token=" + std::string(cashier_token) + " 的订单");
+    }
+    return ReadOrder(*st);
+  }
+  // kRefundNotExist if absent.
+  StatusOr<Refund> LoadRefund(std::string_view merchantno, std::string_view out_refund_no) {
+    StatusOr<Stmt> st = Prepare(kSelectRefundByKey);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_refund_no));
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return RefundNotExistError(merchantno, out_refund_no);
+    return ReadRefund(*st);
+  }
+  // `key` is the numeric id or the notify_id. kNotFound if absent.
+  StatusOr<Notification> LoadNotification(std::string_view key) {
+    const Status absent(ErrorCode::kNotFound, "没有 id 或 notify_id 为 " + Quote(key) + " 的通知");
+    if (std::optional<int64_t> id = NumericId(key)) {
+      return QueryOne(ReadNotification, absent, kSelectNotificationById, *id);
+    }
+    return QueryOne(ReadNotification, absent, kSelectNotificationByNotifyId, key);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> stmts_;
+};
+
+// Read connections, opened on demand up to a limit and handed to one thread
+// at a time. In WAL mode each read sees the last commit and never waits for
+// (or blocks) the writer.
+class ReaderPool {
+ public:
+  ReaderPool(std::string path, std::string vfs, size_t max)
+      : path_(std::move(path)), vfs_(std::move(vfs)), max_(max) {}
+  ReaderPool(const ReaderPool&) = delete;
+  ReaderPool& operator=(const ReaderPool&) = delete;
+
+  // A connection for the lifetime of the lease.
+  class Lease {
+   public:
+    Lease(ReaderPool* pool, std::unique_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (conn_ != nullptr) pool_->Return(std::move(conn_));
+    }
+    Conn& operator*() const { return *conn_; }
+
+   private:
+    ReaderPool* pool_;
+    std::unique_ptr<Conn> conn_;
+  };
+
+  // Waits while every connection is leased and the limit is reached.
+  StatusOr<Lease> Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !idle_.empty() || open_ < max_; });
+    if (!idle_.empty()) {
+      std::unique_ptr<Conn> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn));
+    }
+    ++open_;
+    lock.unlock();
+    auto conn = std::make_unique<Conn>();
+    Status s = conn->Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs_);
+    // A reader must never write (the writer's transactions are the only
+    // writes, so group commit sees every one).
+    if (s.ok()) s = conn->ExecScript("PRAGMA query_only = 1");
+    if (!s.ok()) {
+      conn.reset();
+      lock.lock();
+      --open_;
+      cv_.notify_one();
+      return s;
+    }
+    return Lease(this, std::move(conn));
+  }
+
+  // Closes every idle connection (the leased ones must be back).
+  void CloseAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.clear();
+    open_ = 0;
+  }
+
+ private:
+  void Return(std::unique_ptr<Conn> conn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      idle_.push_back(std::move(conn));
+    }
+    cv_.notify_one();
+  }
+
+  const std::string path_;
+  const std::string vfs_;
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Conn>> idle_;  // guarded by mu_
+  size_t open_ = 0;                           // guarded by mu_; idle or leased
 };
 
 // Runs WAL checkpoints on its own connection and thread, so that no commit
@@ -636,19 +826,11 @@ class Checkpointer {
   // Opens the second connection (same file, same VFS and synchronous) and
   // starts the thread.
   Status Start(const std::string& path, const std::string& vfs, const std::string& sync) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                             vfs.empty() ? nullptr : vfs.c_str());
-    if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_exec(db_, ("PRAGMA synchronous = " + sync).c_str(), nullptr, nullptr,
-                        nullptr);
-    }
-    if (rc != SQLITE_OK) {
-      Status s = SqliteError(db_, rc, "打开检查点连接 " + Quote(path));
-      sqlite3_close(db_);
-      db_ = nullptr;
-      return s;
+    Status s = conn_.Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs);
+    if (s.ok()) s = conn_.ExecScript("PRAGMA synchronous = " + sync);
+    if (!s.ok()) {
+      conn_.Close();
+      return Status(s.code(), s.message() + " (检查点连接)");
     }
     thread_ = std::thread([this] { Loop(); });
     return Status::Ok();
@@ -686,10 +868,7 @@ class Checkpointer {
     }
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
-    if (db_ != nullptr) {
-      sqlite3_close(db_);
-      db_ = nullptr;
-    }
+    conn_.Close();
   }
 
  private:
@@ -704,17 +883,19 @@ class Checkpointer {
       int log = 0, done = 0;
       // PASSIVE never waits for (or blocks) a writer; SQLITE_BUSY (another
       // checkpoint running) is fine: the next poke tries again.
-      int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      int rc = sqlite3_wal_checkpoint_v2(conn_.db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                         &done);
       if (truncate || (rc == SQLITE_OK && log > kTruncateWalPages)) {
         // Bound the WAL file: waits for the writer (busy timeout), copies
         // everything back and truncates the file to zero bytes.
-        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        sqlite3_wal_checkpoint_v2(conn_.db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                  nullptr);
       }
       lock.lock();
     }
   }
 
-  sqlite3* db_ = nullptr;  // only the thread uses it between Start and Stop
+  Conn conn_;  // only the thread uses it between Start and Stop
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -723,10 +904,125 @@ class Checkpointer {
   bool stop_ = false;      // guarded by mu_
 };
 
-// Thread-safe: every public method takes mu_ for its whole duration, so the
-// one connection runs one transaction at a time. Several SqliteStores may
-// open the same file (in this or another process); BEGIN IMMEDIATE and the
-// busy timeout serialise their writes.
+// The LedgerTxn of the writer connection's open transaction: SQL only.
+class WriterTxn final : public LedgerTxn {
+ public:
+  WriterTxn(Conn& conn, const std::string& notify_salt) : conn_(conn), notify_salt_(notify_salt) {}
+
+  Conn& conn() { return conn_; }
+  int64_t changes() const { return sqlite3_changes64(conn_.db()); }
+
+  StatusOr<Order> LoadOrder(std::string_view merchantno, std::string_view out_trade_no) override {
+    return conn_.LoadOrder(merchantno, out_trade_no);
+  }
+  StatusOr<Order> LoadOrderByToken(std::string_view cashier_token) override {
+    return conn_.LoadOrderByToken(cashier_token);
+  }
+  StatusOr<Refund> LoadRefund(std::string_view merchantno,
+                              std::string_view out_refund_no) override {
+    return conn_.LoadRefund(merchantno, out_refund_no);
+  }
+  StatusOr<int64_t> SumProcessingRefunds(std::string_view merchantno,
+                                         std::string_view out_trade_no) override {
+    return conn_.QueryInt(0, kSumProcessingRefunds, merchantno, out_trade_no);
+  }
+  Status InsertOrder(const Order& o) override {
+    StatusOr<Stmt> st = conn_.Prepare(kInsertOrder);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(
+        st->Bind(o.merchantno, o.out_trade_no, o.trade_type, o.total_fee, o.pay_chnl, o.subject,
+                 o.body, o.attach, o.notify_url, o.return_url, o.client_ip, o.auth_code,
+                 NullIfEmpty{o.cashier_token}, ToString(o.status), o.transaction_id,
+                 o.created_at, o.expires_at, o.paid_at, o.closed_at, o.refunded_fee,
+                 o.refund_count, o.fault_header));
+    return st->Run();
+  }
+  Status UpdateOrder(const Order& o) override {
+    StatusOr<Stmt> st = conn_.Prepare(kUpdateOrderState);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, ToString(o.status), o.pay_chnl,
+                                    o.transaction_id, o.paid_at, o.closed_at, o.refunded_fee,
+                                    o.refund_count));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+    if (changes() != 1) {
+      return Status(ErrorCode::kInternal,
+                    "数据库错误: 更新订单 out_trade_no=" + o.out_trade_no + " 时它已不存在");
+    }
+    return Status::Ok();
+  }
+  Status InsertRefund(const Refund& r) override {
+    StatusOr<Stmt> st = conn_.Prepare(kInsertRefund);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(r.merchantno, r.out_trade_no, r.out_refund_no, r.refund_fee,
+                                    ToString(r.status), r.created_at, r.success_at));
+    return st->Run();
+  }
+  Status UpdateRefund(const Refund& r) override {
+    StatusOr<Stmt> st = conn_.Prepare(kUpdateRefundState);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(std::string_view(r.merchantno),
+                                    std::string_view(r.out_refund_no), ToString(r.status),
+                                    r.success_at));
+    return st->Run();
+  }
+  StatusOr<std::string> InsertNotification(const NewNotification& n) override {
+    {
+      StatusOr<Stmt> st = conn_.Prepare(kInsertNotification);
+      if (!st.ok()) return st.status();
+      VKSPAY_RETURN_IF_ERROR(st->Bind(
+          std::string_view(n.type), std::string_view(n.merchantno),
+          std::string_view(n.out_trade_no), std::string_view(n.out_refund_no),
+          std::string_view(n.notify_url), n.first_attempt_us, n.created_at,
+          std::string_view(n.fault_plan)));
+      VKSPAY_RETURN_IF_ERROR(st->Run());
+    }
+    const int64_t id = sqlite3_last_insert_rowid(conn_.db());
+    NotificationContent c = n.content;
+    c.notify_id = MakeNotifyId(notify_salt_, id);
+    StatusOr<Stmt> st = conn_.Prepare(kNameNotification);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(
+        st->Bind(id, std::string_view(c.notify_id), NotificationFields(c).ToJson()));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+    return std::move(c.notify_id);
+  }
+  Status InsertAction(const ScheduledAction& a, int64_t now) override {
+    StatusOr<Stmt> st = conn_.Prepare(kInsertAction);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(
+        ToString(a.kind), std::string_view(a.merchantno), std::string_view(a.out_trade_no),
+        std::string_view(a.out_refund_no), a.due_us, std::max<int64_t>(0, a.delay_us),
+        ToString(a.outcome), std::string_view(a.channel), std::string_view(a.transaction_id),
+        std::string_view(a.note), now));
+    return st->Run();
+  }
+  StatusOr<bool> DeleteAction(int64_t id) override {
+    StatusOr<Stmt> st = conn_.Prepare(kDeleteAction);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(id));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+    return changes() == 1;
+  }
+  Status MoveLateSuccess(std::string_view merchantno, std::string_view out_trade_no,
+                         int64_t base_us) override {
+    StatusOr<Stmt> st = conn_.Prepare(kMoveLateSuccess);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no, base_us));
+    return st->Run();
+  }
+
+ private:
+  Conn& conn_;
+  const std::string& notify_salt_;
+};
+
+// Thread-safe. Writes go through the group-commit queue (Write): the first
+// waiting thread leads, runs the queued writes (up to max_batch) in one
+// transaction on the writer connection under mu_, each in a savepoint,
+// commits, and wakes the others. Reads use the ReaderPool (or, without one,
+// the writer connection under mu_). Several SqliteStores may open the same
+// file (in this or another process); BEGIN IMMEDIATE and the busy timeout
+// serialise their transactions.
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
@@ -759,9 +1055,13 @@ class SqliteStore final : public Store {
   void SetOutboxObserver(std::function<void()> observer) override {
     observer_ = std::move(observer);
   }
-  void SetNotifyPlanner(NotifyPlanner planner) override { planner_ = std::move(planner); }
+  void SetNotifyPlanner(NotifyPlanner planner) override {
+    ledger_.SetNotifyPlanner(std::move(planner));
+  }
+  using Store::ClaimDueNotifications;
   StatusOr<DueNotifications> ClaimDueNotifications(
-      int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude) override;
+      int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude,
+      const std::optional<OutboxCursor>& after) override;
   Status RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) override;
   StatusOr<std::vector<Notification>> ListNotifications(const NotificationFilter& filter) override;
   StatusOr<Notification> GetNotification(std::string_view key) override;
@@ -797,146 +1097,89 @@ class SqliteStore final : public Store {
   int64_t StartupSalt() const override { return startup_salt_; }
 
  private:
-  // Handed to a transaction body.
-  struct Txn {
-    // Commit what the body wrote even though it returns a (non-kInternal)
-    // error: used when an expired order is closed and then reported closed.
-    bool keep_writes_on_error = false;
+  // One write waiting in the group-commit queue.
+  struct WriteJob {
+    // Runs the write inside the shared transaction; returns its status.
+    std::function<Status(WriterTxn&, LedgerEffects&)> run;
+    LedgerEffects fx;
+    // Set when the transaction holding the write did not commit: the
+    // caller's answer (nothing of the write remains).
+    Status failed = Status::Ok();
+    bool done = false;  // guarded by queue_mu_
+    std::condition_variable cv;
   };
 
-  // Everything below requires mu_ held.
+  // Runs body(WriterTxn&, LedgerEffects&) in the next group-committed
+  // transaction and returns what it returned, or the transaction's error if
+  // the transaction failed.
+  template <typename Body>
+  auto Write(Body&& body) -> std::invoke_result_t<Body&, WriterTxn&, LedgerEffects&>;
+  // Queues the job and returns once it is done (leading a batch if it
+  // reaches the front of the queue first).
+  void Submit(WriteJob* job);
+  // Runs one batch in one transaction; needs mu_. True if a committed write
+  // made a notification due.
+  bool RunBatch(const std::vector<WriteJob*>& batch);
+  // Runs read(Conn&) on a read connection, or on the writer's under mu_.
+  template <typename Read>
+  auto WithReader(Read&& read) -> std::invoke_result_t<Read&, Conn&>;
 
-  StatusOr<Stmt> Prepare(std::string_view sql);
-  // Runs one cached statement that returns no rows.
-  Status Exec(std::string_view sql);
-  // Runs uncached SQL (possibly several statements): migrations, pragmas.
-  Status ExecScript(const std::string& sql);
+  // Need mu_.
   void RollbackIfOpen();
   // After a failed write: if SQLite's last error is SQLITE_FULL, asks the
   // checkpointer to truncate the WAL (Checkpointer::DiskFull).
   void NoteDiskFull();
-  // Runs body(Txn&) between BEGIN IMMEDIATE and COMMIT; rolls back if it
-  // fails (see Txn) or if COMMIT fails. Returns what body returned.
-  template <typename Body>
-  auto InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&>;
+  Status RunCached(sqlite3_stmt* stmt) { return Stmt(writer_.db(), stmt).Run(); }
   StatusOr<int64_t> UserVersion();
   Status Migrate();
 
-  // Runs `sql` with `args` bound and reads every row with `read`.
-  template <typename T, typename... Args>
-  StatusOr<std::vector<T>> QueryRows(StatusOr<T> (*read)(const Stmt&), std::string_view sql,
-                                     const Args&... args) {
-    StatusOr<Stmt> st = Prepare(sql);
-    if (!st.ok()) return st.status();
-    VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
-    std::vector<T> out;
-    for (;;) {
-      StatusOr<bool> row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return out;
-      StatusOr<T> item = read(*st);
-      if (!item.ok()) return item.status();
-      out.push_back(std::move(item).value());
-    }
-  }
-  template <typename... Args>
-  StatusOr<std::vector<Order>> QueryOrders(std::string_view sql, const Args&... args) {
-    return QueryRows(ReadOrder, sql, args...);
-  }
-  template <typename... Args>
-  StatusOr<std::vector<Refund>> QueryRefunds(std::string_view sql, const Args&... args) {
-    return QueryRows(ReadRefund, sql, args...);
-  }
-  // kOrderNotExist if absent.
-  StatusOr<Order> LoadOrder(std::string_view merchantno, std::string_view out_trade_no);
-  StatusOr<Order> LoadOrderByToken(std::string_view cashier_token);
-  // kRefundNotExist if absent.
-  StatusOr<Refund> LoadRefund(std::string_view merchantno, std::string_view out_refund_no);
-  Status InsertOrder(const Order& o);
-  Status UpdateOrderState(const Order& o);
-  Status InsertRefund(const Refund& r);
-  // Marks an expired unpaid order CLOSED as of its expiry, in the database
-  // and in `o`.
-  Status CloseExpired(Order& o);
-  // Loads an order with `load`, closing it first if it has expired.
-  template <typename Load>
-  StatusOr<Order> GetWithLazyClose(const Load& load, int64_t now);
-  template <typename... Args>
-  StatusOr<std::vector<Notification>> QueryNotifications(std::string_view sql,
-                                                         const Args&... args) {
-    return QueryRows(ReadNotification, sql, args...);
-  }
-  // kNotFound if absent.
-  StatusOr<Notification> LoadNotification(std::string_view key);
-  // Writes the outbox row for a payment (refund == nullptr) or a new refund
-  // of `order` (as it is after the change), due at once.
-  Status InsertNotification(const Order& order, const Refund* refund, int64_t now);
-  Status InsertAction(const ScheduledAction& a, int64_t now);
-  Status UpdateRefundState(const Refund& r);
-  template <typename... Args>
-  StatusOr<std::vector<ScheduledAction>> QueryActions(std::string_view sql, const Args&... args) {
-    return QueryRows(ReadAction, sql, args...);
-  }
-  // Applies one due action and deletes it, in one transaction. Sets
-  // *notified when it wrote a notification.
-  Status ApplyAction(const ScheduledAction& a, int64_t now_us, bool* notified);
-  // Both refund paths; `then` null: SUCCESS at once with its notification.
-  StatusOr<RefundResult> CreateRefundImpl(
-      std::string_view merchantno, std::string_view out_trade_no,
-      const std::optional<std::string>& requested_out_refund_no,
-      std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
-      const ScheduledAction* then);
-  StatusOr<Order> CompletePaymentLocked(std::string_view merchantno,
-                                        std::string_view out_trade_no, PayOutcome outcome,
-                                        std::string_view channel,
-                                        std::string_view transaction_id, int64_t now);
-  // The bodies of CreateOrderWithActions, CompletePayment and StartUserPaying,
-  // to run inside a transaction (CreateAndPay runs two of them in one).
-  StatusOr<CreateOrderResult> CreateOrderInTxn(Txn& txn, const Order& order, bool must_be_new,
-                                               int64_t now,
-                                               const std::vector<ScheduledAction>& on_create);
-  StatusOr<Order> PayInTxn(Txn& txn, Order o, PayOutcome outcome, std::string_view channel,
-                           std::string_view transaction_id, int64_t now);
-  StatusOr<Order> StartUserPayingInTxn(Txn& txn, Order o, const ScheduledAction& then,
-                                       int64_t now);
-  // Tells the observer, if any; called without mu_.
+  // Reads the order with `load` on a reader; if it has expired unpaid,
+  // closes it through a write (merchantno empty: key is a cashier token).
+  StatusOr<Order> GetWithLazyClose(std::string_view merchantno, std::string_view key,
+                                   int64_t now);
+  // Tells the observer, if any; called without mu_ and queue_mu_.
   void NotifyObserver() const {
     if (observer_) observer_();
   }
 
   const std::string path_;
-  std::mutex mu_;
-  sqlite3* db_ = nullptr;  // guarded by mu_
-  // Prepared once with SQLITE_PREPARE_PERSISTENT, keyed by SQL text; guarded
-  // by mu_.
-  std::unordered_map<std::string, sqlite3_stmt*, StringHash, std::equal_to<>> stmts_;
-  // This database's notify_id salt, read at open; guarded by mu_.
-  std::string notify_salt_;
-  // Orders + refunds stored at open (StartupSalt); set in Open, then only read.
-  int64_t startup_salt_ = 0;
-  // BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared at open; guarded by mu_.
+  size_t max_batch_ = 128;  // set in Open
+
+  std::mutex queue_mu_;
+  std::deque<WriteJob*> queue_;  // guarded by queue_mu_; the front one leads
+
+  std::mutex mu_;   // the writer connection
+  Conn writer_;     // guarded by mu_ (after Open)
+  // BEGIN IMMEDIATE, COMMIT, ROLLBACK and the savepoint statements of
+  // writer_, prepared at open; guarded by mu_.
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* rollback_ = nullptr;
+  sqlite3_stmt* savepoint_ = nullptr;
+  sqlite3_stmt* release_ = nullptr;
+  sqlite3_stmt* rollback_to_ = nullptr;
+  // This database's notify_id salt, read at open, then only read.
+  std::string notify_salt_;
+  // Orders + refunds stored at open (StartupSalt); set in Open, then only read.
+  int64_t startup_salt_ = 0;
+  // Null: reads use writer_ under mu_ (in-memory database, custom VFS,
+  // read_connections 0).
+  std::unique_ptr<ReaderPool> readers_;
   // Null for an in-memory database and with a custom VFS (the fault-injection
   // tests count each operation's I/O calls, which a background thread would
   // make vary): SQLite's own autocheckpoint then runs inside commits.
   std::unique_ptr<Checkpointer> checkpointer_;
   // Set before the store is shared, then only read.
   std::function<void()> observer_;
-  NotifyPlanner planner_;
+  Ledger ledger_;
 };
 
 SqliteStore::~SqliteStore() {
-  // First: its connection must close before ours, so that the last close
-  // (ours) checkpoints and removes the WAL.
+  // First: their connections must close before the writer's, so that the
+  // last close (the writer's) checkpoints and removes the WAL.
   if (checkpointer_ != nullptr) checkpointer_->Stop();
-  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
-  stmts_.clear();
-  if (db_ != nullptr) {
-    [[maybe_unused]] const int rc = sqlite3_close(db_);
-    assert(rc == SQLITE_OK && "every statement is finalized above");
-  }
+  if (readers_ != nullptr) readers_->CloseAll();
+  writer_.Close();
 }
 
 Status SqliteStore::Open(const SqliteStoreOptions& options) {
@@ -949,24 +1192,24 @@ Status SqliteStore::Open(const SqliteStoreOptions& options) {
     return Status(ErrorCode::kInvalidField,
                   "synchronous 必须是 NORMAL 或 FULL, 收到 " + Quote(options.synchronous));
   }
+  if (options.max_batch < 1) {
+    return Status(ErrorCode::kInvalidField,
+                  "max_batch 必须至少为 1, 收到 " + std::to_string(options.max_batch));
+  }
+  max_batch_ = static_cast<size_t>(options.max_batch);
   const std::string where = "打开数据库 " + Quote(path_);
-  const int rc = sqlite3_open_v2(
-      path_.c_str(), &db_,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      options.vfs.empty() ? nullptr : options.vfs.c_str());
-  // On failure db_ may still hold a handle (for the message); the destructor
-  // closes it.
-  if (rc != SQLITE_OK) return SqliteError(db_, rc, where);
-  int r = sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-  if (r != SQLITE_OK) return SqliteError(db_, r, where + ", 设置 busy_timeout");
+  Status s = writer_.Open(path_,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                          options.vfs);
+  if (!s.ok()) return s;
 
-  auto annotate = [&](const Status& s) {
-    return Status(s.code(), s.message() + " (" + where + ")");
+  auto annotate = [&](const Status& e) {
+    return Status(e.code(), e.message() + " (" + where + ")");
   };
-  Status s = Exec("PRAGMA foreign_keys = ON");
+  s = writer_.Exec("PRAGMA foreign_keys = ON");
   if (!s.ok()) return annotate(s);
   {
-    StatusOr<Stmt> st = Prepare("PRAGMA journal_mode = WAL");
+    StatusOr<Stmt> st = writer_.Prepare("PRAGMA journal_mode = WAL");
     if (!st.ok()) return annotate(st.status());
     StatusOr<bool> row = st->Step();
     if (!row.ok()) return annotate(row.status());
@@ -977,18 +1220,20 @@ Status SqliteStore::Open(const SqliteStoreOptions& options) {
                                               Quote(mode) + " (" + where + ")");
     }
   }
-  s = ExecScript("PRAGMA synchronous = " + sync);
+  s = writer_.ExecScript("PRAGMA synchronous = " + sync);
   if (!s.ok()) return annotate(s);
-  for (auto [sql, out] : {std::pair{"BEGIN IMMEDIATE", &begin_}, std::pair{"COMMIT", &commit_},
-                          std::pair{"ROLLBACK", &rollback_}}) {
-    StatusOr<Stmt> st = Prepare(sql);  // owned by stmts_, finalized with them
+  for (auto [sql, out] :
+       {std::pair{"BEGIN IMMEDIATE", &begin_}, std::pair{"COMMIT", &commit_},
+        std::pair{"ROLLBACK", &rollback_}, std::pair{"SAVEPOINT w", &savepoint_},
+        std::pair{"RELEASE w", &release_}, std::pair{"ROLLBACK TO w", &rollback_to_}}) {
+    StatusOr<sqlite3_stmt*> st = writer_.Cached(sql);  // finalized with the connection
     if (!st.ok()) return annotate(st.status());
-    *out = stmts_.find(std::string_view(sql))->second;
+    *out = *st;
   }
   s = Migrate();
   if (!s.ok()) return annotate(s);
   {
-    StatusOr<Stmt> st = Prepare("SELECT salt FROM notify_meta LIMIT 1");
+    StatusOr<Stmt> st = writer_.Prepare("SELECT salt FROM notify_meta LIMIT 1");
     if (!st.ok()) return annotate(st.status());
     StatusOr<bool> row = st->Step();
     if (!row.ok()) return annotate(row.status());
@@ -998,60 +1243,30 @@ Status SqliteStore::Open(const SqliteStoreOptions& options) {
     notify_salt_ = st->Text(0);
   }
   {
-    StatusOr<Stmt> st =
-        Prepare("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM refunds)");
-    if (!st.ok()) return annotate(st.status());
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return annotate(row.status());
-    startup_salt_ = *row ? st->Int(0) : 0;
+    StatusOr<int64_t> n = writer_.QueryInt(
+        0, "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM refunds)");
+    if (!n.ok()) return annotate(n.status());
+    startup_salt_ = *n;
   }
-  const char* file = sqlite3_db_filename(db_, "main");
-  if (options.vfs.empty() && file != nullptr && *file != '\0') {
+  const char* file = sqlite3_db_filename(writer_.db(), "main");
+  const bool on_disk = options.vfs.empty() && file != nullptr && *file != '\0';
+  if (on_disk) {
     auto checkpointer = std::make_unique<Checkpointer>();
     s = checkpointer->Start(file, options.vfs, sync);
     if (!s.ok()) return annotate(s);
     checkpointer_ = std::move(checkpointer);
     // Replaces the autocheckpoint (which is itself a WAL hook).
     sqlite3_wal_hook(
-        db_,
+        writer_.db(),
         [](void* arg, sqlite3*, const char*, int pages) -> int {
           static_cast<Checkpointer*>(arg)->Poke(pages);
           return SQLITE_OK;
         },
         checkpointer_.get());
-  }
-  return Status::Ok();
-}
-
-StatusOr<Stmt> SqliteStore::Prepare(std::string_view sql) {
-  auto it = stmts_.find(sql);
-  if (it == stmts_.end()) {
-    sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(stmt);
-      return SqliteError(db_, rc, "准备语句 " + Quote(sql));
+    if (options.read_connections > 0) {
+      readers_ = std::make_unique<ReaderPool>(file, options.vfs,
+                                              static_cast<size_t>(options.read_connections));
     }
-    it = stmts_.emplace(std::string(sql), stmt).first;
-  }
-  return Stmt(db_, it->second);
-}
-
-Status SqliteStore::Exec(std::string_view sql) {
-  StatusOr<Stmt> st = Prepare(sql);
-  if (!st.ok()) return st.status();
-  return st->Run();
-}
-
-Status SqliteStore::ExecScript(const std::string& sql) {
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-  sqlite3_free(err);  // the same text as sqlite3_errmsg, which SqliteError uses
-  if (rc != SQLITE_OK) {
-    const size_t start = sql.find_first_not_of(" \n");
-    const std::string head = start == std::string::npos ? sql : sql.substr(start, 60);
-    return SqliteError(db_, rc, "执行 " + Quote(head));
   }
   return Status::Ok();
 }
@@ -1059,45 +1274,126 @@ Status SqliteStore::ExecScript(const std::string& sql) {
 void SqliteStore::RollbackIfOpen() {
   // Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_NOMEM) make
   // SQLite roll back by itself; a second ROLLBACK would only fail.
-  if (sqlite3_get_autocommit(db_) != 0) return;
-  [[maybe_unused]] Status s = Stmt(db_, rollback_).Run();
-  assert(sqlite3_get_autocommit(db_) != 0 && "ROLLBACK left the transaction open");
+  if (sqlite3_get_autocommit(writer_.db()) != 0) return;
+  [[maybe_unused]] Status s = RunCached(rollback_);
+  assert(sqlite3_get_autocommit(writer_.db()) != 0 && "ROLLBACK left the transaction open");
 }
 
 void SqliteStore::NoteDiskFull() {
-  if (checkpointer_ != nullptr && (sqlite3_errcode(db_) & 0xff) == SQLITE_FULL) {
+  if (checkpointer_ != nullptr && (sqlite3_errcode(writer_.db()) & 0xff) == SQLITE_FULL) {
     checkpointer_->DiskFull();
   }
 }
 
 template <typename Body>
-auto SqliteStore::InWriteTxn(Body&& body) -> std::invoke_result_t<Body&, Txn&> {
-  assert(sqlite3_get_autocommit(db_) != 0 && "a transaction was left open");
-  Status begin = Stmt(db_, begin_).Run();
-  if (!begin.ok()) {
-    RollbackIfOpen();
-    return begin;
+auto SqliteStore::Write(Body&& body) -> std::invoke_result_t<Body&, WriterTxn&, LedgerEffects&> {
+  using Result = std::invoke_result_t<Body&, WriterTxn&, LedgerEffects&>;
+  std::optional<Result> result;
+  WriteJob job;
+  job.run = [&](WriterTxn& txn, LedgerEffects& fx) -> Status {
+    result.emplace(body(txn, fx));
+    return StatusOf(*result);
+  };
+  Submit(&job);
+  if (!job.failed.ok()) return Result(job.failed);
+  return std::move(*result);
+}
+
+void SqliteStore::Submit(WriteJob* job) {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_.push_back(job);
+  while (!job->done && queue_.front() != job) job->cv.wait(lock);
+  if (job->done) return;  // a leader ran it
+  // This thread leads: the jobs queued now (itself first) form the batch;
+  // those arriving while it runs wait for the next one.
+  std::vector<WriteJob*> batch(queue_.begin(),
+                               queue_.begin() + static_cast<std::ptrdiff_t>(
+                                                    std::min(queue_.size(), max_batch_)));
+  lock.unlock();
+  bool notified = false;
+  {
+    std::lock_guard<std::mutex> db_lock(mu_);
+    notified = RunBatch(batch);
   }
-  Txn txn;
-  auto result = body(txn);
-  const Status& s = StatusOf(result);
-  const bool commit = s.ok() || (txn.keep_writes_on_error && s.code() != ErrorCode::kInternal);
-  if (!commit) {
+  lock.lock();
+  for (WriteJob* done : batch) {
+    assert(queue_.front() == done);
+    queue_.pop_front();
+    done->done = true;
+    if (done != job) done->cv.notify_one();
+  }
+  if (!queue_.empty()) queue_.front()->cv.notify_one();  // the next leader
+  lock.unlock();
+  if (notified) NotifyObserver();
+}
+
+bool SqliteStore::RunBatch(const std::vector<WriteJob*>& batch) {
+  assert(sqlite3_get_autocommit(writer_.db()) != 0 && "a transaction was left open");
+  auto fail_all = [&](const Status& why) {
     NoteDiskFull();
     RollbackIfOpen();
-    return result;
+    for (WriteJob* j : batch) j->failed = why;
+    return false;
+  };
+  Status begin = RunCached(begin_);
+  if (!begin.ok()) return fail_all(begin);
+  WriterTxn txn(writer_, notify_salt_);
+  // One write alone needs no savepoint: the transaction is its savepoint.
+  const bool savepoints = batch.size() > 1;
+  for (WriteJob* j : batch) {
+    if (savepoints) {
+      Status s = RunCached(savepoint_);
+      if (!s.ok()) return fail_all(s);
+    }
+    Status s = Status::Ok();
+    try {
+      s = j->run(txn, j->fx);
+    } catch (const std::exception& e) {
+      // The other writes of the batch must not pay for it (and the queue
+      // must move on): this write alone fails.
+      s = Status(ErrorCode::kInternal, std::string("内部错误: 写入时抛出异常: ") + e.what());
+    }
+    if (sqlite3_get_autocommit(writer_.db()) != 0) {
+      // SQLite rolled the whole transaction back (I/O error, disk full):
+      // every write of the batch is gone.
+      return fail_all(s.ok() ? Status(ErrorCode::kInternal, "数据库错误: 事务已被 SQLite 回滚")
+                             : s);
+    }
+    const bool keep =
+        s.ok() || (j->fx.keep_writes_on_error && s.code() != ErrorCode::kInternal);
+    if (!keep) {
+      if (s.code() == ErrorCode::kInternal) NoteDiskFull();
+      j->fx.notified = false;
+      if (!savepoints) {
+        RollbackIfOpen();
+        return false;  // its own answer (the refusal) stands
+      }
+      Status r = RunCached(rollback_to_);
+      if (!r.ok()) return fail_all(r);
+    }
+    if (savepoints) {
+      Status r = RunCached(release_);
+      if (!r.ok()) return fail_all(r);
+    }
   }
-  Status committed = Stmt(db_, commit_).Run();
-  if (!committed.ok()) {
-    NoteDiskFull();
-    RollbackIfOpen();
-    return committed;
+  Status committed = RunCached(commit_);
+  if (!committed.ok()) return fail_all(committed);
+  return std::any_of(batch.begin(), batch.end(), [](const WriteJob* j) { return j->fx.notified; });
+}
+
+template <typename Read>
+auto SqliteStore::WithReader(Read&& read) -> std::invoke_result_t<Read&, Conn&> {
+  if (readers_ == nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return read(writer_);
   }
-  return result;
+  StatusOr<ReaderPool::Lease> lease = readers_->Acquire();
+  if (!lease.ok()) return lease.status();
+  return read(**lease);
 }
 
 StatusOr<int64_t> SqliteStore::UserVersion() {
-  StatusOr<Stmt> st = Prepare("PRAGMA user_version");
+  StatusOr<Stmt> st = writer_.Prepare("PRAGMA user_version");
   if (!st.ok()) return st.status();
   StatusOr<bool> row = st->Step();
   if (!row.ok()) return row.status();
@@ -1111,7 +1407,8 @@ Status SqliteStore::Migrate() {
   StatusOr<int64_t> version = UserVersion();
   if (!version.ok()) return version.status();
   if (*version == latest) return Status::Ok();
-  return InWriteTxn([&](Txn&) -> Status {
+  VKSPAY_RETURN_IF_ERROR(RunCached(begin_));
+  Status s = [&]() -> Status {
     // Read again under the write lock: another connection may have migrated
     // the file in between.
     StatusOr<int64_t> current = UserVersion();
@@ -1122,98 +1419,28 @@ Status SqliteStore::Migrate() {
                                               std::to_string(latest) + ", 请升级 vkspay-sandbox");
     }
     for (int64_t v = *current; v < latest; ++v) {
-      VKSPAY_RETURN_IF_ERROR(ExecScript(std::string(migrations[static_cast<size_t>(v)])));
+      VKSPAY_RETURN_IF_ERROR(writer_.ExecScript(std::string(migrations[static_cast<size_t>(v)])));
     }
-    return ExecScript("PRAGMA user_version = " + std::to_string(latest));
+    VKSPAY_RETURN_IF_ERROR(writer_.ExecScript("PRAGMA user_version = " + std::to_string(latest)));
+    return RunCached(commit_);
+  }();
+  if (!s.ok()) RollbackIfOpen();
+  return s;
+}
+
+// --- orders and refunds ---
+
+StatusOr<Order> SqliteStore::GetWithLazyClose(std::string_view merchantno, std::string_view key,
+                                              int64_t now) {
+  // The common case is a plain read, which never waits for the writer.
+  StatusOr<Order> order = WithReader([&](Conn& c) {
+    return merchantno.empty() ? c.LoadOrderByToken(key) : c.LoadOrder(merchantno, key);
   });
-}
-
-StatusOr<Order> SqliteStore::LoadOrder(std::string_view merchantno, std::string_view out_trade_no) {
-  StatusOr<std::vector<Order>> rows = QueryOrders(kSelectOrderByKey, merchantno, out_trade_no);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return OrderNotExist(merchantno, out_trade_no);
-  return std::move(rows->front());
-}
-
-StatusOr<Order> SqliteStore::LoadOrderByToken(std::string_view cashier_token) {
-  StatusOr<std::vector<Order>> rows = QueryOrders(kSelectOrderByToken, cashier_token);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return Status(ErrorCode::kOrderNotExist,
-                  "没有 cashier_token=" + std::string(cashier_token) + " 的订单");
-  }
-  return std::move(rows->front());
-}
-
-StatusOr<Refund> SqliteStore::LoadRefund(std::string_view merchantno,
-                                         std::string_view out_refund_no) {
-  StatusOr<std::vector<Refund>> rows = QueryRefunds(kSelectRefundByKey, merchantno, out_refund_no);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return Status(ErrorCode::kRefundNotExist,
-                  "merchantno=" + std::string(merchantno) +
-                      " 下没有 out_refund_no=" + std::string(out_refund_no) + " 的退款单");
-  }
-  return std::move(rows->front());
-}
-
-Status SqliteStore::InsertOrder(const Order& o) {
-  StatusOr<Stmt> st = Prepare(kInsertOrder);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(
-      st->Bind(o.merchantno, o.out_trade_no, o.trade_type, o.total_fee, o.pay_chnl, o.subject,
-               o.body, o.attach, o.notify_url, o.return_url, o.client_ip, o.auth_code,
-               NullIfEmpty{o.cashier_token}, ToString(o.status), o.transaction_id, o.created_at,
-               o.expires_at, o.paid_at, o.closed_at, o.refunded_fee, o.refund_count,
-               o.fault_header));
-  return st->Run();
-}
-
-Status SqliteStore::UpdateOrderState(const Order& o) {
-  StatusOr<Stmt> st = Prepare(kUpdateOrderState);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, ToString(o.status), o.pay_chnl,
-                                  o.transaction_id, o.paid_at, o.closed_at, o.refunded_fee,
-                                  o.refund_count));
-  VKSPAY_RETURN_IF_ERROR(st->Run());
-  if (sqlite3_changes64(db_) != 1) {
-    return Status(ErrorCode::kInternal,
-                  "数据库错误: 更新订单 out_trade_no=" + o.out_trade_no + " 时它已不存在");
-  }
-  return Status::Ok();
-}
-
-Status SqliteStore::InsertRefund(const Refund& r) {
-  StatusOr<Stmt> st = Prepare(kInsertRefund);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(r.merchantno, r.out_trade_no, r.out_refund_no, r.refund_fee,
-                                  ToString(r.status), r.created_at, r.success_at));
-  return st->Run();
-}
-
-Status SqliteStore::CloseExpired(Order& o) {
-  Order closed = o;
-  closed.status = OrderStatus::kClosed;
-  closed.closed_at = o.expires_at;
-  VKSPAY_RETURN_IF_ERROR(UpdateOrderState(closed));
-  o = std::move(closed);
-  return Status::Ok();
-}
-
-template <typename Load>
-StatusOr<Order> SqliteStore::GetWithLazyClose(const Load& load, int64_t now) {
-  // The common case is a plain read, which never waits for writers.
-  StatusOr<Order> order = load();
   if (!order.ok() || !IsExpiredUnpaid(*order, now)) return order;
-  const std::string merchantno = order->merchantno;
-  const std::string out_trade_no = order->out_trade_no;
-  return InWriteTxn([&](Txn&) -> StatusOr<Order> {
-    // Read again under the write lock: another connection may have paid or
-    // closed it meanwhile.
-    StatusOr<Order> current = LoadOrder(merchantno, out_trade_no);
-    if (!current.ok()) return current;
-    if (IsExpiredUnpaid(*current, now)) VKSPAY_RETURN_IF_ERROR(CloseExpired(*current));
-    return current;
+  // Read again in the write transaction: it may have been paid or closed
+  // meanwhile.
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) {
+    return ledger_.CloseIfExpired(txn, fx, merchantno, key, now);
   });
 }
 
@@ -1225,164 +1452,48 @@ StatusOr<CreateOrderResult> SqliteStore::CreateOrder(const Order& order, bool mu
 StatusOr<CreateOrderResult> SqliteStore::CreateOrderWithActions(
     const Order& order, bool must_be_new, int64_t now,
     const std::vector<ScheduledAction>& on_create) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return InWriteTxn([&](Txn& txn) -> StatusOr<CreateOrderResult> {
-    return CreateOrderInTxn(txn, order, must_be_new, now, on_create);
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) {
+    return ledger_.CreateOrder(txn, fx, order, must_be_new, now, on_create);
   });
 }
 
 StatusOr<CreateOrderResult> SqliteStore::CreateAndPay(
     const Order& order, bool must_be_new, int64_t now,
     const std::vector<ScheduledAction>& on_create, const PaymentStep& pay) {
-  StatusOr<CreateOrderResult> result = [&] {
-    std::lock_guard<std::mutex> lock(mu_);
-    return InWriteTxn([&](Txn& txn) -> StatusOr<CreateOrderResult> {
-      StatusOr<CreateOrderResult> created =
-          CreateOrderInTxn(txn, order, must_be_new, now, on_create);
-      if (!created.ok()) return created;
-      StatusOr<Order> paid =
-          pay.userpaying
-              ? StartUserPayingInTxn(txn, std::move(created->order), *pay.userpaying, now)
-              : PayInTxn(txn, std::move(created->order), pay.outcome, pay.channel,
-                         pay.transaction_id, now);
-      if (!paid.ok()) return paid.status();
-      return CreateOrderResult{std::move(paid).value(), created->created};
-    });
-  }();
-  if (result.ok() && result->order.status == OrderStatus::kSuccess && !pay.userpaying &&
-      pay.outcome == PayOutcome::kSuccess) {
-    NotifyObserver();
-  }
-  return result;
-}
-
-StatusOr<CreateOrderResult> SqliteStore::CreateOrderInTxn(
-    Txn& txn, const Order& order, bool must_be_new, int64_t now,
-    const std::vector<ScheduledAction>& on_create) {
-  if (order.total_fee <= 0) {
-    return Status(ErrorCode::kInvalidAmount, "total_fee 必须大于 0, 收到 " +
-                                                 std::to_string(order.total_fee) + " 分");
-  }
-  Order fresh = order;
-  fresh.status = OrderStatus::kNotPay;
-  fresh.transaction_id.clear();
-  fresh.paid_at = 0;
-  fresh.closed_at = 0;
-  fresh.refunded_fee = 0;
-  fresh.refund_count = 0;
-  if (fresh.created_at == 0) fresh.created_at = now;
-  StatusOr<Order> existing = LoadOrder(order.merchantno, order.out_trade_no);
-  if (existing.ok()) {
-    Order& e = *existing;
-    if (must_be_new) {
-      return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
-                                                    " 已被使用 (状态 " +
-                                                    std::string(ToString(e.status)) + ")");
-    }
-    if (IsExpiredUnpaid(e, now)) {
-      VKSPAY_RETURN_IF_ERROR(CloseExpired(e));
-      txn.keep_writes_on_error = true;
-      return OrderExpired(e);
-    }
-    if (e.status == OrderStatus::kPayError) {
-      // Creating again is not paying again: a failed order is simply over.
-      return Status(ErrorCode::kOrderClosed,
-                    "out_trade_no=" + e.out_trade_no +
-                        " 的状态为 PAYERROR (支付失败), 请使用新的订单号");
-    }
-    if (!IsUnpaid(e.status)) return NotUnpaid(e);
-    if (e.total_fee != order.total_fee) {
-      return Status(ErrorCode::kOutTradeNoUsed, "out_trade_no=" + e.out_trade_no +
-                                                    " 已用于金额 " + FormatYuan(e.total_fee) +
-                                                    " 元的订单, 本次 total_fee 为 " +
-                                                    FormatYuan(order.total_fee) + " 元");
-    }
-    return CreateOrderResult{std::move(e), false};
-  }
-  if (existing.status().code() != ErrorCode::kOrderNotExist) return existing.status();
-
-  if (!fresh.cashier_token.empty()) {
-    StatusOr<Order> holder = LoadOrderByToken(fresh.cashier_token);
-    if (holder.ok()) {
-      // Never names the token or the other order: the caller (which drew
-      // the token) draws again; the message must not reach a merchant.
-      return Status(ErrorCode::kOutTradeNoUsed, "生成的支付链接标识与已有订单冲突, 需重新生成");
-    }
-    if (holder.status().code() != ErrorCode::kOrderNotExist) return holder.status();
-  }
-  VKSPAY_RETURN_IF_ERROR(InsertOrder(fresh));
-  for (ScheduledAction a : on_create) {
-    a.merchantno = fresh.merchantno;  // the order's, whatever the caller drew
-    a.out_trade_no = fresh.out_trade_no;
-    VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
-  }
-  return CreateOrderResult{fresh, true};
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) {
+    return ledger_.CreateAndPay(txn, fx, order, must_be_new, now, on_create, pay);
+  });
 }
 
 StatusOr<Order> SqliteStore::GetOrder(std::string_view merchantno, std::string_view out_trade_no,
                                       int64_t now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return GetWithLazyClose([&] { return LoadOrder(merchantno, out_trade_no); }, now);
+  if (merchantno.empty()) return OrderNotExistError(merchantno, out_trade_no);
+  return GetWithLazyClose(merchantno, out_trade_no, now);
 }
 
 StatusOr<Order> SqliteStore::GetOrderByToken(std::string_view cashier_token, int64_t now) {
-  std::lock_guard<std::mutex> lock(mu_);
   if (cashier_token.empty()) {
     return Status(ErrorCode::kOrderNotExist, "cashier_token 为空");
   }
-  return GetWithLazyClose([&] { return LoadOrderByToken(cashier_token); }, now);
+  return GetWithLazyClose("", cashier_token, now);
 }
 
 StatusOr<Order> SqliteStore::CompletePayment(std::string_view merchantno,
                                              std::string_view out_trade_no, PayOutcome outcome,
                                              std::string_view channel,
                                              std::string_view transaction_id, int64_t now) {
-  StatusOr<Order> result = [&] {
-    std::lock_guard<std::mutex> lock(mu_);
-    return CompletePaymentLocked(merchantno, out_trade_no, outcome, channel, transaction_id, now);
-  }();
-  if (result.ok() && outcome == PayOutcome::kSuccess) NotifyObserver();
-  return result;
-}
-
-StatusOr<Order> SqliteStore::CompletePaymentLocked(std::string_view merchantno,
-                                                   std::string_view out_trade_no,
-                                                   PayOutcome outcome, std::string_view channel,
-                                                   std::string_view transaction_id, int64_t now) {
-  return InWriteTxn([&](Txn& txn) -> StatusOr<Order> {
-    StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
-    if (!order.ok()) return order;
-    return PayInTxn(txn, std::move(order).value(), outcome, channel, transaction_id, now);
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) {
+    return ledger_.Pay(txn, fx, merchantno, out_trade_no, outcome, channel, transaction_id, now);
   });
-}
-
-StatusOr<Order> SqliteStore::PayInTxn(Txn& txn, Order o, PayOutcome outcome,
-                                      std::string_view channel, std::string_view transaction_id,
-                                      int64_t now) {
-  if (IsExpiredUnpaid(o, now)) {
-    VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
-    txn.keep_writes_on_error = true;
-    return OrderExpired(o);
-  }
-  if (!IsUnpaid(o.status)) return NotUnpaid(o);
-  SetPayOutcome(o, outcome, channel, transaction_id, now);
-  VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-  if (outcome == PayOutcome::kSuccess) VKSPAY_RETURN_IF_ERROR(InsertNotification(o, nullptr, now));
-  if (outcome == PayOutcome::kCancel) {
-    StatusOr<Stmt> st = Prepare(kMoveLateSuccess);
-    if (!st.ok()) return st.status();
-    VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, now * 1'000'000));
-    VKSPAY_RETURN_IF_ERROR(st->Run());
-  }
-  return o;
 }
 
 StatusOr<Refund> SqliteStore::CreateRefund(
     std::string_view merchantno, std::string_view out_trade_no,
     const std::optional<std::string>& requested_out_refund_no,
     std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now) {
-  StatusOr<RefundResult> r = CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
-                                              generated_out_refund_no, refund_fee, now, nullptr);
+  StatusOr<RefundResult> r =
+      CreateRefundWithOrder(merchantno, out_trade_no, requested_out_refund_no,
+                            generated_out_refund_no, refund_fee, now, nullptr);
   if (!r.ok()) return r.status();
   return std::move(r->refund);
 }
@@ -1392,8 +1503,9 @@ StatusOr<Refund> SqliteStore::CreateProcessingRefund(
     const std::optional<std::string>& requested_out_refund_no,
     std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
     const ScheduledAction& then) {
-  StatusOr<RefundResult> r = CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
-                                              generated_out_refund_no, refund_fee, now, &then);
+  StatusOr<RefundResult> r =
+      CreateRefundWithOrder(merchantno, out_trade_no, requested_out_refund_no,
+                            generated_out_refund_no, refund_fee, now, &then);
   if (!r.ok()) return r.status();
   return std::move(r->refund);
 }
@@ -1403,107 +1515,15 @@ StatusOr<RefundResult> SqliteStore::CreateRefundWithOrder(
     const std::optional<std::string>& requested_out_refund_no,
     std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
     const ScheduledAction* then) {
-  return CreateRefundImpl(merchantno, out_trade_no, requested_out_refund_no,
-                          generated_out_refund_no, refund_fee, now, then);
-}
-
-StatusOr<RefundResult> SqliteStore::CreateRefundImpl(
-    std::string_view merchantno, std::string_view out_trade_no,
-    const std::optional<std::string>& requested_out_refund_no,
-    std::string_view generated_out_refund_no, int64_t refund_fee, int64_t now,
-    const ScheduledAction* then) {
-  if (refund_fee <= 0) {
-    return Status(ErrorCode::kInvalidAmount,
-                  "refund_fee 必须大于 0, 收到 " + std::to_string(refund_fee) + " 分");
-  }
-  const std::string out_refund_no =
-      requested_out_refund_no ? *requested_out_refund_no : std::string(generated_out_refund_no);
-
-  bool created = false;
-  std::unique_lock<std::mutex> lock(mu_);
-  StatusOr<RefundResult> result = InWriteTxn([&](Txn&) -> StatusOr<RefundResult> {
-    StatusOr<Refund> existing = LoadRefund(merchantno, out_refund_no);
-    if (existing.ok()) {
-      if (requested_out_refund_no && existing->out_trade_no == out_trade_no &&
-          existing->refund_fee == refund_fee) {
-        // The same request again.
-        StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
-        if (!order.ok()) return order.status();
-        return RefundResult{std::move(existing).value(), std::move(order).value()};
-      }
-      return Status(ErrorCode::kOutRefundNoUsed,
-                    "out_refund_no=" + out_refund_no + " 已用于订单 out_trade_no=" +
-                        existing->out_trade_no + " 的 " + FormatYuan(existing->refund_fee) +
-                        " 元退款, 本次申请订单 out_trade_no=" + std::string(out_trade_no) +
-                        " 退款 " + FormatYuan(refund_fee) + " 元");
-    }
-    if (existing.status().code() != ErrorCode::kRefundNotExist) return existing.status();
-
-    StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
-    if (!order.ok()) return order.status();
-    Order& o = *order;
-    if (!IsPaid(o.status)) {
-      return Status(ErrorCode::kRefundNotAllowed,
-                    "out_trade_no=" + o.out_trade_no + " 的状态为 " +
-                        std::string(ToString(o.status)) + ", 只有已支付的订单可以退款");
-    }
-    // PROCESSING refunds are not in refunded_fee yet but their money is
-    // spoken for: counting them here keeps over-refunding impossible.
-    int64_t processing = 0;
-    {
-      StatusOr<Stmt> st = Prepare(kSumProcessingRefunds);
-      if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no));
-      StatusOr<bool> row = st->Step();
-      if (!row.ok()) return row.status();
-      if (*row) processing = st->Int(0);
-    }
-    if (refund_fee > o.total_fee - o.refunded_fee - processing) {
-      return Status(ErrorCode::kRefundExceedsPaid,
-                    "订单金额 " + FormatYuan(o.total_fee) + " 元, 已退 " +
-                        FormatYuan(o.refunded_fee) + " 元" +
-                        (processing > 0 ? ", 退款处理中 " + FormatYuan(processing) + " 元"
-                                        : std::string()) +
-                        ", 本次申请 " + FormatYuan(refund_fee) + " 元");
-    }
-    Refund r;
-    r.merchantno = std::string(merchantno);
-    r.out_trade_no = std::string(out_trade_no);
-    r.out_refund_no = out_refund_no;
-    r.refund_fee = refund_fee;
-    r.created_at = now;
-    if (then != nullptr) {
-      r.status = RefundStatus::kProcessing;
-      r.success_at = 0;
-      VKSPAY_RETURN_IF_ERROR(InsertRefund(r));
-      ScheduledAction a = *then;
-      a.kind = ActionKind::kRefundOutcome;
-      a.merchantno = r.merchantno;
-      a.out_trade_no = r.out_trade_no;
-      a.out_refund_no = r.out_refund_no;
-      VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
-      return RefundResult{std::move(r), std::move(o)};
-    }
-    r.status = RefundStatus::kSuccess;
-    r.success_at = now;
-    VKSPAY_RETURN_IF_ERROR(InsertRefund(r));
-    o.refunded_fee += refund_fee;
-    ++o.refund_count;
-    o.status = OrderStatus::kRefund;
-    VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-    VKSPAY_RETURN_IF_ERROR(InsertNotification(o, &r, now));
-    created = true;
-    return RefundResult{std::move(r), std::move(o)};
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) {
+    return ledger_.CreateRefund(txn, fx, merchantno, out_trade_no, requested_out_refund_no,
+                                generated_out_refund_no, refund_fee, now, then);
   });
-  lock.unlock();
-  if (result.ok() && created) NotifyObserver();
-  return result;
 }
 
 StatusOr<Refund> SqliteStore::GetRefund(std::string_view merchantno, std::string_view out_trade_no,
                                         std::string_view out_refund_no) {
-  std::lock_guard<std::mutex> lock(mu_);
-  StatusOr<Refund> r = LoadRefund(merchantno, out_refund_no);
+  StatusOr<Refund> r = WithReader([&](Conn& c) { return c.LoadRefund(merchantno, out_refund_no); });
   const bool absent = !r.ok() && r.status().code() == ErrorCode::kRefundNotExist;
   if (absent || (r.ok() && r->out_trade_no != out_trade_no)) {
     return Status(ErrorCode::kRefundNotExist,
@@ -1515,8 +1535,9 @@ StatusOr<Refund> SqliteStore::GetRefund(std::string_view merchantno, std::string
 
 StatusOr<std::vector<Refund>> SqliteStore::ListRefunds(std::string_view merchantno,
                                                        std::string_view out_trade_no) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return QueryRefunds(kSelectRefundsOfOrder, merchantno, out_trade_no);
+  return WithReader([&](Conn& c) {
+    return c.QueryRows(ReadRefund, kSelectRefundsOfOrder, merchantno, out_trade_no);
+  });
 }
 
 StatusOr<std::vector<Order>> SqliteStore::ListOrders(const OrderFilter& filter) {
@@ -1536,129 +1557,95 @@ StatusOr<std::vector<Order>> SqliteStore::ListOrders(const OrderFilter& filter) 
   const std::string_view status = filter.status ? ToString(*filter.status) : "";
   const int64_t limit = filter.limit < 0 ? -1 : filter.limit;  // SQLite: negative = no limit
   const int64_t offset = filter.offset < 0 ? 0 : filter.offset;
-
-  std::lock_guard<std::mutex> lock(mu_);
-  return QueryOrders(sql, filter.merchantno, status, limit, offset);
+  return WithReader([&](Conn& c) {
+    return c.QueryRows(ReadOrder, sql, filter.merchantno, status, limit, offset);
+  });
 }
 
 Status SqliteStore::Reset() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return InWriteTxn([&](Txn&) -> Status {
-    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM scheduled_actions"));
-    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM notify_attempts"));
-    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM notifications"));
-    VKSPAY_RETURN_IF_ERROR(Exec("DELETE FROM refunds"));
-    return Exec("DELETE FROM orders");
+  return Write([&](WriterTxn& txn, LedgerEffects&) -> Status {
+    for (std::string_view sql :
+         {"DELETE FROM scheduled_actions", "DELETE FROM notify_attempts",
+          "DELETE FROM notifications", "DELETE FROM refunds", "DELETE FROM orders"}) {
+      VKSPAY_RETURN_IF_ERROR(txn.conn().Exec(sql));
+    }
+    return Status::Ok();
   });
 }
 
 // --- notifications ---
 
-StatusOr<Notification> SqliteStore::LoadNotification(std::string_view key) {
-  std::optional<int64_t> id = NumericId(key);
-  StatusOr<std::vector<Notification>> rows =
-      id ? QueryNotifications(kSelectNotificationById, *id)
-         : QueryNotifications(kSelectNotificationByNotifyId, key);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return Status(ErrorCode::kNotFound, "没有 id 或 notify_id 为 " + Quote(key) + " 的通知");
-  }
-  return std::move(rows->front());
-}
-
-Status SqliteStore::InsertNotification(const Order& o, const Refund* refund, int64_t now) {
-  const char* type = refund != nullptr ? "refund" : "payment";
-  const NotifyFaultPlan plan = planner_ ? planner_(o, refund) : NotifyFaultPlan{};
-  {
-    StatusOr<Stmt> st = Prepare(kInsertNotification);
-    if (!st.ok()) return st.status();
-    VKSPAY_RETURN_IF_ERROR(st->Bind(std::string_view(type), o.merchantno, o.out_trade_no,
-                                    refund != nullptr ? std::string_view(refund->out_refund_no)
-                                                      : std::string_view(),
-                                    o.notify_url, std::max<int64_t>(now * 1'000'000, plan.first_attempt_us),
-                                    now, std::string_view(plan.plan_json)));
-    VKSPAY_RETURN_IF_ERROR(st->Run());
-  }
-  const int64_t id = sqlite3_last_insert_rowid(db_);
-  NotificationContent c;
-  c.notify_type = type;
-  c.notify_id = MakeNotifyId(notify_salt_, id);
-  c.merchantno = o.merchantno;
-  c.out_trade_no = o.out_trade_no;
-  c.transaction_id = o.transaction_id;
-  c.total_fee = o.total_fee;
-  c.pay_chnl = o.pay_chnl;
-  c.status = std::string(ToString(o.status));
-  c.time_end = o.paid_at > 0 ? FormatDisplayTime(o.paid_at) : "";
-  c.attach = o.attach;
-  if (refund != nullptr) {
-    c.out_refund_no = refund->out_refund_no;
-    c.refund_fee = refund->refund_fee;
-    c.refund_status = std::string(ToString(refund->status));
-    c.time_refund = FormatDisplayTime(refund->success_at > 0 ? refund->success_at : now);
-  }
-  StatusOr<Stmt> st = Prepare(kNameNotification);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(
-      st->Bind(id, std::string_view(c.notify_id), NotificationFields(c).ToJson()));
-  return st->Run();
-}
-
 StatusOr<DueNotifications> SqliteStore::ClaimDueNotifications(
-    int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude) {
-  std::lock_guard<std::mutex> lock(mu_);
-  // First the ids, from the index alone: the dispatcher may hold thousands
-  // of due rows (queued behind a slow host), and reading each one's whole row
-  // only to skip it made this scan the sandbox's largest cost under a burst
-  // of payments (22% of its CPU in `vkspay-bench notify`).
-  std::vector<int64_t> ids;
-  DueNotifications out;
-  {
-    StatusOr<Stmt> st = Prepare(kSelectPendingNotificationIds);
-    if (!st.ok()) return st.status();
-    for (;;) {
-      StatusOr<bool> row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      // Rows come in due order: the first one not excluded and not due yet
-      // ends the scan.
-      if (exclude.count(st->Int(0))) continue;
-      if (st->Int(1) > now_us) {
-        out.next_due_us = st->Int(1);
-        break;
+    int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude,
+    const std::optional<OutboxCursor>& after) {
+  return WithReader([&](Conn& c) -> StatusOr<DueNotifications> {
+    // First the ids, from the index alone: the dispatcher may hold thousands
+    // of due rows (queued behind a slow host), and reading each one's whole
+    // row only to skip it made this scan the sandbox's largest cost under a
+    // burst of payments (22% of its CPU in `vkspay-bench notify`). With a
+    // cursor it starts behind the rows already passed.
+    std::vector<int64_t> ids;
+    DueNotifications out;
+    {
+      StatusOr<Stmt> st =
+          after ? c.Prepare(kSelectPendingNotificationIdsAfter)
+                : c.Prepare(kSelectPendingNotificationIds);
+      if (!st.ok()) return st.status();
+      if (after) VKSPAY_RETURN_IF_ERROR(st->Bind(after->due_us, after->id));
+      for (;;) {
+        StatusOr<bool> row = st->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        const int64_t id = st->Int(0);
+        const int64_t due_us = st->Int(1);
+        // Rows come in due order: the first one not excluded and not due yet
+        // ends the scan.
+        if (due_us <= now_us && exclude.count(id)) {
+          out.last = OutboxCursor{due_us, id};
+          continue;
+        }
+        if (due_us > now_us) {
+          out.next_due_us = due_us;
+          break;
+        }
+        if (ids.size() >= limit) {
+          out.next_due_us = now_us;  // more are due already
+          break;
+        }
+        ids.push_back(id);
+        out.last = OutboxCursor{due_us, id};
       }
-      if (ids.size() >= limit) {
-        out.next_due_us = now_us;  // more are due already
-        break;
-      }
-      ids.push_back(st->Int(0));
     }
-  }
-  for (int64_t id : ids) {
-    StatusOr<std::vector<Notification>> rows = QueryNotifications(kSelectNotificationById, id);
-    if (!rows.ok()) return rows.status();
-    // Another connection may have settled it in between: only pending rows.
-    if (rows->empty() || rows->front().state != NotifyState::kPending) continue;
-    out.due.push_back(std::move(rows->front()));
-  }
-  return out;
+    const Status absent(ErrorCode::kNotFound, "");
+    for (int64_t id : ids) {
+      StatusOr<Notification> n = c.QueryOne(ReadNotification, absent, kSelectNotificationById, id);
+      if (!n.ok()) {
+        if (n.status().code() == ErrorCode::kNotFound) continue;  // reset meanwhile
+        return n.status();
+      }
+      // Settled meanwhile by an attempt committed after the id scan.
+      if (n->state != NotifyState::kPending) continue;
+      out.due.push_back(std::move(n).value());
+    }
+    return out;
+  });
 }
 
 Status SqliteStore::RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return InWriteTxn([&](Txn&) -> Status {
-    StatusOr<std::vector<Notification>> rows =
-        QueryNotifications(kSelectNotificationById, attempt.notification_id);
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) {
+  return Write([&](WriterTxn& txn, LedgerEffects&) -> Status {
+    Conn& c = txn.conn();
+    StatusOr<int64_t> total =
+        c.QueryInt(-1, kSelectTotalAttempts, attempt.notification_id);
+    if (!total.ok()) return total.status();
+    if (*total < 0) {
       return Status(ErrorCode::kNotFound,
                     "通知 id=" + std::to_string(attempt.notification_id) + " 已不存在");
     }
-    const int64_t n = rows->front().total_attempts + 1;
+    const int64_t n = *total + 1;
     std::string_view head = attempt.response_head;
     head = head.substr(0, kResponseHeadBytes);
     {
-      StatusOr<Stmt> st = Prepare(kInsertAttempt);
+      StatusOr<Stmt> st = c.Prepare(kInsertAttempt);
       if (!st.ok()) return st.status();
       VKSPAY_RETURN_IF_ERROR(st->Bind(attempt.notification_id, n, attempt.at_us,
                                       std::string_view(attempt.url),
@@ -1668,13 +1655,13 @@ Status SqliteStore::RecordNotifyAttempt(const NotifyAttempt& attempt, const Noti
       VKSPAY_RETURN_IF_ERROR(st->Run());
     }
     {
-      StatusOr<Stmt> st = Prepare(kCountAttempt);
+      StatusOr<Stmt> st = c.Prepare(kCountAttempt);
       if (!st.ok()) return st.status();
       VKSPAY_RETURN_IF_ERROR(
           st->Bind(attempt.notification_id, n, std::string_view(attempt.url)));
       VKSPAY_RETURN_IF_ERROR(st->Run());
     }
-    StatusOr<Stmt> st = Prepare(kApplyAttempt);
+    StatusOr<Stmt> st = c.Prepare(kApplyAttempt);
     if (!st.ok()) return st.status();
     VKSPAY_RETURN_IF_ERROR(st->Bind(
         attempt.notification_id, update.expected_attempts, ToString(update.state),
@@ -1706,45 +1693,43 @@ StatusOr<std::vector<Notification>> SqliteStore::ListNotifications(
   sql += " ORDER BY id DESC LIMIT ?4";
   const std::string_view state = filter.state ? ToString(*filter.state) : "";
   const int64_t limit = filter.limit < 0 ? -1 : filter.limit;
-  std::lock_guard<std::mutex> lock(mu_);
-  return QueryNotifications(sql, std::string_view(filter.merchantno),
-                            std::string_view(filter.out_trade_no), state, limit);
+  return WithReader([&](Conn& c) {
+    return c.QueryRows(ReadNotification, sql, std::string_view(filter.merchantno),
+                       std::string_view(filter.out_trade_no), state, limit);
+  });
 }
 
 StatusOr<Notification> SqliteStore::GetNotification(std::string_view key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return LoadNotification(key);
+  return WithReader([&](Conn& c) { return c.LoadNotification(key); });
 }
 
 StatusOr<std::vector<NotifyAttempt>> SqliteStore::ListNotifyAttempts(int64_t notification_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  StatusOr<Stmt> st = Prepare(kSelectAttempts);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(notification_id));
-  std::vector<NotifyAttempt> out;
-  for (;;) {
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    out.push_back(ReadAttempt(*st));
-  }
+  return WithReader([&](Conn& c) -> StatusOr<std::vector<NotifyAttempt>> {
+    StatusOr<Stmt> st = c.Prepare(kSelectAttempts);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(notification_id));
+    std::vector<NotifyAttempt> out;
+    for (;;) {
+      StatusOr<bool> row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(ReadAttempt(*st));
+    }
+  });
 }
 
 StatusOr<Notification> SqliteStore::ResendNotification(std::string_view key, int64_t now_us) {
-  StatusOr<Notification> result = [&] {
-    std::lock_guard<std::mutex> lock(mu_);
-    return InWriteTxn([&](Txn&) -> StatusOr<Notification> {
-      StatusOr<Notification> n = LoadNotification(key);
-      if (!n.ok()) return n;
-      StatusOr<Stmt> st = Prepare(kResendNotification);
-      if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(st->Bind(n->id, now_us, now_us / 1'000'000));
-      VKSPAY_RETURN_IF_ERROR(st->Run());
-      return LoadNotification(key);
-    });
-  }();
-  if (result.ok()) NotifyObserver();
-  return result;
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) -> StatusOr<Notification> {
+    Conn& c = txn.conn();
+    StatusOr<Notification> n = c.LoadNotification(key);
+    if (!n.ok()) return n;
+    StatusOr<Stmt> st = c.Prepare(kResendNotification);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(n->id, now_us, now_us / 1'000'000));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+    fx.notified = true;
+    return c.LoadNotification(key);
+  });
 }
 
 StatusOr<int64_t> SqliteStore::ResendNotifications(NotifyState state, int64_t since,
@@ -1753,216 +1738,91 @@ StatusOr<int64_t> SqliteStore::ResendNotifications(NotifyState state, int64_t si
     return Status(ErrorCode::kInvalidField,
                   "只能重发 failed 或 blocked 状态的通知, 收到 " + Quote(ToString(state)));
   }
-  StatusOr<int64_t> result = [&] {
-    std::lock_guard<std::mutex> lock(mu_);
-    return InWriteTxn([&](Txn&) -> StatusOr<int64_t> {
-      StatusOr<Stmt> st = Prepare(kResendNotificationsInState);
-      if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(st->Bind(ToString(state), since, now_us, now_us / 1'000'000));
-      VKSPAY_RETURN_IF_ERROR(st->Run());
-      return static_cast<int64_t>(sqlite3_changes64(db_));
-    });
-  }();
-  if (result.ok() && *result > 0) NotifyObserver();
-  return result;
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) -> StatusOr<int64_t> {
+    StatusOr<Stmt> st = txn.conn().Prepare(kResendNotificationsInState);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(ToString(state), since, now_us, now_us / 1'000'000));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+    const int64_t changed = txn.changes();
+    fx.notified = changed > 0;
+    return changed;
+  });
 }
 
 StatusOr<std::map<NotifyState, int64_t>> SqliteStore::CountNotifications() {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::map<NotifyState, int64_t> out = {{NotifyState::kPending, 0},
-                                        {NotifyState::kAcked, 0},
-                                        {NotifyState::kFailed, 0},
-                                        {NotifyState::kBlocked, 0}};
-  StatusOr<Stmt> st = Prepare(kCountNotifications);
-  if (!st.ok()) return st.status();
-  for (;;) {
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    std::optional<NotifyState> state = ParseNotifyState(st->Text(0));
-    if (state) out[*state] = st->Int(1);
-  }
+  return WithReader([&](Conn& c) -> StatusOr<std::map<NotifyState, int64_t>> {
+    std::map<NotifyState, int64_t> out = {{NotifyState::kPending, 0},
+                                          {NotifyState::kAcked, 0},
+                                          {NotifyState::kFailed, 0},
+                                          {NotifyState::kBlocked, 0}};
+    StatusOr<Stmt> st = c.Prepare(kCountNotifications);
+    if (!st.ok()) return st.status();
+    for (;;) {
+      StatusOr<bool> row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      std::optional<NotifyState> state = ParseNotifyState(st->Text(0));
+      if (state) out[*state] = st->Int(1);
+    }
+  });
 }
 
 // --- scheduled actions ---
 
-Status SqliteStore::InsertAction(const ScheduledAction& a, int64_t now) {
-  StatusOr<Stmt> st = Prepare(kInsertAction);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(ToString(a.kind), std::string_view(a.merchantno),
-                                  std::string_view(a.out_trade_no),
-                                  std::string_view(a.out_refund_no), a.due_us,
-                                  std::max<int64_t>(0, a.delay_us), ToString(a.outcome),
-                                  std::string_view(a.channel), std::string_view(a.transaction_id),
-                                  std::string_view(a.note), now));
-  return st->Run();
-}
-
-Status SqliteStore::UpdateRefundState(const Refund& r) {
-  StatusOr<Stmt> st = Prepare(kUpdateRefundState);
-  if (!st.ok()) return st.status();
-  VKSPAY_RETURN_IF_ERROR(st->Bind(std::string_view(r.merchantno), std::string_view(r.out_refund_no),
-                                  ToString(r.status), r.success_at));
-  return st->Run();
-}
-
 StatusOr<Order> SqliteStore::StartUserPaying(std::string_view merchantno,
                                              std::string_view out_trade_no,
                                              const ScheduledAction& then, int64_t now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return InWriteTxn([&](Txn& txn) -> StatusOr<Order> {
-    StatusOr<Order> order = LoadOrder(merchantno, out_trade_no);
-    if (!order.ok()) return order;
-    return StartUserPayingInTxn(txn, std::move(order).value(), then, now);
-  });
-}
-
-StatusOr<Order> SqliteStore::StartUserPayingInTxn(Txn& txn, Order o, const ScheduledAction& then,
-                                                  int64_t now) {
-  if (IsExpiredUnpaid(o, now)) {
-    VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
-    txn.keep_writes_on_error = true;
-    return OrderExpired(o);
-  }
-  if (!IsUnpaid(o.status)) return NotUnpaid(o);
-  if (o.status == OrderStatus::kUserPaying) return o;  // already waiting: one outcome
-  o.status = OrderStatus::kUserPaying;
-  VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-  ScheduledAction a = then;
-  a.kind = ActionKind::kPayOutcome;
-  a.merchantno = o.merchantno;
-  a.out_trade_no = o.out_trade_no;
-  a.out_refund_no.clear();
-  VKSPAY_RETURN_IF_ERROR(InsertAction(a, now));
-  return o;
-}
-
-Status SqliteStore::ApplyAction(const ScheduledAction& a, int64_t now_us, bool* notified) {
-  const int64_t now = now_us / 1'000'000;
-  return InWriteTxn([&](Txn&) -> Status {
-    {
-      StatusOr<Stmt> st = Prepare(kDeleteAction);
-      if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(st->Bind(a.id));
-      VKSPAY_RETURN_IF_ERROR(st->Run());
-      if (sqlite3_changes64(db_) != 1) return Status::Ok();  // applied by another connection
-    }
-    StatusOr<Order> order = LoadOrder(a.merchantno, a.out_trade_no);
-    if (!order.ok()) {
-      // Reset meanwhile (the cascade should have removed the action): moot.
-      return order.status().code() == ErrorCode::kOrderNotExist ? Status::Ok() : order.status();
-    }
-    Order& o = *order;
-    switch (a.kind) {
-      case ActionKind::kPayOutcome: {
-        if (IsExpiredUnpaid(o, now)) return CloseExpired(o);
-        // The buyer (or the control API) finished the payment meanwhile.
-        if (o.status != OrderStatus::kUserPaying) return Status::Ok();
-        SetPayOutcome(o, a.outcome, a.channel, a.transaction_id, now);
-        VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-        if (a.outcome == PayOutcome::kCancel) {
-          StatusOr<Stmt> st = Prepare(kMoveLateSuccess);
-          if (!st.ok()) return st.status();
-          VKSPAY_RETURN_IF_ERROR(st->Bind(o.merchantno, o.out_trade_no, now_us));
-          VKSPAY_RETURN_IF_ERROR(st->Run());
-        }
-        if (a.outcome != PayOutcome::kSuccess) return Status::Ok();
-        *notified = true;
-        return InsertNotification(o, nullptr, now);
-      }
-      case ActionKind::kLateSuccess: {
-        if (IsExpiredUnpaid(o, now)) VKSPAY_RETURN_IF_ERROR(CloseExpired(o));
-        // Only a closed order gets the late payment; paid, failed or never
-        // expiring orders have nothing to be late for.
-        if (o.status != OrderStatus::kClosed) return Status::Ok();
-        o.status = OrderStatus::kSuccess;
-        o.pay_chnl = a.channel;
-        o.transaction_id = a.transaction_id;
-        o.paid_at = now;  // closed_at stays: it was closed first
-        VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-        *notified = true;
-        return InsertNotification(o, nullptr, now);
-      }
-      case ActionKind::kRefundOutcome: {
-        StatusOr<Refund> refund = LoadRefund(a.merchantno, a.out_refund_no);
-        if (!refund.ok()) {
-          return refund.status().code() == ErrorCode::kRefundNotExist ? Status::Ok()
-                                                                      : refund.status();
-        }
-        Refund& r = *refund;
-        if (r.status != RefundStatus::kProcessing) return Status::Ok();
-        if (a.outcome == PayOutcome::kSuccess) {
-          r.status = RefundStatus::kSuccess;
-          r.success_at = now;
-          o.refunded_fee += r.refund_fee;
-          ++o.refund_count;
-          o.status = OrderStatus::kRefund;
-          VKSPAY_RETURN_IF_ERROR(UpdateOrderState(o));
-        } else {
-          r.status = RefundStatus::kFail;
-          r.success_at = 0;
-        }
-        VKSPAY_RETURN_IF_ERROR(UpdateRefundState(r));
-        // The merchant learns the outcome either way (refund_status says which).
-        *notified = true;
-        return InsertNotification(o, &r, now);
-      }
-    }
-    return Status::Ok();
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) {
+    return ledger_.StartUserPaying(txn, fx, merchantno, out_trade_no, then, now);
   });
 }
 
 StatusOr<AppliedActions> SqliteStore::ApplyDueActions(int64_t now_us) {
   constexpr int64_t kBatch = 256;
+  StatusOr<std::vector<ScheduledAction>> due = WithReader(
+      [&](Conn& c) { return c.QueryRows(ReadAction, kSelectDueActions, now_us, kBatch); });
+  if (!due.ok()) return due.status();
   AppliedActions out;
-  bool notified = false;
   Status failed = Status::Ok();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    StatusOr<std::vector<ScheduledAction>> due = QueryActions(kSelectDueActions, now_us, kBatch);
-    if (!due.ok()) return due.status();
-    for (const ScheduledAction& a : *due) {
-      Status s = ApplyAction(a, now_us, &notified);
-      if (!s.ok()) {
-        // Left in place and tried again at the next call; the others go on.
-        if (failed.ok()) failed = s;
-        continue;
-      }
-      ++out.applied;
+  for (const ScheduledAction& a : *due) {
+    // Each in its own transaction: one that fails stays for the next call
+    // and the others still apply.
+    Status s = Write([&](WriterTxn& txn, LedgerEffects& fx) {
+      return ledger_.ApplyAction(txn, fx, a, now_us);
+    });
+    if (!s.ok()) {
+      if (failed.ok()) failed = s;
+      continue;
     }
-    StatusOr<Stmt> st = Prepare(kSelectNextActionDue);
-    if (!st.ok()) return st.status();
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    // MIN() over no rows is NULL, which Int() would read as 0.
-    if (*row && !st->IsNull(0)) out.next_due_us = st->Int(0);
+    ++out.applied;
   }
-  if (notified) NotifyObserver();
+  StatusOr<int64_t> next =
+      WithReader([&](Conn& c) { return c.QueryInt(-1, kSelectNextActionDue); });
+  if (!next.ok()) return next.status();
+  if (*next >= 0) out.next_due_us = *next;
   if (!failed.ok()) return failed;
   return out;
 }
 
 StatusOr<std::vector<ScheduledAction>> SqliteStore::ListActions(std::string_view merchantno,
                                                                 std::string_view out_trade_no) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (out_trade_no.empty()) return QueryActions(kSelectActionsOfMerchant, merchantno);
-  return QueryActions(kSelectActionsOfOrder, merchantno, out_trade_no);
+  return WithReader([&](Conn& c) {
+    if (out_trade_no.empty()) return c.QueryRows(ReadAction, kSelectActionsOfMerchant, merchantno);
+    return c.QueryRows(ReadAction, kSelectActionsOfOrder, merchantno, out_trade_no);
+  });
 }
 
 StatusOr<int64_t> SqliteStore::ReleaseHeldPayment(std::string_view merchantno,
                                                   std::string_view out_trade_no, int64_t now_us) {
-  StatusOr<int64_t> result = [&] {
-    std::lock_guard<std::mutex> lock(mu_);
-    return InWriteTxn([&](Txn&) -> StatusOr<int64_t> {
-      StatusOr<Stmt> st = Prepare(kReleaseHeldPayment);
-      if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no, now_us));
-      VKSPAY_RETURN_IF_ERROR(st->Run());
-      return static_cast<int64_t>(sqlite3_changes64(db_));
-    });
-  }();
-  if (result.ok() && *result > 0) NotifyObserver();
-  return result;
+  return Write([&](WriterTxn& txn, LedgerEffects& fx) -> StatusOr<int64_t> {
+    StatusOr<Stmt> st = txn.conn().Prepare(kReleaseHeldPayment);
+    if (!st.ok()) return st.status();
+    VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no, now_us));
+    VKSPAY_RETURN_IF_ERROR(st->Run());
+    const int64_t changed = txn.changes();
+    fx.notified = changed > 0;
+    return changed;
+  });
 }
 
 #undef VKSPAY_ACTION_COLUMNS

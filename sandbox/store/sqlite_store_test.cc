@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <filesystem>
 #include <functional>
@@ -129,10 +131,12 @@ class TempDir {
   std::string path_;
 };
 
-class StoreTest : public ::testing::Test {
+// Every StoreTest runs twice: on an in-memory database (reads share the
+// writer's connection) and on a file (reads go through the reader pool).
+class StoreTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    store_ = OpenOrDie(":memory:");
+    store_ = OpenOrDie(GetParam() ? dir_.File("store.db") : ":memory:");
     ASSERT_NE(store_, nullptr);
   }
 
@@ -153,6 +157,7 @@ class StoreTest : public ::testing::Test {
     return store_->CreateRefund("10001", out_trade_no, out_refund_no, "unused", fee, kNow + 20);
   }
 
+  TempDir dir_;
   std::unique_ptr<Store> store_;
 };
 
@@ -184,7 +189,7 @@ TEST(StoreStrings, RefundStatusNames) {
 
 // --- CreateOrder ---
 
-TEST_F(StoreTest, CreateOrderInsertsNotPayAndReadsBackEveryField) {
+TEST_P(StoreTest, CreateOrderInsertsNotPayAndReadsBackEveryField) {
   Order in = MakeOrder("T1");
   in.client_ip = "10.0.0.1";
   in.auth_code = "134567890123456789";
@@ -202,7 +207,7 @@ TEST_F(StoreTest, CreateOrderInsertsNotPayAndReadsBackEveryField) {
   EXPECT_EQ(Tie(*got), Tie(expected));
 }
 
-TEST_F(StoreTest, CreateOrderWithoutCreatedAtUsesNow) {
+TEST_P(StoreTest, CreateOrderWithoutCreatedAtUsesNow) {
   Order in = MakeOrder("T1");
   in.created_at = 0;
   StatusOr<CreateOrderResult> r = store_->CreateOrder(in, true, kNow + 3);
@@ -210,7 +215,7 @@ TEST_F(StoreTest, CreateOrderWithoutCreatedAtUsesNow) {
   EXPECT_EQ(r->order.created_at, kNow + 3);
 }
 
-TEST_F(StoreTest, CreateOrderAgainWithSameAmountReturnsExistingUnpaidOrder) {
+TEST_P(StoreTest, CreateOrderAgainWithSameAmountReturnsExistingUnpaidOrder) {
   Order first = Create(MakeOrder("T1"));
   Order again = MakeOrder("T1");
   again.subject = "另一个标题";
@@ -221,7 +226,7 @@ TEST_F(StoreTest, CreateOrderAgainWithSameAmountReturnsExistingUnpaidOrder) {
   EXPECT_EQ(Tie(r->order), Tie(first));
 }
 
-TEST_F(StoreTest, CreateOrderMustBeNewRejectsExistingOutTradeNo) {
+TEST_P(StoreTest, CreateOrderMustBeNewRejectsExistingOutTradeNo) {
   Create(MakeOrder("T1"));
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), true, kNow);
   ASSERT_FALSE(r.ok());
@@ -229,7 +234,7 @@ TEST_F(StoreTest, CreateOrderMustBeNewRejectsExistingOutTradeNo) {
   EXPECT_NE(r.status().message().find("T1"), std::string::npos) << r.status().message();
 }
 
-TEST_F(StoreTest, CreateOrderWithAnotherAmountIsOutTradeNoUsed) {
+TEST_P(StoreTest, CreateOrderWithAnotherAmountIsOutTradeNoUsed) {
   Create(MakeOrder("T1", 100));
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1", 200), false, kNow);
   ASSERT_FALSE(r.ok());
@@ -238,14 +243,14 @@ TEST_F(StoreTest, CreateOrderWithAnotherAmountIsOutTradeNoUsed) {
             "out_trade_no=T1 已用于金额 1 元的订单, 本次 total_fee 为 2 元");
 }
 
-TEST_F(StoreTest, CreateOrderOnPaidOrderIsOrderPaid) {
+TEST_P(StoreTest, CreateOrderOnPaidOrderIsOrderPaid) {
   CreatePaid("T1");
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderPaid);
 }
 
-TEST_F(StoreTest, CreateOrderOnRefundedOrderIsOrderPaid) {
+TEST_P(StoreTest, CreateOrderOnRefundedOrderIsOrderPaid) {
   CreatePaid("T1");
   ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow);
@@ -253,7 +258,7 @@ TEST_F(StoreTest, CreateOrderOnRefundedOrderIsOrderPaid) {
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderPaid);
 }
 
-TEST_F(StoreTest, CreateOrderOnCancelledOrderIsOrderClosed) {
+TEST_P(StoreTest, CreateOrderOnCancelledOrderIsOrderClosed) {
   Create(MakeOrder("T1"));
   ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "", "", kNow + 1).ok());
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow + 2);
@@ -261,7 +266,7 @@ TEST_F(StoreTest, CreateOrderOnCancelledOrderIsOrderClosed) {
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
 }
 
-TEST_F(StoreTest, CreateOrderOnFailedOrderIsOrderClosed) {
+TEST_P(StoreTest, CreateOrderOnFailedOrderIsOrderClosed) {
   Create(MakeOrder("T1"));
   ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kFail, "", "", kNow + 1).ok());
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow + 2);
@@ -269,7 +274,7 @@ TEST_F(StoreTest, CreateOrderOnFailedOrderIsOrderClosed) {
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
 }
 
-TEST_F(StoreTest, CreateOrderOnExpiredUnpaidOrderIsOrderClosedAndClosesIt) {
+TEST_P(StoreTest, CreateOrderOnExpiredUnpaidOrderIsOrderClosedAndClosesIt) {
   Create(MakeOrder("T1"));
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1"), false, kNow + kTtl);
   ASSERT_FALSE(r.ok());
@@ -281,7 +286,7 @@ TEST_F(StoreTest, CreateOrderOnExpiredUnpaidOrderIsOrderClosedAndClosesIt) {
   EXPECT_EQ(got->closed_at, kNow + kTtl);
 }
 
-TEST_F(StoreTest, CreateOrderWithTakenCashierTokenIsOutTradeNoUsed) {
+TEST_P(StoreTest, CreateOrderWithTakenCashierTokenIsOutTradeNoUsed) {
   Create(MakeOrder("T1"));
   Order other = MakeOrder("T2");
   other.cashier_token = MakeOrder("T1").cashier_token;
@@ -291,7 +296,7 @@ TEST_F(StoreTest, CreateOrderWithTakenCashierTokenIsOutTradeNoUsed) {
   EXPECT_EQ(store_->GetOrder("10001", "T2", kNow).status().code(), ErrorCode::kOrderNotExist);
 }
 
-TEST_F(StoreTest, OrdersWithoutCashierTokenDoNotCollide) {
+TEST_P(StoreTest, OrdersWithoutCashierTokenDoNotCollide) {
   Order a = MakeOrder("M1");
   Order b = MakeOrder("M2");
   a.trade_type = b.trade_type = "micropay";
@@ -305,7 +310,7 @@ TEST_F(StoreTest, OrdersWithoutCashierTokenDoNotCollide) {
   EXPECT_EQ(got->cashier_token, "");
 }
 
-TEST_F(StoreTest, SameOutTradeNoUnderAnotherMerchantIsAnotherOrder) {
+TEST_P(StoreTest, SameOutTradeNoUnderAnotherMerchantIsAnotherOrder) {
   Create(MakeOrder("T1", 100, "10001"));
   Order other = Create(MakeOrder("T1", 300, "10002"));
   EXPECT_EQ(other.total_fee, 300);
@@ -313,7 +318,7 @@ TEST_F(StoreTest, SameOutTradeNoUnderAnotherMerchantIsAnotherOrder) {
   EXPECT_EQ(store_->GetOrder("10002", "T1", kNow)->total_fee, 300);
 }
 
-TEST_F(StoreTest, CreateOrderRefusesNonPositiveAmount) {
+TEST_P(StoreTest, CreateOrderRefusesNonPositiveAmount) {
   StatusOr<CreateOrderResult> r = store_->CreateOrder(MakeOrder("T1", 0), true, kNow);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kInvalidAmount);
@@ -321,14 +326,14 @@ TEST_F(StoreTest, CreateOrderRefusesNonPositiveAmount) {
 
 // --- GetOrder ---
 
-TEST_F(StoreTest, GetMissingOrderIsOrderNotExistNamingIt) {
+TEST_P(StoreTest, GetMissingOrderIsOrderNotExistNamingIt) {
   StatusOr<Order> r = store_->GetOrder("10001", "NOPE-42", kNow);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderNotExist);
   EXPECT_NE(r.status().message().find("NOPE-42"), std::string::npos) << r.status().message();
 }
 
-TEST_F(StoreTest, GetOrderJustBeforeExpiryStaysNotPay) {
+TEST_P(StoreTest, GetOrderJustBeforeExpiryStaysNotPay) {
   Create(MakeOrder("T1"));
   StatusOr<Order> r = store_->GetOrder("10001", "T1", kNow + kTtl - 1);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -336,7 +341,7 @@ TEST_F(StoreTest, GetOrderJustBeforeExpiryStaysNotPay) {
   EXPECT_EQ(r->closed_at, 0);
 }
 
-TEST_F(StoreTest, GetOrderClosesExpiredNotPayOrderAtItsExpiry) {
+TEST_P(StoreTest, GetOrderClosesExpiredNotPayOrderAtItsExpiry) {
   Create(MakeOrder("T1"));
   StatusOr<Order> r = store_->GetOrder("10001", "T1", kNow + kTtl + 500);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -348,21 +353,21 @@ TEST_F(StoreTest, GetOrderClosesExpiredNotPayOrderAtItsExpiry) {
   EXPECT_EQ(earlier->status, OrderStatus::kClosed);
 }
 
-TEST_F(StoreTest, GetOrderNeverExpiresPaidOrder) {
+TEST_P(StoreTest, GetOrderNeverExpiresPaidOrder) {
   CreatePaid("T1");
   StatusOr<Order> r = store_->GetOrder("10001", "T1", kNow + 10 * kTtl);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, OrderStatus::kSuccess);
 }
 
-TEST_F(StoreTest, GetOrderByTokenFindsTheOrder) {
+TEST_P(StoreTest, GetOrderByTokenFindsTheOrder) {
   Order o = Create(MakeOrder("T1"));
   StatusOr<Order> r = store_->GetOrderByToken(o.cashier_token, kNow);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Tie(*r), Tie(o));
 }
 
-TEST_F(StoreTest, GetOrderByTokenClosesExpiredOrder) {
+TEST_P(StoreTest, GetOrderByTokenClosesExpiredOrder) {
   Order o = Create(MakeOrder("T1"));
   StatusOr<Order> r = store_->GetOrderByToken(o.cashier_token, kNow + kTtl);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -370,7 +375,7 @@ TEST_F(StoreTest, GetOrderByTokenClosesExpiredOrder) {
   EXPECT_EQ(r->closed_at, kNow + kTtl);
 }
 
-TEST_F(StoreTest, GetOrderByUnknownTokenIsOrderNotExist) {
+TEST_P(StoreTest, GetOrderByUnknownTokenIsOrderNotExist) {
   Create(MakeOrder("T1"));
   EXPECT_EQ(store_->GetOrderByToken("nope", kNow).status().code(), ErrorCode::kOrderNotExist);
   EXPECT_EQ(store_->GetOrderByToken("", kNow).status().code(), ErrorCode::kOrderNotExist);
@@ -378,7 +383,7 @@ TEST_F(StoreTest, GetOrderByUnknownTokenIsOrderNotExist) {
 
 // --- CompletePayment ---
 
-TEST_F(StoreTest, SuccessfulPaymentRecordsChannelTransactionAndTime) {
+TEST_P(StoreTest, SuccessfulPaymentRecordsChannelTransactionAndTime) {
   Create(MakeOrder("T1"));
   StatusOr<Order> r = store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "alipay",
                                               "2025112822001", kNow + 30);
@@ -392,7 +397,7 @@ TEST_F(StoreTest, SuccessfulPaymentRecordsChannelTransactionAndTime) {
   EXPECT_EQ(Tie(*got), Tie(*r));
 }
 
-TEST_F(StoreTest, FailedPaymentMakesPayError) {
+TEST_P(StoreTest, FailedPaymentMakesPayError) {
   Create(MakeOrder("T1"));
   StatusOr<Order> r =
       store_->CompletePayment("10001", "T1", PayOutcome::kFail, "wxpay", "", kNow + 30);
@@ -402,7 +407,7 @@ TEST_F(StoreTest, FailedPaymentMakesPayError) {
   EXPECT_EQ(r->paid_at, 0);
 }
 
-TEST_F(StoreTest, CancelledPaymentClosesOrder) {
+TEST_P(StoreTest, CancelledPaymentClosesOrder) {
   Create(MakeOrder("T1"));
   StatusOr<Order> r =
       store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "wxpay", "", kNow + 30);
@@ -411,7 +416,7 @@ TEST_F(StoreTest, CancelledPaymentClosesOrder) {
   EXPECT_EQ(r->closed_at, kNow + 30);
 }
 
-TEST_F(StoreTest, PayingMissingOrderIsOrderNotExist) {
+TEST_P(StoreTest, PayingMissingOrderIsOrderNotExist) {
   StatusOr<Order> r =
       store_->CompletePayment("10001", "GONE", PayOutcome::kSuccess, "wxpay", "4200", kNow);
   ASSERT_FALSE(r.ok());
@@ -419,7 +424,7 @@ TEST_F(StoreTest, PayingMissingOrderIsOrderNotExist) {
   EXPECT_NE(r.status().message().find("GONE"), std::string::npos);
 }
 
-TEST_F(StoreTest, PayingPaidOrderIsOrderPaid) {
+TEST_P(StoreTest, PayingPaidOrderIsOrderPaid) {
   CreatePaid("T1");
   StatusOr<Order> r =
       store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4201", kNow + 40);
@@ -428,7 +433,7 @@ TEST_F(StoreTest, PayingPaidOrderIsOrderPaid) {
   EXPECT_EQ(store_->GetOrder("10001", "T1", kNow)->transaction_id, "4200000001");
 }
 
-TEST_F(StoreTest, PayingClosedOrderIsOrderClosed) {
+TEST_P(StoreTest, PayingClosedOrderIsOrderClosed) {
   Create(MakeOrder("T1"));
   ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "", "", kNow).ok());
   StatusOr<Order> r =
@@ -437,7 +442,7 @@ TEST_F(StoreTest, PayingClosedOrderIsOrderClosed) {
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderClosed);
 }
 
-TEST_F(StoreTest, PayingFailedOrderIsOrderPayError) {
+TEST_P(StoreTest, PayingFailedOrderIsOrderPayError) {
   Create(MakeOrder("T1"));
   ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kFail, "", "", kNow).ok());
   StatusOr<Order> r =
@@ -446,7 +451,7 @@ TEST_F(StoreTest, PayingFailedOrderIsOrderPayError) {
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderPayError);
 }
 
-TEST_F(StoreTest, PayingExpiredOrderIsOrderClosedAndClosesIt) {
+TEST_P(StoreTest, PayingExpiredOrderIsOrderClosedAndClosesIt) {
   Create(MakeOrder("T1"));
   StatusOr<Order> r =
       store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200", kNow + kTtl);
@@ -459,7 +464,7 @@ TEST_F(StoreTest, PayingExpiredOrderIsOrderClosedAndClosesIt) {
   EXPECT_EQ(got->transaction_id, "");
 }
 
-TEST_F(StoreTest, PayingJustBeforeExpirySucceeds) {
+TEST_P(StoreTest, PayingJustBeforeExpirySucceeds) {
   Create(MakeOrder("T1"));
   StatusOr<Order> r = store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "4200",
                                               kNow + kTtl - 1);
@@ -469,7 +474,7 @@ TEST_F(StoreTest, PayingJustBeforeExpirySucceeds) {
 
 // --- CreateRefund ---
 
-TEST_F(StoreTest, RefundMarksOrderRefundAndRecordsIt) {
+TEST_P(StoreTest, RefundMarksOrderRefundAndRecordsIt) {
   CreatePaid("T1", 100);
   StatusOr<Refund> r = DoRefund("T1", "R1", 40);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -487,7 +492,7 @@ TEST_F(StoreTest, RefundMarksOrderRefundAndRecordsIt) {
   EXPECT_EQ(o->refund_count, 1);
 }
 
-TEST_F(StoreTest, RefundUsesGeneratedNumberWhenNoneRequested) {
+TEST_P(StoreTest, RefundUsesGeneratedNumberWhenNoneRequested) {
   CreatePaid("T1");
   StatusOr<Refund> r = store_->CreateRefund("10001", "T1", std::nullopt, "R10001-GEN1", 10, kNow);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -495,7 +500,7 @@ TEST_F(StoreTest, RefundUsesGeneratedNumberWhenNoneRequested) {
   EXPECT_TRUE(store_->GetRefund("10001", "T1", "R10001-GEN1").ok());
 }
 
-TEST_F(StoreTest, PartialRefundsAddUpAndListOldestFirst) {
+TEST_P(StoreTest, PartialRefundsAddUpAndListOldestFirst) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(store_->CreateRefund("10001", "T1", "R2", "", 30, kNow + 1).ok());
   ASSERT_TRUE(store_->CreateRefund("10001", "T1", "R1", "", 50, kNow + 2).ok());
@@ -510,7 +515,7 @@ TEST_F(StoreTest, PartialRefundsAddUpAndListOldestFirst) {
   EXPECT_EQ((*list)[1].out_refund_no, "R1");
 }
 
-TEST_F(StoreTest, RefundBeyondWhatRemainsIsRefundExceedsPaidWithAmounts) {
+TEST_P(StoreTest, RefundBeyondWhatRemainsIsRefundExceedsPaidWithAmounts) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(DoRefund("T1", "R1", 60).ok());
   StatusOr<Refund> r = DoRefund("T1", "R2", 50);
@@ -519,13 +524,13 @@ TEST_F(StoreTest, RefundBeyondWhatRemainsIsRefundExceedsPaidWithAmounts) {
   EXPECT_EQ(r.status().message(), "订单金额 1 元, 已退 0.6 元, 本次申请 0.5 元");
 }
 
-TEST_F(StoreTest, FullRefundIsAllowedAndThenNothingMore) {
+TEST_P(StoreTest, FullRefundIsAllowedAndThenNothingMore) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(DoRefund("T1", "R1", 100).ok());
   EXPECT_EQ(DoRefund("T1", "R2", 1).status().code(), ErrorCode::kRefundExceedsPaid);
 }
 
-TEST_F(StoreTest, RefusedRefundChangesNothing) {
+TEST_P(StoreTest, RefusedRefundChangesNothing) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(DoRefund("T1", "R1", 60).ok());
   Order before = *store_->GetOrder("10001", "T1", kNow);
@@ -535,30 +540,30 @@ TEST_F(StoreTest, RefusedRefundChangesNothing) {
   EXPECT_EQ(store_->GetRefund("10001", "T1", "R2").status().code(), ErrorCode::kRefundNotExist);
 }
 
-TEST_F(StoreTest, RefundOfUnpaidOrderIsRefundNotAllowed) {
+TEST_P(StoreTest, RefundOfUnpaidOrderIsRefundNotAllowed) {
   Create(MakeOrder("T1"));
   EXPECT_EQ(DoRefund("T1", "R1", 10).status().code(), ErrorCode::kRefundNotAllowed);
 }
 
-TEST_F(StoreTest, RefundOfClosedOrderIsRefundNotAllowed) {
+TEST_P(StoreTest, RefundOfClosedOrderIsRefundNotAllowed) {
   Create(MakeOrder("T1"));
   ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kCancel, "", "", kNow).ok());
   EXPECT_EQ(DoRefund("T1", "R1", 10).status().code(), ErrorCode::kRefundNotAllowed);
 }
 
-TEST_F(StoreTest, RefundOfMissingOrderIsOrderNotExist) {
+TEST_P(StoreTest, RefundOfMissingOrderIsOrderNotExist) {
   StatusOr<Refund> r = DoRefund("GONE", "R1", 10);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kOrderNotExist);
   EXPECT_NE(r.status().message().find("GONE"), std::string::npos);
 }
 
-TEST_F(StoreTest, RefundOfNonPositiveAmountIsInvalidAmount) {
+TEST_P(StoreTest, RefundOfNonPositiveAmountIsInvalidAmount) {
   CreatePaid("T1");
   EXPECT_EQ(DoRefund("T1", "R1", 0).status().code(), ErrorCode::kInvalidAmount);
 }
 
-TEST_F(StoreTest, RepeatedRefundRequestReturnsTheSameRefundOnce) {
+TEST_P(StoreTest, RepeatedRefundRequestReturnsTheSameRefundOnce) {
   CreatePaid("T1", 100);
   StatusOr<Refund> first = DoRefund("T1", "R1", 30);
   ASSERT_TRUE(first.ok());
@@ -570,19 +575,19 @@ TEST_F(StoreTest, RepeatedRefundRequestReturnsTheSameRefundOnce) {
   EXPECT_EQ(o->refund_count, 1);
 }
 
-TEST_F(StoreTest, RepeatedRefundRequestIsIdempotentEvenWhenFullyRefunded) {
+TEST_P(StoreTest, RepeatedRefundRequestIsIdempotentEvenWhenFullyRefunded) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(DoRefund("T1", "R1", 100).ok());
   EXPECT_TRUE(DoRefund("T1", "R1", 100).ok());
 }
 
-TEST_F(StoreTest, RefundNumberWithAnotherAmountIsOutRefundNoUsed) {
+TEST_P(StoreTest, RefundNumberWithAnotherAmountIsOutRefundNoUsed) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(DoRefund("T1", "R1", 30).ok());
   EXPECT_EQ(DoRefund("T1", "R1", 31).status().code(), ErrorCode::kOutRefundNoUsed);
 }
 
-TEST_F(StoreTest, RefundNumberOfAnotherOrderIsOutRefundNoUsed) {
+TEST_P(StoreTest, RefundNumberOfAnotherOrderIsOutRefundNoUsed) {
   CreatePaid("T1", 100);
   CreatePaid("T2", 100);
   ASSERT_TRUE(DoRefund("T1", "R1", 30).ok());
@@ -590,7 +595,7 @@ TEST_F(StoreTest, RefundNumberOfAnotherOrderIsOutRefundNoUsed) {
   EXPECT_EQ(store_->GetOrder("10001", "T2", kNow)->refunded_fee, 0);
 }
 
-TEST_F(StoreTest, GeneratedRefundNumberCollisionIsOutRefundNoUsed) {
+TEST_P(StoreTest, GeneratedRefundNumberCollisionIsOutRefundNoUsed) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(store_->CreateRefund("10001", "T1", std::nullopt, "RGEN", 30, kNow).ok());
   // Same order and amount, but nobody asked for RGEN: not a retry.
@@ -599,7 +604,7 @@ TEST_F(StoreTest, GeneratedRefundNumberCollisionIsOutRefundNoUsed) {
   EXPECT_EQ(store_->GetOrder("10001", "T1", kNow)->refunded_fee, 30);
 }
 
-TEST_F(StoreTest, RefundNumbersAreScopedByMerchant) {
+TEST_P(StoreTest, RefundNumbersAreScopedByMerchant) {
   CreatePaid("T1", 100);
   Create(MakeOrder("T1", 100, "10002"));
   ASSERT_TRUE(
@@ -610,7 +615,7 @@ TEST_F(StoreTest, RefundNumbersAreScopedByMerchant) {
 
 // --- GetRefund / ListRefunds ---
 
-TEST_F(StoreTest, GetRefundReturnsIt) {
+TEST_P(StoreTest, GetRefundReturnsIt) {
   CreatePaid("T1");
   StatusOr<Refund> created = DoRefund("T1", "R1", 10);
   ASSERT_TRUE(created.ok());
@@ -619,14 +624,14 @@ TEST_F(StoreTest, GetRefundReturnsIt) {
   EXPECT_EQ(Tie(*got), Tie(*created));
 }
 
-TEST_F(StoreTest, GetRefundUnderAnotherOrderIsRefundNotExist) {
+TEST_P(StoreTest, GetRefundUnderAnotherOrderIsRefundNotExist) {
   CreatePaid("T1");
   CreatePaid("T2");
   ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
   EXPECT_EQ(store_->GetRefund("10001", "T2", "R1").status().code(), ErrorCode::kRefundNotExist);
 }
 
-TEST_F(StoreTest, GetMissingRefundIsRefundNotExist) {
+TEST_P(StoreTest, GetMissingRefundIsRefundNotExist) {
   CreatePaid("T1");
   StatusOr<Refund> r = store_->GetRefund("10001", "T1", "NOPE");
   ASSERT_FALSE(r.ok());
@@ -635,7 +640,7 @@ TEST_F(StoreTest, GetMissingRefundIsRefundNotExist) {
   EXPECT_NE(r.status().message().find("T1"), std::string::npos);
 }
 
-TEST_F(StoreTest, ListRefundsOfOrderWithoutRefundsIsEmpty) {
+TEST_P(StoreTest, ListRefundsOfOrderWithoutRefundsIsEmpty) {
   CreatePaid("T1");
   StatusOr<std::vector<Refund>> list = store_->ListRefunds("10001", "T1");
   ASSERT_TRUE(list.ok());
@@ -670,19 +675,19 @@ class ListOrdersTest : public StoreTest {
   }
 };
 
-TEST_F(ListOrdersTest, ListsAllNewestFirst) {
+TEST_P(ListOrdersTest, ListsAllNewestFirst) {
   EXPECT_EQ(Names(store_->ListOrders({})),
             (std::vector<std::string>{"10001/T4", "10002/T3", "10001/T2", "10001/T1"}));
 }
 
-TEST_F(ListOrdersTest, FiltersByMerchant) {
+TEST_P(ListOrdersTest, FiltersByMerchant) {
   OrderFilter f;
   f.merchantno = "10001";
   EXPECT_EQ(Names(store_->ListOrders(f)),
             (std::vector<std::string>{"10001/T4", "10001/T2", "10001/T1"}));
 }
 
-TEST_F(ListOrdersTest, FiltersByStatus) {
+TEST_P(ListOrdersTest, FiltersByStatus) {
   OrderFilter f;
   f.status = OrderStatus::kSuccess;
   EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T2"}));
@@ -691,7 +696,7 @@ TEST_F(ListOrdersTest, FiltersByStatus) {
   EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T4", "10001/T1"}));
 }
 
-TEST_F(ListOrdersTest, PagesWithLimitAndOffset) {
+TEST_P(ListOrdersTest, PagesWithLimitAndOffset) {
   OrderFilter f;
   f.limit = 2;
   EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T4", "10002/T3"}));
@@ -703,7 +708,7 @@ TEST_F(ListOrdersTest, PagesWithLimitAndOffset) {
 
 // --- Reset ---
 
-TEST_F(StoreTest, ResetDeletesEveryOrderAndRefund) {
+TEST_P(StoreTest, ResetDeletesEveryOrderAndRefund) {
   CreatePaid("T1");
   ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
   Create(MakeOrder("T2"));
@@ -1087,7 +1092,7 @@ TEST(StoreStrings, NotifyStateNamesRoundTrip) {
   EXPECT_EQ(ParseNotifyState("PENDING"), std::nullopt);
 }
 
-TEST_F(StoreTest, NotifyPlannerPlanIsStoredWithTheRowAndDelaysTheFirstAttempt) {
+TEST_P(StoreTest, NotifyPlannerPlanIsStoredWithTheRowAndDelaysTheFirstAttempt) {
   std::vector<std::string> asked;
   store_->SetNotifyPlanner([&asked](const Order& o, const Refund* r) {
     asked.push_back(o.out_trade_no + (r != nullptr ? "/" + r->out_refund_no : ""));
@@ -1109,12 +1114,12 @@ TEST_F(StoreTest, NotifyPlannerPlanIsStoredWithTheRowAndDelaysTheFirstAttempt) {
   EXPECT_EQ(refund.next_attempt_us, (kNow + 20) * 1'000'000);
 }
 
-TEST_F(StoreTest, WithoutAPlannerNotificationsHaveNoFaultPlan) {
+TEST_P(StoreTest, WithoutAPlannerNotificationsHaveNoFaultPlan) {
   CreatePaid("T1", 1234);
   EXPECT_EQ(AllNotifications(*store_)[0].fault_plan, "");
 }
 
-TEST_F(StoreTest, PaymentWritesOnePendingPaymentNotificationDueAtOnce) {
+TEST_P(StoreTest, PaymentWritesOnePendingPaymentNotificationDueAtOnce) {
   CreatePaid("T1", 1234);
   std::vector<Notification> all = AllNotifications(*store_);
   ASSERT_EQ(all.size(), 1u);
@@ -1149,7 +1154,7 @@ TEST_F(StoreTest, PaymentWritesOnePendingPaymentNotificationDueAtOnce) {
   EXPECT_EQ(n.payload, NotificationFields(*c).ToJson());
 }
 
-TEST_F(StoreTest, FailedOrCancelledPaymentWritesNoNotification) {
+TEST_P(StoreTest, FailedOrCancelledPaymentWritesNoNotification) {
   Create(MakeOrder("T1"));
   Create(MakeOrder("T2"));
   ASSERT_TRUE(store_->CompletePayment("10001", "T1", PayOutcome::kFail, "", "", kNow).ok());
@@ -1157,7 +1162,7 @@ TEST_F(StoreTest, FailedOrCancelledPaymentWritesNoNotification) {
   EXPECT_TRUE(AllNotifications(*store_).empty());
 }
 
-TEST_F(StoreTest, PayingTwiceLeavesExactlyOnePaymentNotification) {
+TEST_P(StoreTest, PayingTwiceLeavesExactlyOnePaymentNotification) {
   CreatePaid("T1");
   EXPECT_EQ(store_->CompletePayment("10001", "T1", PayOutcome::kSuccess, "wxpay", "x", kNow + 11)
                 .status()
@@ -1166,7 +1171,7 @@ TEST_F(StoreTest, PayingTwiceLeavesExactlyOnePaymentNotification) {
   EXPECT_EQ(AllNotifications(*store_).size(), 1u);
 }
 
-TEST_F(StoreTest, EachNewRefundWritesOneRefundNotificationAndRepeatsWriteNone) {
+TEST_P(StoreTest, EachNewRefundWritesOneRefundNotificationAndRepeatsWriteNone) {
   CreatePaid("T1", 100);
   ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
   ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());  // idempotent repeat
@@ -1193,7 +1198,7 @@ TEST_F(StoreTest, EachNewRefundWritesOneRefundNotificationAndRepeatsWriteNone) {
   EXPECT_EQ(ids.size(), 3u);
 }
 
-TEST_F(StoreTest, ObserverHearsEveryCommitThatMakesANotificationDue) {
+TEST_P(StoreTest, ObserverHearsEveryCommitThatMakesANotificationDue) {
   int calls = 0;
   store_->SetOutboxObserver([&] { ++calls; });
   Create(MakeOrder("T1"));
@@ -1253,7 +1258,7 @@ TEST(SqliteStoreOutbox, RefundAndItsNotificationCommitTogetherOrNotAtAll) {
   EXPECT_EQ(raw.Query("SELECT count(*) FROM notifications WHERE type = 'refund'"), "0");
 }
 
-TEST_F(StoreTest, ClaimReturnsDueRowsInDueOrderSkippingExcludedAndGivesNextDue) {
+TEST_P(StoreTest, ClaimReturnsDueRowsInDueOrderSkippingExcludedAndGivesNextDue) {
   for (const char* no : {"T1", "T2", "T3"}) CreatePaid(no);
   std::vector<Notification> all = AllNotifications(*store_);  // T3, T2, T1
   ASSERT_EQ(all.size(), 3u);
@@ -1295,7 +1300,160 @@ TEST_F(StoreTest, ClaimReturnsDueRowsInDueOrderSkippingExcludedAndGivesNextDue) 
   EXPECT_EQ(due->next_due_us, std::nullopt);
 }
 
-TEST_F(StoreTest, RecordedAttemptsAreLoggedAndMoveTheState) {
+TEST_P(StoreTest, TheOutboxCursorReadsOnlyRowsBehindIt) {
+  CreatePaid("T1", 100);
+  CreatePaid("T2", 100);
+  const int64_t now_us = (kNow + 10) * 1'000'000;
+  StatusOr<DueNotifications> first = store_->ClaimDueNotifications(now_us, 10, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->due.size(), 2u);
+  ASSERT_TRUE(first->last.has_value());
+  EXPECT_EQ(first->last->id, first->due[1].id);
+  EXPECT_EQ(first->last->due_us, first->due[1].next_attempt_us);
+
+  // Nothing new behind the cursor: nothing read, no position.
+  StatusOr<DueNotifications> again = store_->ClaimDueNotifications(now_us, 10, {}, first->last);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->due.empty());
+  EXPECT_FALSE(again->last.has_value());
+
+  // A new payment lands behind it; the held T1 and T2 are not read again.
+  CreatePaid("T3", 100);
+  StatusOr<DueNotifications> next = store_->ClaimDueNotifications(now_us, 10, {}, first->last);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->due.size(), 1u);
+  EXPECT_EQ(next->due[0].out_trade_no, "T3");
+
+  // A retry of T1 due later is behind the cursor too, once it is due.
+  NotifyAttempt a;
+  a.notification_id = first->due[0].id;
+  a.at_us = now_us;
+  a.url = "http://127.0.0.1:9/notify";
+  a.http_status = 500;
+  NotifyUpdate u;
+  u.state = NotifyState::kPending;
+  u.next_attempt_us = now_us + 15'000'000;
+  u.now = kNow + 10;
+  ASSERT_TRUE(store_->RecordNotifyAttempt(a, u).ok());
+  StatusOr<DueNotifications> early = store_->ClaimDueNotifications(now_us, 10, {}, next->last);
+  ASSERT_TRUE(early.ok());
+  EXPECT_TRUE(early->due.empty());
+  EXPECT_EQ(early->next_due_us, now_us + 15'000'000);
+  StatusOr<DueNotifications> retry =
+      store_->ClaimDueNotifications(now_us + 15'000'000, 10, {}, next->last);
+  ASSERT_TRUE(retry.ok());
+  ASSERT_EQ(retry->due.size(), 1u);
+  EXPECT_EQ(retry->due[0].out_trade_no, "T1");
+}
+
+// Group commit: many threads write at once; each write's refusal (a taken
+// out_trade_no, an over-refund) touches only that write, and every accepted
+// write is there, exactly once, after a reopen.
+TEST(SqliteStoreGroupCommit, ConcurrentWritesAndRefusalsLeaveExactlyTheAcceptedOnes) {
+  TempDir dir;
+  const std::string path = dir.File("store.db");
+  constexpr int kWriters = 8;
+  constexpr int kPerWriter = 150;
+  std::atomic<int> created{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> unexpected{0};
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    std::latch start(kWriters);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kWriters; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kPerWriter; ++i) {
+          // Every third order number is shared by all writers: one wins.
+          const std::string no = i % 3 == 0 ? "SHARED-" + std::to_string(i)
+                                            : "W" + std::to_string(t) + "-" + std::to_string(i);
+          Order o = MakeOrder(no, 100 + i);
+          o.cashier_token = "tok-" + std::to_string(t) + "-" + std::to_string(i);
+          StatusOr<CreateOrderResult> r = store->CreateOrder(o, /*must_be_new=*/true, kNow);
+          if (r.ok()) {
+            ++created;
+            // Pay it and refund more than was paid: refused, the payment stays.
+            if (!store->CompletePayment("10001", no, PayOutcome::kSuccess, "wxpay", "42", kNow)
+                     .ok() ||
+                store->CreateRefund("10001", no, std::nullopt, "RG-" + no, 101 + i, kNow)
+                        .status()
+                        .code() != ErrorCode::kRefundExceedsPaid) {
+              ++unexpected;
+            }
+          } else if (r.status().code() == ErrorCode::kOutTradeNoUsed) {
+            ++refused;
+          } else {
+            ADD_FAILURE() << r.status().ToString();
+            ++unexpected;
+          }
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+  }
+  EXPECT_EQ(unexpected.load(), 0);
+  const int shared = (kPerWriter + 2) / 3;
+  EXPECT_EQ(created.load(), kWriters * (kPerWriter - shared) + shared);
+  EXPECT_EQ(refused.load(), (kWriters - 1) * shared);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM orders"), std::to_string(created.load()));
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM orders WHERE status = 'SUCCESS'"),
+            std::to_string(created.load()));
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM notifications WHERE type = 'payment'"),
+            std::to_string(created.load()));
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM refunds"), "0");
+  EXPECT_EQ(raw.Query("PRAGMA integrity_check"), "ok");
+}
+
+// Reads run on their own connections: while a write is inside its
+// transaction (here: stopped in the notify planner, which runs under the
+// writer's lock), orders can still be read.
+TEST(SqliteStoreReaders, ReadsDoNotWaitForTheWriter) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.File("store.db"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrder(MakeOrder("READ-ME"), true, kNow).ok());
+  ASSERT_TRUE(store->CreateOrder(MakeOrder("PAY-ME"), true, kNow).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_txn = false;
+  bool release = false;
+  bool waited_out = false;
+  store->SetNotifyPlanner([&](const Order&, const Refund*) {
+    std::unique_lock<std::mutex> lock(mu);
+    in_txn = true;
+    cv.notify_all();
+    // Ran out only if the reads below waited for this transaction.
+    waited_out = !cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+    return NotifyFaultPlan{};
+  });
+  std::thread writer([&] {
+    EXPECT_TRUE(
+        store->CompletePayment("10001", "PAY-ME", PayOutcome::kSuccess, "wxpay", "42", kNow).ok());
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return in_txn; }));
+  }
+  // The writer is stopped inside its transaction until `release`.
+  StatusOr<Order> read = store->GetOrder("10001", "READ-ME", kNow);
+  StatusOr<Order> before = store->GetOrder("10001", "PAY-ME", kNow);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  writer.join();
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_FALSE(waited_out) << "the reads waited for the writer";
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->status, OrderStatus::kNotPay);  // the uncommitted payment is not seen
+  EXPECT_EQ(store->GetOrder("10001", "PAY-ME", kNow)->status, OrderStatus::kSuccess);
+}
+
+TEST_P(StoreTest, RecordedAttemptsAreLoggedAndMoveTheState) {
   CreatePaid("T1");
   const Notification n = AllNotifications(*store_)[0];
   NotifyAttempt a;
@@ -1348,7 +1506,7 @@ TEST_F(StoreTest, RecordedAttemptsAreLoggedAndMoveTheState) {
   EXPECT_EQ((*log)[1].response_head, kNotifyAckBody);
 }
 
-TEST_F(StoreTest, AttemptFromAnOlderSeriesIsLoggedButDoesNotUndoAResend) {
+TEST_P(StoreTest, AttemptFromAnOlderSeriesIsLoggedButDoesNotUndoAResend) {
   CreatePaid("T1");
   const Notification n = AllNotifications(*store_)[0];
   NotifyAttempt a;
@@ -1364,7 +1522,7 @@ TEST_F(StoreTest, AttemptFromAnOlderSeriesIsLoggedButDoesNotUndoAResend) {
   EXPECT_EQ(store_->ListNotifyAttempts(n.id)->size(), 1u);
 }
 
-TEST_F(StoreTest, RecordingForAVanishedNotificationIsNotFound) {
+TEST_P(StoreTest, RecordingForAVanishedNotificationIsNotFound) {
   NotifyAttempt a;
   a.notification_id = 42;
   EXPECT_EQ(store_->RecordNotifyAttempt(a, NotifyUpdate{}).code(), ErrorCode::kNotFound);
@@ -1372,7 +1530,7 @@ TEST_F(StoreTest, RecordingForAVanishedNotificationIsNotFound) {
   EXPECT_EQ(store_->GetNotification("Nnope").status().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(StoreTest, ResendStartsANewSeriesDueNow) {
+TEST_P(StoreTest, ResendStartsANewSeriesDueNow) {
   CreatePaid("T1");
   const Notification n = AllNotifications(*store_)[0];
   NotifyAttempt a;
@@ -1392,7 +1550,7 @@ TEST_F(StoreTest, ResendStartsANewSeriesDueNow) {
   EXPECT_EQ(store_->ResendNotification("999", 0).status().code(), ErrorCode::kNotFound);
 }
 
-TEST_F(StoreTest, ResendAllTakesOneStateChangedSinceATime) {
+TEST_P(StoreTest, ResendAllTakesOneStateChangedSinceATime) {
   for (const char* no : {"T1", "T2", "T3", "T4"}) CreatePaid(no);
   std::vector<Notification> all = AllNotifications(*store_);  // T4..T1
   auto finish = [&](const Notification& n, NotifyState state, int64_t at) {
@@ -1428,7 +1586,7 @@ TEST_F(StoreTest, ResendAllTakesOneStateChangedSinceATime) {
   EXPECT_EQ((*counts)[NotifyState::kBlocked], 0);
 }
 
-TEST_F(StoreTest, ListNotificationsFiltersByMerchantOrderAndState) {
+TEST_P(StoreTest, ListNotificationsFiltersByMerchantOrderAndState) {
   CreatePaid("T1");
   CreatePaid("T2");
   ASSERT_TRUE(DoRefund("T1", "R1", 10).ok());
@@ -1451,7 +1609,7 @@ TEST_F(StoreTest, ListNotificationsFiltersByMerchantOrderAndState) {
   EXPECT_EQ(store_->ListNotifications(limited)->size(), 2u);
 }
 
-TEST_F(StoreTest, ResetDeletesNotificationsAndNeverReusesTheirIds) {
+TEST_P(StoreTest, ResetDeletesNotificationsAndNeverReusesTheirIds) {
   CreatePaid("T1");
   const std::string first = AllNotifications(*store_)[0].notify_id;
   ASSERT_TRUE(store_->Reset().ok());
@@ -1491,6 +1649,13 @@ TEST(SqliteStoreOpen, VersionOneDatabaseIsMigratedAndKeepsItsOrders) {
       store->CompletePayment("10001", "OLD", PayOutcome::kSuccess, "wxpay", "x", kNow).ok());
   EXPECT_EQ(AllNotifications(*store).size(), 1u);
 }
+
+
+std::string DatabaseName(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "File" : "Memory";
+}
+INSTANTIATE_TEST_SUITE_P(Db, StoreTest, ::testing::Bool(), DatabaseName);
+INSTANTIATE_TEST_SUITE_P(Db, ListOrdersTest, ::testing::Bool(), DatabaseName);
 
 }  // namespace
 }  // namespace vkspay::sandbox

@@ -1,8 +1,13 @@
 // The sandbox's persistent state: orders and refunds, behind an interface so
 // tests can use an in-memory database and later work can add fakes.
 //
-// Every method is one SQLite transaction: it fully happens or fully does not.
-// Implementations are thread-safe. Times are unix seconds from the caller's
+// Every method fully happens or fully does not. Writes that arrive together
+// are group-committed: while one transaction commits, the next writes queue,
+// and the next transaction runs them all, each in a savepoint, so one
+// write's refusal touches only that write; a call returns only after the
+// transaction holding its write has committed (or failed, and then nothing
+// of it was written). The payment rules live in sandbox/ledger/ and reach the
+// database only through a LedgerTxn. Implementations are thread-safe. Times are unix seconds from the caller's
 // injected clock (the store never reads the clock itself). Amounts are fen.
 #ifndef VKSPAY_SANDBOX_STORE_STORE_H_
 #define VKSPAY_SANDBOX_STORE_STORE_H_
@@ -244,12 +249,22 @@ struct NotificationFilter {
   int64_t limit = 100;  // negative: no limit
 };
 
+// A position in the outbox's due order: (next_attempt_us, id).
+struct OutboxCursor {
+  int64_t due_us = 0;
+  int64_t id = 0;
+};
+
 struct DueNotifications {
   // Pending, next_attempt_us <= now, oldest due first, none excluded.
   std::vector<Notification> due;
   // The earliest next_attempt_us of a pending, not excluded row that is not
   // due yet; nullopt if there is none (or `due` was cut at the limit).
   std::optional<int64_t> next_due_us;
+  // The position of the last due row the scan passed (returned or
+  // excluded); nullopt if it passed none. A later scan `after` it reads only
+  // rows that became due behind it: new rows and retries.
+  std::optional<OutboxCursor> last;
 };
 
 // Turns a stored payload back into the content it was made from. Errors:
@@ -395,15 +410,24 @@ class Store {
                                                std::string_view out_trade_no, int64_t now_us);
 
   // Reads the pending notifications due at `now_us`, skipping the ids in
-  // `exclude` (the ones the dispatcher holds in memory), at most `limit`.
-  // Changes nothing: "in flight" lives only in the dispatcher's memory, so a
-  // crash leaves the rows pending and they are delivered again on restart.
+  // `exclude` (the ones the dispatcher holds in memory), at most `limit`;
+  // with `after`, only rows past that position in due order (the outbox
+  // cursor: a scan under load then reads only what is new instead of
+  // stepping over every held row). Changes nothing: "in flight" lives only
+  // in the dispatcher's memory, so a crash leaves the rows pending and they
+  // are delivered again on restart. Never waits for a writer.
   virtual StatusOr<DueNotifications> ClaimDueNotifications(
-      int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude) = 0;
+      int64_t now_us, size_t limit, const std::unordered_set<int64_t>& exclude,
+      const std::optional<OutboxCursor>& after) = 0;
+  StatusOr<DueNotifications> ClaimDueNotifications(int64_t now_us, size_t limit,
+                                                   const std::unordered_set<int64_t>& exclude) {
+    return ClaimDueNotifications(now_us, limit, exclude, std::nullopt);
+  }
 
   // Logs `attempt` and applies `update` (see NotifyUpdate) in one
-  // transaction. Errors: kNotFound if the notification no longer exists
-  // (reset meanwhile); kInternal.
+  // transaction (group-committed with other writes arriving meanwhile).
+  // Errors: kNotFound if the notification no longer exists (reset
+  // meanwhile); kInternal.
   virtual Status RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) = 0;
 
   // Newest first.
@@ -435,6 +459,13 @@ struct SqliteStoreOptions {
   // The SQLite VFS to open the file through ("": the default). Tests use it
   // to inject I/O faults (sandbox/store/faulty_vfs.h).
   std::string vfs;
+  // Reads (queries, the outbox scan, the cashier and control views) run on
+  // up to this many connections of their own, opened on demand, and never
+  // wait for the writer (WAL readers see the last commit). 0, an in-memory
+  // database or a custom VFS: reads share the writer's connection.
+  int read_connections = 8;
+  // Group commit: at most this many writes share one transaction.
+  int max_batch = 128;
 };
 
 // Opens (creating if needed) and migrates the database. WAL mode, schema
