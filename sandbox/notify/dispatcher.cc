@@ -258,7 +258,7 @@ int64_t Dispatcher::ScanOnce() {
       }
     }
   }
-  worker_cv_.notify_all();
+  worker_cv_.notify_one();  // the first worker wakes the next (WorkerLoop)
   int64_t wait_us = idle_us;
   if (due->next_due_us) wait_us = std::min(wait_us, *due->next_due_us - now_us);
   if (next_extra_us >= 0) wait_us = std::min(wait_us, next_extra_us - now_us);
@@ -266,33 +266,36 @@ int64_t Dispatcher::ScanOnce() {
 }
 
 void Dispatcher::WorkerLoop() {
+  // Wake-ups are chained, never broadcast: whoever queues work wakes one
+  // worker, a worker that takes a job while more are ready wakes one more,
+  // and a worker that finishes takes the next ready job itself. With 64
+  // workers a broadcast per completion cost more CPU than the attempts.
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    Job job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      worker_cv_.wait(lock, [this] { return stopping_ || !ready_.empty(); });
-      if (stopping_) return;
-      job = std::move(ready_.front());
-      ready_.pop_front();
-    }
+    worker_cv_.wait(lock, [this] { return stopping_ || !ready_.empty(); });
+    if (stopping_) return;
+    Job job = std::move(ready_.front());
+    ready_.pop_front();
+    if (!ready_.empty()) worker_cv_.notify_one();
+    lock.unlock();
     if (job.extra) {
       SendExtra(*job.extra);
+      lock.lock();
       continue;
     }
     const AttemptOutcome outcome = Attempt(job.notification);
-    bool was_full = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      was_full = held_.size() >= options_.max_held;
-      held_.erase(job.notification.id);
-      Host& host = hosts_[job.host_key];
-      --host.running;
-      AdaptHostLocked(job.host_key, host, outcome.healthy);
-    }
-    worker_cv_.notify_all();
+    lock.lock();
+    const bool was_full = held_.size() >= options_.max_held;
+    held_.erase(job.notification.id);
+    Host& host = hosts_[job.host_key];
+    --host.running;
+    AdaptHostLocked(job.host_key, host, outcome.healthy);
     // Once the row is no longer held, the scheduler can see its retry time,
     // which may be sooner than it planned to look again.
-    if (was_full || outcome.retry) Wake();
+    if (was_full || outcome.retry) {
+      wake_ = true;
+      scheduler_cv_.notify_one();
+    }
   }
 }
 

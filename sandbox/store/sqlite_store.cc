@@ -17,6 +17,7 @@
 #include "sandbox/store/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
@@ -186,16 +187,32 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 // The background checkpointer (see Checkpointer): a PASSIVE checkpoint once
-// the WAL has this many pages after a commit (2 MiB with 4 KiB pages; half of
-// SQLite's autocheckpoint default, so that the WAL's high-water mark stays
-// small on a small disk: with 1,000 pages the WAL alone filled the 4 MiB
-// tmpfs of disk_full_test under ASan; 256 pages also passed but checkpointed
-// so often that `vkspay-bench notify` lost 10%), a TRUNCATE one when a
-// PASSIVE one left more than kTruncateWalPages in the log (readers or writers
-// kept it from finishing), and a TRUNCATE one after a write failed with
-// SQLITE_FULL, to give the WAL's space back.
-constexpr int kCheckpointWalPages = 512;
-constexpr int kTruncateWalPages = 16 * kCheckpointWalPages;
+// the WAL has CheckpointPages() pages after a commit, a TRUNCATE one when a
+// PASSIVE one left more than 4x that in the log (readers or writers kept it
+// from finishing), and a TRUNCATE one after a write failed with SQLITE_FULL,
+// to give the WAL's space back.
+//
+// The threshold: every checkpoint fsyncs the WAL and the database, and
+// copies back each page the WAL holds; at 512 pages (2 MiB) checkpoints took
+// 23% of the sandbox's CPU under `vkspay-bench api` and 13% under `notify`,
+// at 4,096 (16 MiB) a few percent (webpay 5,306 -> 7,150 req/s, notify 2,957
+// -> 3,894/s in the same session). But the WAL must stay small on a small
+// disk (with 1,000 pages the WAL alone filled the 4 MiB tmpfs of
+// disk_full_test under ASan), so it takes at most 1/8 of the space free at
+// start-up, and never less than 512 pages.
+constexpr int kMinCheckpointPages = 512;
+constexpr int kMaxCheckpointPages = 4096;
+
+int CheckpointPages(const std::string& db_file) {
+  const size_t slash = db_file.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : db_file.substr(0, slash + 1);
+  struct statvfs fs {};
+  if (statvfs(dir.c_str(), &fs) != 0) return kMinCheckpointPages;
+  const double free_pages = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize) /
+                            4096.0;
+  return static_cast<int>(std::clamp(free_pages / 8, double{kMinCheckpointPages},
+                                     double{kMaxCheckpointPages}));
+}
 
 // Column lists shared by every SELECT and INSERT, in the order ReadOrder and
 // ReadRefund expect.
@@ -826,6 +843,7 @@ class Checkpointer {
   // Opens the second connection (same file, same VFS and synchronous) and
   // starts the thread.
   Status Start(const std::string& path, const std::string& vfs, const std::string& sync) {
+    checkpoint_pages_ = CheckpointPages(path);
     Status s = conn_.Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs);
     if (s.ok()) s = conn_.ExecScript("PRAGMA synchronous = " + sync);
     if (!s.ok()) {
@@ -839,7 +857,7 @@ class Checkpointer {
   // Called from the writer's WAL hook (inside its commit): wakes the thread
   // when the WAL has grown past the threshold.
   void Poke(int wal_pages) {
-    if (wal_pages < kCheckpointWalPages) return;
+    if (wal_pages < checkpoint_pages_) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (due_) return;
@@ -885,7 +903,7 @@ class Checkpointer {
       // checkpoint running) is fine: the next poke tries again.
       int rc = sqlite3_wal_checkpoint_v2(conn_.db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
                                          &done);
-      if (truncate || (rc == SQLITE_OK && log > kTruncateWalPages)) {
+      if (truncate || (rc == SQLITE_OK && log > 4 * checkpoint_pages_)) {
         // Bound the WAL file: waits for the writer (busy timeout), copies
         // everything back and truncates the file to zero bytes.
         sqlite3_wal_checkpoint_v2(conn_.db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
@@ -896,6 +914,7 @@ class Checkpointer {
   }
 
   Conn conn_;  // only the thread uses it between Start and Stop
+  int checkpoint_pages_ = kMinCheckpointPages;  // set in Start, then only read
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
