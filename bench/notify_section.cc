@@ -1,6 +1,11 @@
 // vkspay-bench notify: the receiver, the delivery repetitions and the section.
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -249,6 +254,114 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
   return r;
 }
 
+RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int orders,
+                          int pay_threads, int dead_orders, int dead_port) {
+  RepResult r;
+  std::atomic<int64_t> errors{0};
+  std::mutex err_mu;
+  Json first_errors = Json::array();
+  auto note_error = [&](const std::string& what) {
+    ++errors;
+    std::lock_guard<std::mutex> lock(err_mu);
+    if (first_errors.size() < 5) first_errors.push_back(what.substr(0, 300));
+  };
+  auto make_client = [port] {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
+    c->set_tcp_nodelay(true);
+    c->set_keep_alive(true);
+    c->set_connection_timeout(2, 0);
+    c->set_read_timeout(10, 0);
+    return c;
+  };
+  receiver.Begin(tag, orders, 0);
+  const std::string notify_url = receiver.url();
+  const std::string dead_url = "http://127.0.0.1:" + std::to_string(dead_port) + "/notify";
+  const int total = orders + (dead_port > 0 ? dead_orders : 0);
+  auto order_no = [&](int i) {
+    return i < orders ? OrderNo(tag, i)
+                      : "D" + std::to_string(tag) + "-" + std::to_string(i - orders);
+  };
+  // 1. Create and pay every order, its first attempt held (not timed).
+  const httplib::Headers held = {{"X-Sandbox-Fault", "notify=delay:600s"}};
+  std::atomic<int> next{0};
+  RunThreads(pay_threads, [&](int) {
+    auto c = make_client();
+    for (int i; (i = next.fetch_add(1)) < total;) {
+      const std::string no = order_no(i);
+      auto res = c->Post("/api", held, SignedWebPay(no, i < orders ? notify_url : dead_url),
+                         "application/json; charset=utf-8");
+      if (!res || res->status != 200 ||
+          res->body.find("\"return_code\":\"SUCCESS\"") == std::string::npos) {
+        note_error("webpay " + no + ": " +
+                   (res ? std::to_string(res->status) + " " + res->body
+                        : httplib::to_string(res.error())));
+        continue;
+      }
+      res = c->Post("/_sandbox/pay", R"({"out_trade_no":")" + no + R"(","channel":"wxpay"})",
+                    "application/json");
+      if (!res || res->status != 200) {
+        note_error("pay " + no + ": " +
+                   (res ? std::to_string(res->status) + " " + res->body
+                        : httplib::to_string(res.error())));
+      }
+    }
+  });
+  if (receiver.attempts() > 0) {
+    note_error(std::to_string(receiver.attempts()) + " notification(s) arrived before the clock "
+               "moved: the delay fault did not hold them");
+  }
+  // 2. Every held notification falls due at once.
+  const double sandbox_cpu0 = ProcessCpuSeconds(pid), bench_cpu0 = SelfCpuSeconds();
+  const int64_t start = NowNs();
+  {
+    auto c = make_client();
+    auto res = c->Post("/_sandbox/clock/advance", R"({"seconds":700})", "application/json");
+    if (!res || res->status != 200) {
+      note_error("clock advance: " + (res ? std::to_string(res->status) + " " + res->body
+                                          : httplib::to_string(res.error())));
+    }
+  }
+  const int64_t deadline = start + 60'000'000'000LL;
+  while (receiver.acked() < orders && NowNs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const double sandbox_cpu = ProcessCpuSeconds(pid) - sandbox_cpu0;
+  const double bench_cpu = SelfCpuSeconds() - bench_cpu0;
+  std::vector<int64_t> to_ack;
+  int64_t last_ack = 0, unacked = 0;
+  for (int i = 0; i < orders; ++i) {
+    const int64_t a = receiver.ack_ns(i);
+    if (a > 0) {
+      to_ack.push_back(a - start);
+      last_ack = std::max(last_ack, a);
+    } else {
+      ++unacked;
+    }
+  }
+  if (unacked > 0) note_error(std::to_string(unacked) + " notification(s) not acked within 60 s");
+  if (receiver.invalid() > 0) {
+    note_error(std::to_string(receiver.invalid()) + " notification(s) with an invalid signature");
+  }
+  r.count = static_cast<int64_t>(to_ack.size());
+  r.errors = errors.load();
+  if (last_ack > start) {
+    r.throughput = static_cast<double>(r.count) / (static_cast<double>(last_ack - start) / 1e9);
+  }
+  // Latency here is from the moment every notification fell due to its ack:
+  // the queue's drain order, not a per-notification latency.
+  r.p50_ms = PercentileMs(to_ack, 0.50);
+  r.p99_ms = PercentileMs(to_ack, 0.99);
+  r.p999_ms = PercentileMs(to_ack, 0.999);
+  if (orders > 0) {
+    r.extra["sandbox_cpu_us_per_notification"] = sandbox_cpu * 1e6 / orders;
+    r.extra["bench_cpu_us_per_notification"] = bench_cpu * 1e6 / orders;
+  }
+  r.extra["dead_orders"] = dead_port > 0 ? dead_orders : 0;
+  r.extra["duplicates"] = receiver.duplicates();
+  if (!first_errors.empty()) r.extra["first_errors"] = first_errors;
+  return r;
+}
+
 RepResult MeasureReceiverBaseline(Receiver& receiver, int threads, double seconds) {
   NotificationContent c;
   c.notify_type = "payment";
@@ -371,6 +484,72 @@ Json RunNotify(const CommonOptions& common, const NotifyOptions& options) {
                    " of attempts 1-2; rate = acked / (last ack - first pay)",
                rate, options.orders, 0);
   }
+  // A listener that never accepts: connects complete in the kernel's
+  // backlog, then nothing is ever answered (a dead merchant).
+  const int dead_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int dead_port = 0;
+  if (dead_fd >= 0) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(dead_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::listen(dead_fd, 4096) == 0 &&
+        ::getsockname(dead_fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      dead_port = ntohs(addr.sin_port);
+    }
+  }
+  auto drain_config = [&](const std::string& name, const std::string& description,
+                          int dead_orders) {
+    TempDir dir("vkspay-bench-notify");
+    if (common.keep_temp) dir.keep();
+    SandboxProcess sandbox;
+    Run run;
+    run.section = "notify";
+    run.name = name;
+    run.unit = "notifications/s";
+    run.description = description;
+    std::string err = sandbox.Start(common.sandbox_bin, dir.path() + "/sandbox.db", dir.path(),
+                                    NotifySandboxArgs(common, options));
+    if (err.empty() && dead_orders > 0 && dead_port == 0) err = "no dead listener could be opened";
+    if (!err.empty()) {
+      run.extra["error"] = err;
+      RepResult failed;
+      failed.errors = 1;
+      run.reps.push_back(failed);
+    }
+    for (int rep = 0; err.empty() && rep < common.reps; ++rep) {
+      Progress::Get().Step("notify " + name + " " + std::to_string(rep + 1) + "/" +
+                           std::to_string(common.reps));
+      run.reps.push_back(MeasureDrainRep(sandbox.port(), sandbox.pid(), receiver, NextNotifyTag(),
+                                         options.orders, options.pay_threads, dead_orders,
+                                         dead_port));
+    }
+    run.extra["sandbox_peak_rss_mib"] = sandbox.PeakRssMiB();
+    run.extra["orders_per_rep"] = options.orders;
+    sandbox.Stop();
+    std::vector<double> tp;
+    for (const RepResult& r : run.reps) tp.push_back(r.throughput);
+    const double median = Summarize(tp).median;
+    runs.push_back(ToJson(run));
+    return median;
+  };
+  const double drain = drain_config(
+      "drain",
+      std::to_string(options.orders) +
+          " paid notifications fall due at once (held by notify.delay, then the sandbox clock "
+          "advanced): the dispatcher alone; rate = acked / (last ack - clock advance)",
+      0);
+  if (base_median > 0) ratios["drain_vs_receiver"] = drain / base_median;
+  const int dead_orders = std::max(1, options.orders / 10);
+  const double beside_dead = drain_config(
+      "drain beside a dead host",
+      "as drain, plus " + std::to_string(dead_orders) +
+          " notifications due at the same time to a host that accepts connections and never "
+          "answers (each attempt waits out the timeout); the receiver's rate",
+      dead_orders);
+  if (drain > 0) ratios["drain_beside_dead_vs_drain"] = beside_dead / drain;
+  if (dead_fd >= 0) ::close(dead_fd);
   run_config("paced " + std::to_string(options.paced_rate) + "/s",
              "pay at " + std::to_string(options.paced_rate) +
                  " payments/s for latency (pay-to-first-attempt is the target)",

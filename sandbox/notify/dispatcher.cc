@@ -182,14 +182,21 @@ void Dispatcher::Log(const std::string& line) const {
 
 void Dispatcher::SchedulerLoop() {
   int64_t wait_us = 0;
+  auto last_scan = std::chrono::steady_clock::time_point{};
+  const auto min_gap = std::chrono::microseconds(options_.min_scan_gap_us);
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       scheduler_cv_.wait_for(lock, std::chrono::microseconds(wait_us),
                              [this] { return wake_ || stopping_; });
       if (stopping_) return;
+      // Under a burst every commit wakes the scheduler; scanning at most
+      // once per min_gap lets one scan take the rows of many commits.
+      scheduler_cv_.wait_until(lock, last_scan + min_gap, [this] { return stopping_; });
+      if (stopping_) return;
       wake_ = false;
     }
+    last_scan = std::chrono::steady_clock::now();
     wait_us = ScanOnce();
   }
 }

@@ -86,6 +86,10 @@ struct DispatcherOptions {
   // The scheduler looks at the outbox at least this often (real time), so a
   // clock advance or a changed time scale is never waited out.
   int64_t max_idle_wait_ms = 200;
+  // Scans start at least this far apart (real time): under a burst of
+  // payments one scan then takes the rows of many commits; it adds at most
+  // this much to a notification's first attempt.
+  int64_t min_scan_gap_us = 1000;
   // One line per attempt (and per database error); empty: no log. Never
   // receives keys or signatures.
   std::function<void(const std::string&)> log;

@@ -304,25 +304,31 @@ constexpr std::string_view kSelectPendingNotificationIds =
 constexpr std::string_view kSelectPendingNotificationIdsAfter =
     "SELECT id, next_attempt_at FROM notifications WHERE state = 'pending' "
     "AND (next_attempt_at, id) > (?1, ?2) ORDER BY next_attempt_at, id";
-constexpr std::string_view kSelectTotalAttempts =
-    "SELECT total_attempts FROM notifications WHERE id = ?1";
 constexpr std::string_view kSelectNotificationById =
     "SELECT " VKSPAY_NOTIFY_COLUMNS " FROM notifications WHERE id = ?1";
 constexpr std::string_view kSelectNotificationByNotifyId =
     "SELECT " VKSPAY_NOTIFY_COLUMNS " FROM notifications WHERE notify_id = ?1";
 constexpr std::string_view kSelectAttempts =
     "SELECT " VKSPAY_ATTEMPT_COLUMNS " FROM notify_attempts WHERE notification_id = ?1 ORDER BY n";
-constexpr std::string_view kInsertAttempt =
+// The attempt, numbered after the notification's last one (no row is
+// inserted if the notification is gone: a reset meanwhile).
+constexpr std::string_view kInsertNextAttempt =
     "INSERT INTO notify_attempts (" VKSPAY_ATTEMPT_COLUMNS
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-// Every attempt counts and names where it went.
-constexpr std::string_view kCountAttempt =
-    "UPDATE notifications SET total_attempts = ?2, delivered_to = ?3 WHERE id = ?1";
-// The attempt's outcome, only if nothing (a resend) started a new series.
+    ") SELECT id, total_attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM notifications "
+    "WHERE id = ?1";
+// Every attempt counts and names where it went; its outcome applies only if
+// nothing (a resend) started a new series meanwhile. One statement: SQLite
+// evaluates every SET expression on the row as it was.
 constexpr std::string_view kApplyAttempt =
-    "UPDATE notifications SET attempts = attempts + 1, state = ?3, next_attempt_at = ?4, "
-    "updated_at = ?5, acked_at = ?6, last_error = ?7 "
-    "WHERE id = ?1 AND state = 'pending' AND attempts = ?2";
+    "UPDATE notifications SET total_attempts = total_attempts + 1, delivered_to = ?8, "
+    "attempts = CASE WHEN state = 'pending' AND attempts = ?2 THEN attempts + 1 ELSE attempts END, "
+    "state = CASE WHEN state = 'pending' AND attempts = ?2 THEN ?3 ELSE state END, "
+    "next_attempt_at = CASE WHEN state = 'pending' AND attempts = ?2 THEN ?4 "
+    "ELSE next_attempt_at END, "
+    "updated_at = CASE WHEN state = 'pending' AND attempts = ?2 THEN ?5 ELSE updated_at END, "
+    "acked_at = CASE WHEN state = 'pending' AND attempts = ?2 THEN ?6 ELSE acked_at END, "
+    "last_error = CASE WHEN state = 'pending' AND attempts = ?2 THEN ?7 ELSE last_error END "
+    "WHERE id = ?1";
 constexpr std::string_view kResendNotification =
     "UPDATE notifications SET state = 'pending', attempts = 0, next_attempt_at = ?2, "
     "updated_at = ?3 WHERE id = ?1";
@@ -1653,32 +1659,21 @@ StatusOr<DueNotifications> SqliteStore::ClaimDueNotifications(
 Status SqliteStore::RecordNotifyAttempt(const NotifyAttempt& attempt, const NotifyUpdate& update) {
   return Write([&](WriterTxn& txn, LedgerEffects&) -> Status {
     Conn& c = txn.conn();
-    StatusOr<int64_t> total =
-        c.QueryInt(-1, kSelectTotalAttempts, attempt.notification_id);
-    if (!total.ok()) return total.status();
-    if (*total < 0) {
-      return Status(ErrorCode::kNotFound,
-                    "通知 id=" + std::to_string(attempt.notification_id) + " 已不存在");
-    }
-    const int64_t n = *total + 1;
     std::string_view head = attempt.response_head;
     head = head.substr(0, kResponseHeadBytes);
     {
-      StatusOr<Stmt> st = c.Prepare(kInsertAttempt);
+      StatusOr<Stmt> st = c.Prepare(kInsertNextAttempt);
       if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(st->Bind(attempt.notification_id, n, attempt.at_us,
+      VKSPAY_RETURN_IF_ERROR(st->Bind(attempt.notification_id, attempt.at_us,
                                       std::string_view(attempt.url),
                                       static_cast<int64_t>(attempt.http_status),
                                       attempt.latency_us, head, std::string_view(attempt.error),
                                       static_cast<int64_t>(attempt.acked ? 1 : 0)));
       VKSPAY_RETURN_IF_ERROR(st->Run());
-    }
-    {
-      StatusOr<Stmt> st = c.Prepare(kCountAttempt);
-      if (!st.ok()) return st.status();
-      VKSPAY_RETURN_IF_ERROR(
-          st->Bind(attempt.notification_id, n, std::string_view(attempt.url)));
-      VKSPAY_RETURN_IF_ERROR(st->Run());
+      if (txn.changes() == 0) {
+        return Status(ErrorCode::kNotFound,
+                      "通知 id=" + std::to_string(attempt.notification_id) + " 已不存在");
+      }
     }
     StatusOr<Stmt> st = c.Prepare(kApplyAttempt);
     if (!st.ok()) return st.status();
@@ -1686,7 +1681,7 @@ Status SqliteStore::RecordNotifyAttempt(const NotifyAttempt& attempt, const Noti
         attempt.notification_id, update.expected_attempts, ToString(update.state),
         update.state == NotifyState::kPending ? update.next_attempt_us : int64_t{0}, update.now,
         update.state == NotifyState::kAcked ? update.now : int64_t{0},
-        std::string_view(update.last_error)));
+        std::string_view(update.last_error), std::string_view(attempt.url)));
     return st->Run();
   });
 }
