@@ -101,12 +101,24 @@ TEST_F(BenchSmoke, NotifyDeliversEveryNotificationWithAndWithoutFailures) {
   Json j = Run("notify", "notify --orders 300 --fail-rates 0 0.1 --pay-threads 4");
   ASSERT_TRUE(j.is_object());
   const Json& n = j["sections"]["notify"];
-  ASSERT_EQ(n["runs"].size(), 4u) << n.dump(2);
+  ASSERT_EQ(n["runs"].size(), 7u) << n.dump(2);
   EXPECT_EQ(n["runs"][0]["name"], "receiver");
   EXPECT_TRUE(n["runs"][0]["baseline"].get<bool>());
   EXPECT_EQ(n["runs"][1]["name"], "fail 0%");
   EXPECT_EQ(n["runs"][2]["name"], "fail 10%");
-  EXPECT_EQ(n["runs"][3]["name"].get<std::string>().rfind("paced ", 0), 0u);
+  EXPECT_EQ(n["runs"][3]["name"], "drain");
+  EXPECT_EQ(n["runs"][4]["name"], "drain beside a dead host");
+  EXPECT_EQ(n["runs"][5]["name"], "drain 10% failing");
+  EXPECT_EQ(n["runs"][6]["name"].get<std::string>().rfind("paced ", 0), 0u);
+  // Every drain delivered every notification to the receiver, none early.
+  for (size_t i = 3; i < 6; ++i) {
+    const Json& rep = n["runs"][i]["reps"][0];
+    EXPECT_EQ(rep["count"].get<int64_t>(), 300) << n["runs"][i].dump(2);
+    EXPECT_EQ(rep["errors"].get<int64_t>(), 0) << n["runs"][i].dump(2);
+  }
+  EXPECT_EQ(n["runs"][4]["reps"][0]["dead_orders"].get<int64_t>(), 30);
+  EXPECT_TRUE(n["ratios"]["drain_vs_receiver"].is_number());
+  EXPECT_TRUE(n["ratios"]["drain_beside_dead_vs_drain"].is_number());
   for (const Json& r : n["runs"]) ExpectRunShape(r);
   for (size_t i = 1; i < 3; ++i) {
     const Json& rep = n["runs"][i]["reps"][0];

@@ -78,11 +78,11 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
 // created and paid with their first attempt held ten minutes (X-Sandbox-Fault
 // notify=delay:600s, on the sandbox clock), then the clock is advanced past
 // it and every notification falls due at once; rate = acked / (last ack -
-// advance). With dead_port > 0, `dead_orders` more notifications go to that
+// advance); the receiver fails `fail_rate` of attempts 1-2. With dead_port > 0, `dead_orders` more notifications go to that
 // port (a listener that never accepts: each attempt waits out the sandbox's
 // timeout), to show that a dead host does not slow the receiver's.
 RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int orders,
-                          int pay_threads, int dead_orders, int dead_port);
+                          int pay_threads, double fail_rate, int dead_orders, int dead_port);
 
 // The receiver's own capacity: `threads` keep-alive clients POST one
 // ready-made signed notification for `seconds`.

@@ -255,7 +255,7 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
 }
 
 RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int orders,
-                          int pay_threads, int dead_orders, int dead_port) {
+                          int pay_threads, double fail_rate, int dead_orders, int dead_port) {
   RepResult r;
   std::atomic<int64_t> errors{0};
   std::mutex err_mu;
@@ -273,7 +273,7 @@ RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int 
     c->set_read_timeout(10, 0);
     return c;
   };
-  receiver.Begin(tag, orders, 0);
+  receiver.Begin(tag, orders, fail_rate);
   const std::string notify_url = receiver.url();
   const std::string dead_url = "http://127.0.0.1:" + std::to_string(dead_port) + "/notify";
   const int total = orders + (dead_port > 0 ? dead_orders : 0);
@@ -500,7 +500,7 @@ Json RunNotify(const CommonOptions& common, const NotifyOptions& options) {
     }
   }
   auto drain_config = [&](const std::string& name, const std::string& description,
-                          int dead_orders) {
+                          double fail_rate, int dead_orders) {
     TempDir dir("vkspay-bench-notify");
     if (common.keep_temp) dir.keep();
     SandboxProcess sandbox;
@@ -522,8 +522,8 @@ Json RunNotify(const CommonOptions& common, const NotifyOptions& options) {
       Progress::Get().Step("notify " + name + " " + std::to_string(rep + 1) + "/" +
                            std::to_string(common.reps));
       run.reps.push_back(MeasureDrainRep(sandbox.port(), sandbox.pid(), receiver, NextNotifyTag(),
-                                         options.orders, options.pay_threads, dead_orders,
-                                         dead_port));
+                                         options.orders, options.pay_threads, fail_rate,
+                                         dead_orders, dead_port));
     }
     run.extra["sandbox_peak_rss_mib"] = sandbox.PeakRssMiB();
     run.extra["orders_per_rep"] = options.orders;
@@ -539,7 +539,7 @@ Json RunNotify(const CommonOptions& common, const NotifyOptions& options) {
       std::to_string(options.orders) +
           " paid notifications fall due at once (held by notify.delay, then the sandbox clock "
           "advanced): the dispatcher alone; rate = acked / (last ack - clock advance)",
-      0);
+      0, 0);
   if (base_median > 0) ratios["drain_vs_receiver"] = drain / base_median;
   const int dead_orders = std::max(1, options.orders / 10);
   const double beside_dead = drain_config(
@@ -547,8 +547,13 @@ Json RunNotify(const CommonOptions& common, const NotifyOptions& options) {
       "as drain, plus " + std::to_string(dead_orders) +
           " notifications due at the same time to a host that accepts connections and never "
           "answers (each attempt waits out the timeout); the receiver's rate",
-      dead_orders);
+      0, dead_orders);
   if (drain > 0) ratios["drain_beside_dead_vs_drain"] = beside_dead / drain;
+  drain_config("drain 10% failing",
+               "as drain, the receiver failing 10% of attempts 1-2 (HTTP 500; retried on the " +
+                   options.notify_profile + " profile at time scale " +
+                   std::to_string(options.time_scale).substr(0, 4) + ")",
+               0.10, 0);
   if (dead_fd >= 0) ::close(dead_fd);
   run_config("paced " + std::to_string(options.paced_rate) + "/s",
              "pay at " + std::to_string(options.paced_rate) +

@@ -296,7 +296,7 @@ void Dispatcher::WorkerLoop() {
     held_.erase(job.notification.id);
     Host& host = hosts_[job.host_key];
     --host.running;
-    AdaptHostLocked(job.host_key, host, outcome.healthy);
+    AdaptHostLocked(job.host_key, host, outcome.pace);
     // Once the row is no longer held, the scheduler can see its retry time,
     // which may be sooner than it planned to look again.
     if (was_full || outcome.retry) {
@@ -306,13 +306,23 @@ void Dispatcher::WorkerLoop() {
   }
 }
 
-void Dispatcher::AdaptHostLocked(const std::string& key, Host& host, bool healthy) {
-  // Additive increase while the host answers fast and well; back to the
-  // small limit at the first sign of trouble, so a host that starts to fail
-  // or stall cannot hold more than per_host workers for long.
-  host.limit = healthy ? std::min(host.limit + 1, std::max(options_.per_host,
-                                                           options_.per_host_max))
-                       : options_.per_host;
+void Dispatcher::AdaptHostLocked(const std::string& key, Host& host, Pace pace) {
+  // Additive increase while the host answers fast and well, multiplicative
+  // decrease while it answers fast but refuses, and back to the small limit
+  // at the first slow or missing answer, so a host that starts to stall
+  // cannot hold more than per_host workers for long.
+  const int64_t cap = std::max(options_.per_host, options_.per_host_max);
+  switch (pace) {
+    case Pace::kFastAck:
+      host.limit = std::min(host.limit + 1, cap);
+      break;
+    case Pace::kFastFail:
+      host.limit = std::max(options_.per_host, host.limit / 2);
+      break;
+    case Pace::kSlow:
+      host.limit = options_.per_host;
+      break;
+  }
   // The freed slot (and any new ones) pass to the host's next due rows.
   while (host.running < host.limit && !host.waiting.empty()) {
     ready_.push_back(std::move(host.waiting.front()));
@@ -502,7 +512,8 @@ Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
       (recorded.ok() ? "" : " (not recorded: " + recorded.ToString() + ")"));
   AttemptOutcome out;
   out.retry = recorded.ok() && update.state == NotifyState::kPending;
-  out.healthy = attempt.acked && attempt.latency_us <= options_.fast_ms * 1000;
+  const bool fast = sent && attempt.http_status != 0 && attempt.latency_us <= options_.fast_ms * 1000;
+  out.pace = !fast ? Pace::kSlow : attempt.acked ? Pace::kFastAck : Pace::kFastFail;
   return out;
 }
 

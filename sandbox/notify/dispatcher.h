@@ -19,8 +19,10 @@
 //
 // Isolation with an adaptive limit: each host:port of the target URL starts
 // with `per_host` attempts in flight; every attempt it acknowledges within
-// `fast_ms` raises its limit by one, up to `per_host_max`, and any other
-// outcome (no ack, an error, a slow answer) drops it back to `per_host`. The
+// `fast_ms` raises its limit by one, up to `per_host_max`; a fast answer that
+// is not an ack halves it (a merchant failing 10% of requests settles near
+// 18); a slow answer or none at all (timeout, refused, reset) drops it back
+// to `per_host` at once, since only slow attempts hold workers. The
 // other due rows of a host wait in memory while the workers serve other
 // hosts, so a fast merchant gets many attempts in flight while a dead one
 // (5 s timeouts) holds at most `per_host` workers and cannot starve the rest.
@@ -158,9 +160,14 @@ class Dispatcher {
     std::deque<Job> waiting;  // due, held back by the per-host limit
   };
   // How an attempt went, for the schedule and the host's limit.
+  enum class Pace {
+    kFastAck,   // acked within fast_ms: the host may take more at once
+    kFastFail,  // answered within fast_ms, but no ack: it may take fewer
+    kSlow,      // slower than fast_ms, or no answer at all: back to per_host
+  };
   struct AttemptOutcome {
-    bool retry = false;    // the notification stays pending
-    bool healthy = false;  // acked within fast_ms
+    bool retry = false;  // the notification stays pending
+    Pace pace = Pace::kSlow;
   };
 
   void SchedulerLoop();
@@ -172,7 +179,7 @@ class Dispatcher {
   AttemptOutcome Attempt(const Notification& n);
   // The host's limit after an attempt; moves waiting jobs to ready_ while
   // the host has room. Needs mu_.
-  void AdaptHostLocked(const std::string& key, Host& host, bool healthy);
+  void AdaptHostLocked(const std::string& key, Host& host, Pace pace);
   // Tells the fault engine how a sent attempt went (merchant.suspend_after).
   void ReportDelivery(const Notification& n, bool acked);
   // Queues an extra delivery (or, when not started, sends it on the calling

@@ -511,12 +511,13 @@ TEST_F(DispatcherTest, AStuckHostCannotStarveTheOthers) {
 }
 
 // The adaptive per-host limit: a host that acks fast gets more attempts in
-// flight (up to per_host_max); its first failure drops it back to per_host.
-TEST_F(DispatcherTest, AFastHostEarnsMoreAttemptsInFlightAndAFailureTakesThemAway) {
+// flight (up to per_host_max); a fast refusal halves it, a timeout drops it
+// back to per_host.
+TEST_F(DispatcherTest, AFastHostEarnsMoreAttemptsInFlightAndFailuresTakeThemAway) {
   std::mutex mu;
   int now_in_flight = 0;
   int max_in_flight = 0;
-  std::atomic<bool> failing{false};
+  std::atomic<int> mode{0};  // 0: ack, 1: a fast 500, 2: a timeout
   FakeSender sender([&](const OutboundTarget&) {
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -527,7 +528,14 @@ TEST_F(DispatcherTest, AFastHostEarnsMoreAttemptsInFlightAndAFailureTakesThemAwa
       std::lock_guard<std::mutex> lock(mu);
       --now_in_flight;
     }
-    return failing ? Http(500, "busy") : Ack();
+    if (mode == 1) return Http(500, "busy");
+    if (mode == 2) {
+      SendResult r;
+      r.error = "timeout after 5000 ms";
+      r.latency_us = 5'000'000;
+      return r;
+    }
+    return Ack();
   });
   DispatcherOptions o = Options("fast");
   o.workers = 16;
@@ -552,11 +560,17 @@ TEST_F(DispatcherTest, AFastHostEarnsMoreAttemptsInFlightAndAFailureTakesThemAwa
   }
   EXPECT_EQ(d.host_limit(host), 8);  // kept while the host is idle
 
-  failing = true;
-  const Notification bad = Pay("A-fail");
+  // A fast refusal halves the limit; no answer drops it to per_host.
+  mode = 1;
+  const Notification refused = Pay("A-500");
   d.Wake();
-  EXPECT_TRUE(Eventually([&] { return Get(bad).total_attempts >= 1; }));
-  EXPECT_TRUE(Eventually([&] { return d.host_limit(host) == 2; }));
+  EXPECT_TRUE(Eventually([&] { return Get(refused).total_attempts >= 1; }));
+  EXPECT_TRUE(Eventually([&] { return d.host_limit(host) == 4; })) << d.host_limit(host);
+  mode = 2;
+  const Notification timed_out = Pay("A-timeout");
+  d.Wake();
+  EXPECT_TRUE(Eventually([&] { return Get(timed_out).total_attempts >= 1; }));
+  EXPECT_TRUE(Eventually([&] { return d.host_limit(host) == 2; })) << d.host_limit(host);
   d.Stop();
 }
 
