@@ -167,6 +167,7 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
   FaultContext fault_ctx;
   std::optional<WireAnswer> replaced;  // an api_before fault answered instead
   bool method_ran = false;             // with faults: the api_after hook applies
+  std::optional<Order> fault_order;    // read for the fault context
   auto run = [&]() -> StatusOr<Json> {
     const Settings& settings = ctx_.config->settings;
     VKSPAY_RETURN_IF_ERROR(CheckContentType(request.content_type));
@@ -243,10 +244,13 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
       const auto* attach_s = attach != nullptr ? std::get_if<std::string>(attach) : nullptr;
       VKSPAY_RETURN_IF_ERROR(
           ValidateDirectives(request.fault_header, attach_s != nullptr ? *attach_s : ""));
-      fault_ctx = RequestFaultContext(f, *method, *merchantno, request.fault_header);
+      fault_ctx =
+          RequestFaultContext(f, *method, *merchantno, request.fault_header, &fault_order);
       ApiEffect before = PlanApiBefore(ctx_.faults->Decide(FaultHook::kApiBefore, fault_ctx));
       AddInjected(&resp.injected, before.injected);
       SleepMs(before.delay_ms);
+      // After a delay the order may have moved on: read it again.
+      if (before.delay_ms > 0) fault_order.reset();
       if (before.replace) {
         replaced = std::move(before.answer);
         return Json();
@@ -255,7 +259,8 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     }
     Call call{&f, merchant,
               settings.public_base_url.empty() ? request.base_url : settings.public_base_url,
-              ctx_.faults != nullptr ? &fault_ctx : nullptr, &fail_data};
+              ctx_.faults != nullptr ? &fault_ctx : nullptr, &fail_data,
+              fault_order ? &*fault_order : nullptr};
     if (*method == "webpay") return WebPay(call);
     if (*method == "micropay") return MicroPay(call);
     if (*method == "orderquery") return OrderQuery(call);
@@ -318,7 +323,8 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
 
 FaultContext ApiService::RequestFaultContext(const Fields& f, const std::string& method,
                                              const std::string& merchantno,
-                                             const std::string& header) const {
+                                             const std::string& header,
+                                             std::optional<Order>* order_out) const {
   auto text = [&f](std::string_view name) -> std::string {
     const Value* v = f.Find(name);
     const auto* s = v != nullptr ? std::get_if<std::string>(v) : nullptr;
@@ -346,6 +352,7 @@ FaultContext ApiService::RequestFaultContext(const Fields& f, const std::string&
       fc.amount_fen = order->total_fee;
       fc.channel = order->pay_chnl;
       fc.attach = order->attach;
+      *order_out = std::move(order).value();
     }
   }
   return fc;
@@ -592,8 +599,11 @@ StatusOr<Json> ApiService::OrderQuery(const Call& call) {
   Json* fail_data = call.fail_data;
   StatusOr<std::string> no = GetString(*call.fields, "out_trade_no", true, 64);
   if (!no.ok()) return no.status();
+  // Read once per request: the fault context's read, if it was of this order.
   StatusOr<Order> order =
-      ctx_.store->GetOrder(call.merchant->merchantno, *no, ctx_.clock->NowSeconds());
+      call.order != nullptr && call.order->out_trade_no == *no
+          ? StatusOr<Order>(*call.order)
+          : ctx_.store->GetOrder(call.merchant->merchantno, *no, ctx_.clock->NowSeconds());
   if (!order.ok()) return order.status();
   if (IsPaid(order->status)) return Answer("支付成功", OrderJson(*order));
   *fail_data = OrderJson(*order);

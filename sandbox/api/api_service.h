@@ -78,13 +78,18 @@ class ApiService {
     // Data to send with a FAIL answer (orderquery of an unpaid order,
     // micropay whose buyer failed).
     Json* fail_data;
+    // The order as RequestFaultContext read it for this very request, when
+    // no injected delay happened since (orderquery answers from it instead of
+    // reading the order a second time); null otherwise.
+    const Order* order = nullptr;
   };
 
   // The request's fault context: its own fields for webpay/micropay, the
   // order's amount, channel and attach for the other methods.
+  // The order it read, if any, goes to *order.
   FaultContext RequestFaultContext(const Fields& f, const std::string& method,
-                                   const std::string& merchantno,
-                                   const std::string& header) const;
+                                   const std::string& merchantno, const std::string& header,
+                                   std::optional<Order>* order) const;
 
   // Under settings.strict_notify_url: kNotifyUrlRefused with the guard's
   // reason if the URL would not be allowed.
