@@ -307,7 +307,7 @@ void Dispatcher::WorkerLoop() {
 }
 
 void Dispatcher::AdaptHostLocked(const std::string& key, Host& host, Pace pace) {
-  // Additive increase while the host answers fast and well, multiplicative
+  // Additive increase while the host answers fast and well, additive
   // decrease while it answers fast but refuses, and back to the small limit
   // at the first slow or missing answer, so a host that starts to stall
   // cannot hold more than per_host workers for long.
@@ -317,7 +317,10 @@ void Dispatcher::AdaptHostLocked(const std::string& key, Host& host, Pace pace) 
       host.limit = std::min(host.limit + 1, cap);
       break;
     case Pace::kFastFail:
-      host.limit = std::max(options_.per_host, host.limit / 2);
+      // A quick refusal holds no worker for long: step down, do not halve
+      // (halving kept a receiver failing 10% of requests near 18 in flight
+      // and cost the drain half its rate).
+      host.limit = std::max(options_.per_host, host.limit - 1);
       break;
     case Pace::kSlow:
       host.limit = options_.per_host;

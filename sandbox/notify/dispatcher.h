@@ -20,9 +20,10 @@
 // Isolation with an adaptive limit: each host:port of the target URL starts
 // with `per_host` attempts in flight; every attempt it acknowledges within
 // `fast_ms` raises its limit by one, up to `per_host_max`; a fast answer that
-// is not an ack halves it (a merchant failing 10% of requests settles near
-// 18); a slow answer or none at all (timeout, refused, reset) drops it back
-// to `per_host` at once, since only slow attempts hold workers. The
+// is not an ack lowers it by one (a merchant failing every request sinks to
+// `per_host`, one failing 10% stays near the cap); a slow answer or none at
+// all (timeout, refused, reset) drops it back to `per_host` at once, since
+// only slow attempts hold workers for long. The
 // other due rows of a host wait in memory while the workers serve other
 // hosts, so a fast merchant gets many attempts in flight while a dead one
 // (5 s timeouts) holds at most `per_host` workers and cannot starve the rest.

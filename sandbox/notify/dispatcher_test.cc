@@ -511,8 +511,8 @@ TEST_F(DispatcherTest, AStuckHostCannotStarveTheOthers) {
 }
 
 // The adaptive per-host limit: a host that acks fast gets more attempts in
-// flight (up to per_host_max); a fast refusal halves it, a timeout drops it
-// back to per_host.
+// flight (up to per_host_max); a fast refusal lowers it by one, a timeout
+// drops it back to per_host.
 TEST_F(DispatcherTest, AFastHostEarnsMoreAttemptsInFlightAndFailuresTakeThemAway) {
   std::mutex mu;
   int now_in_flight = 0;
@@ -560,12 +560,12 @@ TEST_F(DispatcherTest, AFastHostEarnsMoreAttemptsInFlightAndFailuresTakeThemAway
   }
   EXPECT_EQ(d.host_limit(host), 8);  // kept while the host is idle
 
-  // A fast refusal halves the limit; no answer drops it to per_host.
+  // A fast refusal lowers the limit by one; no answer drops it to per_host.
   mode = 1;
   const Notification refused = Pay("A-500");
   d.Wake();
   EXPECT_TRUE(Eventually([&] { return Get(refused).total_attempts >= 1; }));
-  EXPECT_TRUE(Eventually([&] { return d.host_limit(host) == 4; })) << d.host_limit(host);
+  EXPECT_TRUE(Eventually([&] { return d.host_limit(host) == 7; })) << d.host_limit(host);
   mode = 2;
   const Notification timed_out = Pay("A-timeout");
   d.Wake();
