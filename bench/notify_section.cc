@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <mutex>
 
 #include "bench/load.h"
@@ -38,6 +40,77 @@ bool ParseOrderNo(const std::string& s, int* tag, int* index) {
 }
 
 std::string OrderNo(int tag, int i) { return "N" + std::to_string(tag) + "-" + std::to_string(i); }
+
+// Counts a repetition's errors and keeps the first five, for the report.
+// Thread-safe.
+class RepErrors {
+ public:
+  void Note(const std::string& what) {
+    ++count_;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (first_.size() < 5) first_.push_back(what.substr(0, 300));
+  }
+  // "<what>: <status> <body>" or "<what>: <transport error>".
+  void NoteAnswer(const std::string& what, const httplib::Result& res) {
+    Note(what + ": " + (res ? std::to_string(res->status) + " " + res->body
+                            : httplib::to_string(res.error())));
+  }
+  int64_t count() const { return count_.load(); }
+  // Into r.errors and r.extra["first_errors"].
+  void Report(RepResult& r) const {
+    r.errors = count_.load();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!first_.empty()) r.extra["first_errors"] = first_;
+  }
+
+ private:
+  std::atomic<int64_t> count_{0};
+  mutable std::mutex mu_;
+  Json first_ = Json::array();
+};
+
+// A keep-alive client of the sandbox, as the payment threads use it.
+std::unique_ptr<httplib::Client> SandboxClient(int port) {
+  auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
+  c->set_tcp_nodelay(true);
+  c->set_keep_alive(true);
+  c->set_connection_timeout(2, 0);
+  c->set_read_timeout(10, 0);
+  return c;
+}
+
+// The receiver's acks of orders 0..orders-1, each timed from start_ns(i)
+// (0: never sent, skipped): r.count, r.throughput = acked / (last ack -
+// earliest start), the ack latency percentiles; an unacked order or an
+// invalid signature is an error.
+void SummarizeAcks(const Receiver& receiver, int orders,
+                   const std::function<int64_t(int)>& start_ns, RepErrors& errors,
+                   RepResult& r) {
+  std::vector<int64_t> to_ack;
+  int64_t first = INT64_MAX, last_ack = 0, unacked = 0;
+  for (int i = 0; i < orders; ++i) {
+    const int64_t p = start_ns(i);
+    if (p == 0) continue;
+    first = std::min(first, p);
+    if (const int64_t a = receiver.ack_ns(i); a > 0) {
+      to_ack.push_back(a - p);
+      last_ack = std::max(last_ack, a);
+    } else {
+      ++unacked;
+    }
+  }
+  if (unacked > 0) errors.Note(std::to_string(unacked) + " notification(s) not acked within 60 s");
+  if (receiver.invalid() > 0) {
+    errors.Note(std::to_string(receiver.invalid()) + " notification(s) with an invalid signature");
+  }
+  r.count = static_cast<int64_t>(to_ack.size());
+  if (last_ack > first) {
+    r.throughput = static_cast<double>(r.count) / (static_cast<double>(last_ack - first) / 1e9);
+  }
+  r.p50_ms = PercentileMs(to_ack, 0.50);
+  r.p99_ms = PercentileMs(to_ack, 0.99);
+  r.p999_ms = PercentileMs(to_ack, 0.999);
+}
 
 }  // namespace
 
@@ -139,37 +212,20 @@ void Receiver::Handle(const std::string& body, int* status, std::string* answer)
 RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int orders,
                            int pay_threads, double fail_rate, double pace_per_s) {
   RepResult r;
-  std::mutex err_mu;
-  Json first_errors = Json::array();
-  std::atomic<int64_t> errors{0};
-  auto note_error = [&](const std::string& what) {
-    ++errors;
-    std::lock_guard<std::mutex> lock(err_mu);
-    if (first_errors.size() < 5) first_errors.push_back(what.substr(0, 300));
-  };
-  auto make_client = [port] {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-    c->set_tcp_nodelay(true);
-    c->set_keep_alive(true);
-    c->set_connection_timeout(2, 0);
-    c->set_read_timeout(10, 0);
-    return c;
-  };
+  RepErrors errors;
   receiver.Begin(tag, orders, fail_rate);
   const std::string notify_url = receiver.url();
 
   // 1. Create the orders (not timed).
   std::atomic<int> next{0};
   RunThreads(pay_threads, [&](int) {
-    auto c = make_client();
+    auto c = SandboxClient(port);
     for (int i; (i = next.fetch_add(1)) < orders;) {
       auto res = c->Post("/api", SignedWebPay(OrderNo(tag, i), notify_url),
                          "application/json; charset=utf-8");
       if (!res || res->status != 200 ||
           res->body.find("\"return_code\":\"SUCCESS\"") == std::string::npos) {
-        note_error("webpay " + OrderNo(tag, i) + ": " +
-                   (res ? std::to_string(res->status) + " " + res->body
-                        : httplib::to_string(res.error())));
+        errors.NoteAnswer("webpay " + OrderNo(tag, i), res);
       }
     }
   });
@@ -180,7 +236,7 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
   const double sandbox_cpu0 = ProcessCpuSeconds(pid), bench_cpu0 = SelfCpuSeconds();
   const int64_t start = NowNs();
   RunThreads(pay_threads, [&](int) {
-    auto c = make_client();
+    auto c = SandboxClient(port);
     for (int i; (i = next.fetch_add(1)) < orders;) {
       if (pace_per_s > 0) {
         const int64_t due = start + static_cast<int64_t>(static_cast<double>(i) * 1e9 / pace_per_s);
@@ -190,11 +246,7 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
       const std::string body = R"({"out_trade_no":")" + OrderNo(tag, i) + R"(","channel":"wxpay"})";
       pay_ns[static_cast<size_t>(i)] = NowNs();
       auto res = c->Post("/_sandbox/pay", body, "application/json");
-      if (!res || res->status != 200) {
-        note_error("pay " + OrderNo(tag, i) + ": " +
-                   (res ? std::to_string(res->status) + " " + res->body
-                        : httplib::to_string(res.error())));
-      }
+      if (!res || res->status != 200) errors.NoteAnswer("pay " + OrderNo(tag, i), res);
     }
   });
   const int64_t paid_end = NowNs();
@@ -209,33 +261,13 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
   // Late duplicates show up shortly after the last ack, if at all.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
-  std::vector<int64_t> to_first, to_ack;
-  int64_t first_pay = INT64_MAX, last_ack = 0, unacked = 0;
+  SummarizeAcks(
+      receiver, orders, [&pay_ns](int i) { return pay_ns[static_cast<size_t>(i)]; }, errors, r);
+  std::vector<int64_t> to_first;
   for (int i = 0; i < orders; ++i) {
-    const int64_t p = pay_ns[static_cast<size_t>(i)];
-    if (p == 0) continue;
-    first_pay = std::min(first_pay, p);
-    const int64_t f = receiver.first_attempt_ns(i), a = receiver.ack_ns(i);
-    if (f > 0) to_first.push_back(f - p);
-    if (a > 0) {
-      to_ack.push_back(a - p);
-      last_ack = std::max(last_ack, a);
-    } else {
-      ++unacked;
-    }
+    const int64_t p = pay_ns[static_cast<size_t>(i)], f = receiver.first_attempt_ns(i);
+    if (p > 0 && f > 0) to_first.push_back(f - p);
   }
-  if (unacked > 0) note_error(std::to_string(unacked) + " notification(s) not acked within 60 s");
-  if (receiver.invalid() > 0) {
-    note_error(std::to_string(receiver.invalid()) + " notification(s) with an invalid signature");
-  }
-  r.count = static_cast<int64_t>(to_ack.size());
-  r.errors = errors.load();
-  if (last_ack > first_pay) {
-    r.throughput = static_cast<double>(r.count) / (static_cast<double>(last_ack - first_pay) / 1e9);
-  }
-  r.p50_ms = PercentileMs(to_ack, 0.50);
-  r.p99_ms = PercentileMs(to_ack, 0.99);
-  r.p999_ms = PercentileMs(to_ack, 0.999);
   r.extra["first_attempt_p50_ms"] = PercentileMs(to_first, 0.50);
   r.extra["first_attempt_p99_ms"] = PercentileMs(to_first, 0.99);
   r.extra["first_attempt_p999_ms"] = PercentileMs(to_first, 0.999);
@@ -250,29 +282,14 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
   r.extra["failed_on_purpose"] = receiver.failed_on_purpose();
   r.extra["duplicates"] = receiver.duplicates();
   r.extra["stray_from_earlier_reps"] = receiver.stray();
-  if (!first_errors.empty()) r.extra["first_errors"] = first_errors;
+  errors.Report(r);
   return r;
 }
 
 RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int orders,
                           int pay_threads, double fail_rate, int dead_orders, int dead_port) {
   RepResult r;
-  std::atomic<int64_t> errors{0};
-  std::mutex err_mu;
-  Json first_errors = Json::array();
-  auto note_error = [&](const std::string& what) {
-    ++errors;
-    std::lock_guard<std::mutex> lock(err_mu);
-    if (first_errors.size() < 5) first_errors.push_back(what.substr(0, 300));
-  };
-  auto make_client = [port] {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-    c->set_tcp_nodelay(true);
-    c->set_keep_alive(true);
-    c->set_connection_timeout(2, 0);
-    c->set_read_timeout(10, 0);
-    return c;
-  };
+  RepErrors errors;
   receiver.Begin(tag, orders, fail_rate);
   const std::string notify_url = receiver.url();
   const std::string dead_url = "http://127.0.0.1:" + std::to_string(dead_port) + "/notify";
@@ -285,41 +302,33 @@ RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int 
   const httplib::Headers held = {{"X-Sandbox-Fault", "notify=delay:600s"}};
   std::atomic<int> next{0};
   RunThreads(pay_threads, [&](int) {
-    auto c = make_client();
+    auto c = SandboxClient(port);
     for (int i; (i = next.fetch_add(1)) < total;) {
       const std::string no = order_no(i);
       auto res = c->Post("/api", held, SignedWebPay(no, i < orders ? notify_url : dead_url),
                          "application/json; charset=utf-8");
       if (!res || res->status != 200 ||
           res->body.find("\"return_code\":\"SUCCESS\"") == std::string::npos) {
-        note_error("webpay " + no + ": " +
-                   (res ? std::to_string(res->status) + " " + res->body
-                        : httplib::to_string(res.error())));
+        errors.NoteAnswer("webpay " + no, res);
         continue;
       }
       res = c->Post("/_sandbox/pay", R"({"out_trade_no":")" + no + R"(","channel":"wxpay"})",
                     "application/json");
-      if (!res || res->status != 200) {
-        note_error("pay " + no + ": " +
-                   (res ? std::to_string(res->status) + " " + res->body
-                        : httplib::to_string(res.error())));
-      }
+      if (!res || res->status != 200) errors.NoteAnswer("pay " + no, res);
     }
   });
   if (receiver.attempts() > 0) {
-    note_error(std::to_string(receiver.attempts()) + " notification(s) arrived before the clock "
-               "moved: the delay fault did not hold them");
+    errors.Note(std::to_string(receiver.attempts()) +
+                " notification(s) arrived before the clock moved: the delay fault did not hold "
+                "them");
   }
   // 2. Every held notification falls due at once.
   const double sandbox_cpu0 = ProcessCpuSeconds(pid), bench_cpu0 = SelfCpuSeconds();
   const int64_t start = NowNs();
   {
-    auto c = make_client();
+    auto c = SandboxClient(port);
     auto res = c->Post("/_sandbox/clock/advance", R"({"seconds":700})", "application/json");
-    if (!res || res->status != 200) {
-      note_error("clock advance: " + (res ? std::to_string(res->status) + " " + res->body
-                                          : httplib::to_string(res.error())));
-    }
+    if (!res || res->status != 200) errors.NoteAnswer("clock advance", res);
   }
   const int64_t deadline = start + 60'000'000'000LL;
   while (receiver.acked() < orders && NowNs() < deadline) {
@@ -327,38 +336,16 @@ RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int 
   }
   const double sandbox_cpu = ProcessCpuSeconds(pid) - sandbox_cpu0;
   const double bench_cpu = SelfCpuSeconds() - bench_cpu0;
-  std::vector<int64_t> to_ack;
-  int64_t last_ack = 0, unacked = 0;
-  for (int i = 0; i < orders; ++i) {
-    const int64_t a = receiver.ack_ns(i);
-    if (a > 0) {
-      to_ack.push_back(a - start);
-      last_ack = std::max(last_ack, a);
-    } else {
-      ++unacked;
-    }
-  }
-  if (unacked > 0) note_error(std::to_string(unacked) + " notification(s) not acked within 60 s");
-  if (receiver.invalid() > 0) {
-    note_error(std::to_string(receiver.invalid()) + " notification(s) with an invalid signature");
-  }
-  r.count = static_cast<int64_t>(to_ack.size());
-  r.errors = errors.load();
-  if (last_ack > start) {
-    r.throughput = static_cast<double>(r.count) / (static_cast<double>(last_ack - start) / 1e9);
-  }
   // Latency here is from the moment every notification fell due to its ack:
   // the queue's drain order, not a per-notification latency.
-  r.p50_ms = PercentileMs(to_ack, 0.50);
-  r.p99_ms = PercentileMs(to_ack, 0.99);
-  r.p999_ms = PercentileMs(to_ack, 0.999);
+  SummarizeAcks(receiver, orders, [start](int) { return start; }, errors, r);
   if (orders > 0) {
     r.extra["sandbox_cpu_us_per_notification"] = sandbox_cpu * 1e6 / orders;
     r.extra["bench_cpu_us_per_notification"] = bench_cpu * 1e6 / orders;
   }
   r.extra["dead_orders"] = dead_port > 0 ? dead_orders : 0;
   r.extra["duplicates"] = receiver.duplicates();
-  if (!first_errors.empty()) r.extra["first_errors"] = first_errors;
+  errors.Report(r);
   return r;
 }
 
