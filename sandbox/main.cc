@@ -165,8 +165,14 @@ int main(int argc, char** argv) {
   if (notify_timeout_ms > 0) settings.notify_timeout_ms = notify_timeout_ms;
   if (notify_workers > 0) settings.notify_workers = notify_workers;
   if (notify_per_host > 0) settings.notify_per_host = notify_per_host;
-  if (notify_per_host_max > 0) settings.notify_per_host_max = notify_per_host_max;
-  if (settings.notify_per_host_max < settings.notify_per_host) {
+  if (notify_per_host_max > 0) {
+    if (notify_per_host_max < settings.notify_per_host) {
+      std::cerr << "vkspay-sandbox: --notify-per-host-max must be at least --notify-per-host ("
+                << settings.notify_per_host << "), got " << notify_per_host_max << "\n";
+      return 2;
+    }
+    settings.notify_per_host_max = notify_per_host_max;
+  } else if (settings.notify_per_host_max < settings.notify_per_host) {
     settings.notify_per_host_max = settings.notify_per_host;  // --notify-per-host 64 alone
   }
   if (!notify_ca_file.empty()) settings.notify_ca_file = notify_ca_file;

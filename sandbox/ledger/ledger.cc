@@ -299,10 +299,9 @@ StatusOr<RefundResult> Ledger::CreateRefund(
 }
 
 StatusOr<Order> Ledger::CloseIfExpired(LedgerTxn& txn, LedgerEffects& fx,
-                                       std::string_view merchantno, std::string_view key,
-                                       int64_t now) const {
-  StatusOr<Order> order =
-      merchantno.empty() ? txn.LoadOrderByToken(key) : txn.LoadOrder(merchantno, key);
+                                       std::string_view merchantno,
+                                       std::string_view out_trade_no, int64_t now) const {
+  StatusOr<Order> order = txn.LoadOrder(merchantno, out_trade_no);
   if (!order.ok()) return order;
   if (IsExpiredUnpaid(*order, now)) {
     VKSPAY_RETURN_IF_ERROR(CloseExpired(txn, *order));

@@ -87,10 +87,10 @@ class Ledger {
                                       std::string_view generated_out_refund_no,
                                       int64_t refund_fee, int64_t now,
                                       const ScheduledAction* then) const;
-  // The lazy close of a read: loads the order (by key, or by cashier token
-  // when merchantno is empty) and closes it if it expired unpaid.
+  // The lazy close of a read: loads the order and closes it if it expired
+  // unpaid.
   StatusOr<Order> CloseIfExpired(LedgerTxn& txn, LedgerEffects& fx, std::string_view merchantno,
-                                 std::string_view key, int64_t now) const;
+                                 std::string_view out_trade_no, int64_t now) const;
   // One due scheduled action (Store::ApplyDueActions): deletes it and applies
   // its effect; an action whose order or refund moved on is dropped. OK
   // without effect if another transaction applied it first.

@@ -686,16 +686,17 @@ class Conn {
       out.push_back(std::move(item).value());
     }
   }
-  // The first row of QueryRows, or `absent` if there is none.
-  template <typename T, typename... Args>
-  StatusOr<T> QueryOne(StatusOr<T> (*read)(const Stmt&), const Status& absent,
+  // The first row of QueryRows, or absent() if there is none (a function,
+  // so that the message is built only when the row is missing).
+  template <typename T, typename Absent, typename... Args>
+  StatusOr<T> QueryOne(StatusOr<T> (*read)(const Stmt&), const Absent& absent,
                        std::string_view sql, const Args&... args) {
     StatusOr<Stmt> st = Prepare(sql);
     if (!st.ok()) return st.status();
     VKSPAY_RETURN_IF_ERROR(st->Bind(args...));
     StatusOr<bool> row = st->Step();
     if (!row.ok()) return row.status();
-    if (!*row) return absent;
+    if (!*row) return absent();
     return read(*st);
   }
   // The first column of the first row as an integer (`absent` if no row or
@@ -712,39 +713,30 @@ class Conn {
 
   // kOrderNotExist if absent.
   StatusOr<Order> LoadOrder(std::string_view merchantno, std::string_view out_trade_no) {
-    StatusOr<Stmt> st = Prepare(kSelectOrderByKey);
-    if (!st.ok()) return st.status();
-    VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_trade_no));
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return OrderNotExistError(merchantno, out_trade_no);
-    return ReadOrder(*st);
+    return QueryOne(
+        ReadOrder, [&] { return OrderNotExistError(merchantno, out_trade_no); },
+        kSelectOrderByKey, merchantno, out_trade_no);
   }
   StatusOr<Order> LoadOrderByToken(std::string_view cashier_token) {
-    StatusOr<Stmt> st = Prepare(kSelectOrderByToken);
-    if (!st.ok()) return st.status();
-    VKSPAY_RETURN_IF_ERROR(st->Bind(cashier_token));
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) {
-      return Status(ErrorCode::kOrderNotExist,
-                    "没有 cashier_token=" + std::string(cashier_token) + " 的订单");
-    }
-    return ReadOrder(*st);
+    return QueryOne(
+        ReadOrder,
+        [&] {
+          return Status(ErrorCode::kOrderNotExist,
+                        "没有 cashier_token=" + std::string(cashier_token) + " 的订单");
+        },
+        kSelectOrderByToken, cashier_token);
   }
   // kRefundNotExist if absent.
   StatusOr<Refund> LoadRefund(std::string_view merchantno, std::string_view out_refund_no) {
-    StatusOr<Stmt> st = Prepare(kSelectRefundByKey);
-    if (!st.ok()) return st.status();
-    VKSPAY_RETURN_IF_ERROR(st->Bind(merchantno, out_refund_no));
-    StatusOr<bool> row = st->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return RefundNotExistError(merchantno, out_refund_no);
-    return ReadRefund(*st);
+    return QueryOne(
+        ReadRefund, [&] { return RefundNotExistError(merchantno, out_refund_no); },
+        kSelectRefundByKey, merchantno, out_refund_no);
   }
   // `key` is the numeric id or the notify_id. kNotFound if absent.
   StatusOr<Notification> LoadNotification(std::string_view key) {
-    const Status absent(ErrorCode::kNotFound, "没有 id 或 notify_id 为 " + Quote(key) + " 的通知");
+    auto absent = [&] {
+      return Status(ErrorCode::kNotFound, "没有 id 或 notify_id 为 " + Quote(key) + " 的通知");
+    };
     if (std::optional<int64_t> id = NumericId(key)) {
       return QueryOne(ReadNotification, absent, kSelectNotificationById, *id);
     }
@@ -1158,10 +1150,9 @@ class SqliteStore final : public Store {
   StatusOr<int64_t> UserVersion();
   Status Migrate();
 
-  // Reads the order with `load` on a reader; if it has expired unpaid,
-  // closes it through a write (merchantno empty: key is a cashier token).
-  StatusOr<Order> GetWithLazyClose(std::string_view merchantno, std::string_view key,
-                                   int64_t now);
+  // An order as a reader read it; if it has expired unpaid, closes it
+  // through a write and returns it as that write left it.
+  StatusOr<Order> LazyClose(StatusOr<Order> read, int64_t now);
   // Tells the observer, if any; called without mu_ and queue_mu_.
   void NotifyObserver() const {
     if (observer_) observer_();
@@ -1455,17 +1446,13 @@ Status SqliteStore::Migrate() {
 
 // --- orders and refunds ---
 
-StatusOr<Order> SqliteStore::GetWithLazyClose(std::string_view merchantno, std::string_view key,
-                                              int64_t now) {
-  // The common case is a plain read, which never waits for the writer.
-  StatusOr<Order> order = WithReader([&](Conn& c) {
-    return merchantno.empty() ? c.LoadOrderByToken(key) : c.LoadOrder(merchantno, key);
-  });
-  if (!order.ok() || !IsExpiredUnpaid(*order, now)) return order;
-  // Read again in the write transaction: it may have been paid or closed
-  // meanwhile.
+StatusOr<Order> SqliteStore::LazyClose(StatusOr<Order> read, int64_t now) {
+  // The common case is a plain read, which never waited for the writer.
+  if (!read.ok() || !IsExpiredUnpaid(*read, now)) return read;
+  // Read again in the write transaction, by the order's key: it may have
+  // been paid or closed meanwhile.
   return Write([&](WriterTxn& txn, LedgerEffects& fx) {
-    return ledger_.CloseIfExpired(txn, fx, merchantno, key, now);
+    return ledger_.CloseIfExpired(txn, fx, read->merchantno, read->out_trade_no, now);
   });
 }
 
@@ -1492,15 +1479,15 @@ StatusOr<CreateOrderResult> SqliteStore::CreateAndPay(
 
 StatusOr<Order> SqliteStore::GetOrder(std::string_view merchantno, std::string_view out_trade_no,
                                       int64_t now) {
-  if (merchantno.empty()) return OrderNotExistError(merchantno, out_trade_no);
-  return GetWithLazyClose(merchantno, out_trade_no, now);
+  return LazyClose(WithReader([&](Conn& c) { return c.LoadOrder(merchantno, out_trade_no); }),
+                   now);
 }
 
 StatusOr<Order> SqliteStore::GetOrderByToken(std::string_view cashier_token, int64_t now) {
   if (cashier_token.empty()) {
     return Status(ErrorCode::kOrderNotExist, "cashier_token 为空");
   }
-  return GetWithLazyClose("", cashier_token, now);
+  return LazyClose(WithReader([&](Conn& c) { return c.LoadOrderByToken(cashier_token); }), now);
 }
 
 StatusOr<Order> SqliteStore::CompletePayment(std::string_view merchantno,
@@ -1641,7 +1628,7 @@ StatusOr<DueNotifications> SqliteStore::ClaimDueNotifications(
         out.last = OutboxCursor{due_us, id};
       }
     }
-    const Status absent(ErrorCode::kNotFound, "");
+    auto absent = [] { return Status(ErrorCode::kNotFound, ""); };
     for (int64_t id : ids) {
       StatusOr<Notification> n = c.QueryOne(ReadNotification, absent, kSelectNotificationById, id);
       if (!n.ok()) {
