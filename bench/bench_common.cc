@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -109,8 +110,14 @@ std::string NextNonce() {
 
 std::string SignedWebPay(const std::string& out_trade_no, const std::string& notify_url,
                          int64_t total_fee_fen) {
+  return SignedWebPayFor(kMerchantNo, kMerchantKey, out_trade_no, notify_url, total_fee_fen);
+}
+
+std::string SignedWebPayFor(const std::string& merchantno, const std::string& key,
+                            const std::string& out_trade_no, const std::string& notify_url,
+                            int64_t total_fee_fen) {
   Fields f{{"method", std::string("webpay")},
-           {"merchantno", std::string(kMerchantNo)},
+           {"merchantno", merchantno},
            {"total_fee", static_cast<double>(total_fee_fen) / 100.0},
            {"notify_url", notify_url},
            {"out_trade_no", out_trade_no},
@@ -118,7 +125,7 @@ std::string SignedWebPay(const std::string& out_trade_no, const std::string& not
            {"timestamp", static_cast<double>(UnixSeconds())},
            {"signaturenonce", NextNonce()},
            {"version", std::string("2.0")}};
-  return WithSign(std::move(f), kMerchantKey).ToJson();
+  return WithSign(std::move(f), key).ToJson();
 }
 
 std::string SignedOrderQuery(const std::string& out_trade_no) {
@@ -178,11 +185,12 @@ SandboxProcess::~SandboxProcess() {
 
 std::string SandboxProcess::Start(const std::string& binary, const std::string& db,
                                   const std::string& dir,
-                                  const std::vector<std::string>& extra_args) {
+                                  const std::vector<std::string>& extra_args,
+                                  const std::string& listen) {
   log_path_ = dir + "/sandbox.log";
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return "pipe failed";
-  std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--db", db, "--quiet"};
+  std::vector<std::string> args = {binary, "--listen", listen, "--db", db, "--quiet"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   const int64_t t0 = NowNs();
   pid_ = fork();
@@ -234,7 +242,10 @@ std::string SandboxProcess::Start(const std::string& binary, const std::string& 
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       TrackChild(pid_, false);
       pid_ = -1;
-      return "vkspay-sandbox exited before it was ready; see " + log_path_;
+      std::ifstream log(log_path_);
+      std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
+      return "vkspay-sandbox exited before it was ready: " + text;
     }
   }
   Stop();

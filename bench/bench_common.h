@@ -76,6 +76,10 @@ std::string NextNonce();
 // Signed JSON bodies for POST /api (demo merchant, current unix time).
 std::string SignedWebPay(const std::string& out_trade_no, const std::string& notify_url,
                          int64_t total_fee_fen = 1);
+// The same for any merchant.
+std::string SignedWebPayFor(const std::string& merchantno, const std::string& key,
+                            const std::string& out_trade_no, const std::string& notify_url,
+                            int64_t total_fee_fen);
 std::string SignedOrderQuery(const std::string& out_trade_no);
 
 // A temporary directory removed (with its content) when destroyed, unless
@@ -104,11 +108,13 @@ class SandboxProcess {
   SandboxProcess(const SandboxProcess&) = delete;
   SandboxProcess& operator=(const SandboxProcess&) = delete;
 
-  // Starts `binary --listen 127.0.0.1:0 --db <db> --quiet <extra_args>` and
-  // waits (up to 60 s) for its ready line. Returns an error text, or "" on
-  // success.
+  // Starts `binary --listen <listen> --db <db> --quiet <extra_args>` and
+  // waits (up to 60 s) for its ready line. `listen` must be on 127.0.0.1.
+  // Returns an error text (with the end of the sandbox's log when it
+  // exited), or "" on success.
   std::string Start(const std::string& binary, const std::string& db, const std::string& dir,
-                    const std::vector<std::string>& extra_args);
+                    const std::vector<std::string>& extra_args,
+                    const std::string& listen = "127.0.0.1:0");
   // SIGTERM and wait; returns the exit status text ("exit 0", "signal 9").
   std::string Stop();
 

@@ -127,6 +127,9 @@ Receiver::Receiver(int threads, int capacity)
   }
   server_->set_tcp_nodelay(true);
   server_->set_keep_alive_max_count(1000000);
+  // Stopping waits for every worker, each idle in a kept-alive connection
+  // for up to this long: 1 s instead of httplib's 5.
+  server_->set_keep_alive_timeout(1);
   server_->new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };

@@ -4,6 +4,7 @@
 //   vkspay-bench all            # everything, ~5-8 min, writes bench/results/<date>-<host>.*
 //   vkspay-bench all --quick    # the same in well under a minute, smaller figures
 //   vkspay-bench api | notify | scale | micro [--out-dir DIR]
+//   vkspay-bench merchant --notify-url URL --rate 500 --duration 30   # your handler
 //
 // Flags: vkspay-bench --help, vkspay-bench <subcommand> --help.
 #include <cstdlib>
@@ -17,6 +18,7 @@
 
 #include "CLI/CLI.hpp"
 #include "bench/bench_common.h"
+#include "bench/merchant.h"
 #include "bench/report.h"
 #include "bench/sections.h"
 
@@ -36,6 +38,9 @@ struct Flags {
   double scale_duration = 2;
   int scale_notify_orders = 5000;
   double micro_min_time = 0.2;
+  MerchantOptions merchant;
+  std::string merchant_rate;
+  double expect_rate = 0, expect_p99 = 0;
 };
 
 void ApplyQuick(Flags& f, CLI::App& sub) {
@@ -160,6 +165,66 @@ int main(int argc, char** argv) {
   AddScaleFlags(all, f, false);
   all->add_option("--min-time", f.micro_min_time, "micro: seconds per benchmark repetition")
       ->capture_default_str();
+  CLI::App* merchant = app.add_subcommand(
+      "merchant",
+      "load YOUR notify handler through the sandbox: open/ramp/closed model, latency from "
+      "each payment's scheduled time, thresholds for CI (exit 99 when missed, 3 when void)");
+  {
+    MerchantOptions& m = f.merchant;
+    merchant->add_option("--notify-url", m.notify_url, "your notify handler's URL")->required();
+    merchant->add_option("--merchantno", m.merchantno, "merchant number")
+        ->envname("VKSPAY_MERCHANTNO")
+        ->capture_default_str();
+    merchant->add_option("--key", m.key, "merchant key (default: the demo key)")
+        ->envname("VKSPAY_KEY");
+    merchant->add_option("--total-fee", m.total_fee, "yuan per order")->capture_default_str();
+    merchant->add_option("--base-url", m.base_url,
+                         "use this running sandbox (on 127.0.0.1) instead of starting one");
+    merchant->add_option("--sandbox-listen", m.sandbox_listen,
+                         "where the started sandbox listens: give your handler's sandbox URL "
+                         "(e.g. 127.0.0.1:8080) if it calls orderquery back")
+        ->capture_default_str();
+    merchant->add_option("--control-token", m.control_token, "the sandbox's control API token")
+        ->envname("VKSPAY_CONTROL_TOKEN");
+    merchant->add_option("--notify-profile", m.notify_profile,
+                         "retry schedule of the started sandbox (vkspay, alipay, fast)")
+        ->capture_default_str();
+    merchant->add_option("--time-scale", m.time_scale,
+                         "multiplies the started sandbox's retry delays")
+        ->capture_default_str();
+    merchant->add_option("--rate", f.merchant_rate,
+                         "open model: payments per second (total); A..B: a ramp from A to B "
+                         "(with --step and --step-duration)");
+    merchant->add_option("--step", m.step, "ramp: payments per second added per step");
+    merchant->add_option("--step-duration", m.step_duration_s, "ramp: seconds per step");
+    merchant->add_option("--concurrency", m.concurrency,
+                         "closed model: buyers, each paying again once its notification ended");
+    merchant->add_option("--duration", m.duration_s, "seconds of load");
+    merchant->add_option("--count", m.count, "payments in all");
+    merchant->add_option("--warmup", m.warmup_s, "first seconds not measured")->capture_default_str();
+    merchant->add_option("--drain", m.drain_s,
+                         "most seconds to wait after the load for the last notifications")
+        ->capture_default_str();
+    merchant->add_option("--duplicates", m.duplicates,
+                         "fraction of orders whose notification is delivered twice within 1 s")
+        ->capture_default_str();
+    merchant->add_option("--seed", m.seed, "seed of the duplicate decisions")->capture_default_str();
+    merchant->add_option("--pay-threads", m.pay_threads, "open model: concurrent payers")
+        ->capture_default_str();
+    merchant->add_option("--state-url", m.state_url,
+                         "GET URL?out_trade_no=NO answering {\"processed\":n}: check every "
+                         "order was processed exactly once");
+    merchant->add_option("--expect-rate", f.expect_rate, "threshold: acked per second at least");
+    merchant->add_option("--expect-p99", f.expect_p99,
+                         "threshold: p99 latency from schedule at most (ms)");
+    merchant->add_option("--expect-errors", m.expect_errors,
+                         "threshold: non-acked attempts at most, a count (10) or a share of "
+                         "attempts (0.5%); notifications never acked count too");
+    merchant->add_option("--junit", m.junit, "write the thresholds as JUnit XML here");
+    merchant->add_option("--ceiling-orders", m.ceiling_orders,
+                         "payments of the sandbox-ceiling run after the load (0: skip)")
+        ->capture_default_str();
+  }
   std::string render_from;
   CLI::App* render = app.add_subcommand(
       "render", "rewrite the .md and .svg of an existing report (targets re-evaluated)");
@@ -190,6 +255,41 @@ int main(int argc, char** argv) {
   }
 
   CLI::App* sub = app.get_subcommands().front();
+  if (sub == merchant) {
+    MerchantOptions& m = f.merchant;
+    if (!f.merchant_rate.empty() && !ParseRateSpec(f.merchant_rate, &m.rate, &m.rate_to)) {
+      std::cerr << "vkspay-bench merchant: --rate: expected N or A..B (payments per second), got \""
+                << f.merchant_rate << "\"\n";
+      return 2;
+    }
+    if (!f.merchant_rate.empty() && m.rate <= 0) {
+      std::cerr << "vkspay-bench merchant: --rate: must be above 0, got " << f.merchant_rate << "\n";
+      return 2;
+    }
+    if (f.expect_rate != 0) m.expect_rate = f.expect_rate;
+    if (f.expect_p99 != 0) m.expect_p99_ms = f.expect_p99;
+    if (!f.out_dir.empty()) m.out_dir = f.out_dir;
+    m.name = f.name;
+    m.quiet = f.no_progress;
+    if (std::string e = ValidateMerchantOptions(m); !e.empty()) {
+      std::cerr << "vkspay-bench merchant: " << e << "\n";
+      return 2;
+    }
+    CommonOptions common;
+    common.sandbox_args = f.sandbox_args;
+    common.keep_temp = f.keep_temp;
+    if (m.base_url.empty()) {
+      common.sandbox_bin = FindSandboxBinary(f.sandbox);
+      if (common.sandbox_bin.empty()) {
+        std::cerr << "vkspay-bench: --sandbox: no vkspay-sandbox binary; build it (ninja "
+                     "vkspay-sandbox), pass --sandbox PATH or --base-url of a running one\n";
+        return 2;
+      }
+    }
+    std::string command = "vkspay-bench";
+    for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+    return RunMerchant(common, m, command);
+  }
   ApplyQuick(f, *sub);
   if (f.reps <= 0) f.reps = f.quick ? 2 : 3;
   if (sub == all && f.out_dir.empty()) f.out_dir = VKSPAY_BENCH_RESULTS_DIR;

@@ -21,6 +21,7 @@
 #include "sandbox/notify/url_guard.h"
 #include "sandbox/server/sandbox_server.h"
 #include "sandbox/store/store.h"
+#include "sandbox/telemetry/telemetry.h"
 #include "vkspay/protocol/clock.h"
 
 namespace {
@@ -271,7 +272,11 @@ int main(int argc, char** argv) {
   });
 
   (*store)->SetNotifyPlanner(MakeNotifyPlanner(faults, clock, settings.time_scale));
-  SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard, &faults};
+  // The delivery feed, API stats and gauges behind /_sandbox/stats and
+  // /_sandbox/deliveries; declared before the dispatcher and the server so
+  // that both are gone before it is.
+  Telemetry telemetry;
+  SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard, &faults, &telemetry};
   HttpSenderOptions sender_options;
   sender_options.ca_file = settings.notify_ca_file;
   std::unique_ptr<HttpSender> sender = MakeHttpSender(sender_options);
@@ -279,6 +284,11 @@ int main(int argc, char** argv) {
   // Declared after the store and before the server: stopped and destroyed
   // after the server, before the store closes.
   Dispatcher dispatcher(ctx, &guard, sender.get(), *notify_options);
+  // Read by /_sandbox/stats on server threads; the server stops before the
+  // dispatcher goes away (declared after it).
+  telemetry.AddGauge("notify_held", [&dispatcher] { return static_cast<int64_t>(dispatcher.held()); });
+  telemetry.AddGauge("notify_extras_waiting",
+                     [&dispatcher] { return static_cast<int64_t>(dispatcher.extras_waiting()); });
   (*store)->SetOutboxObserver([&dispatcher] { dispatcher.Wake(); });
   // USERPAYING, late payments and PROCESSING refunds end on the sandbox
   // clock; a clock advance applies what fell due before it answers.
@@ -336,6 +346,7 @@ int main(int argc, char** argv) {
   sigwait(&signals, &sig);
   std::cerr << "vkspay-sandbox: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
             << ", stopping\n";
+  telemetry.deliveries.Close();  // long polls answer now, not at their wait's end
   server.Stop();
   actions.Stop();
   dispatcher.Stop();  // lets attempts in flight finish and record

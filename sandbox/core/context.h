@@ -13,6 +13,7 @@ namespace vkspay::sandbox {
 
 class UrlGuard;     // sandbox/notify/url_guard.h
 class FaultEngine;  // sandbox/faults/fault_engine.h
+class Telemetry;    // sandbox/telemetry/telemetry.h
 
 struct SandboxContext {
   const SandboxConfig* config = nullptr;
@@ -28,6 +29,9 @@ struct SandboxContext {
   // Fault injection (docs/faults.md): asked by the API handler, the buyer
   // paths, refunds and the dispatcher; null: no faults are ever injected.
   FaultEngine* faults = nullptr;
+  // The delivery feed, API stats and gauges (GET /_sandbox/stats and
+  // /_sandbox/deliveries); null: nothing is collected.
+  Telemetry* telemetry = nullptr;
 };
 
 }  // namespace vkspay::sandbox

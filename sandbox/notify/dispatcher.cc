@@ -385,13 +385,57 @@ void Dispatcher::ReportDelivery(const Notification& n, bool acked) {
   }
 }
 
+namespace {
+
+// The kind of answer, for the delivery feed: what a merchant's operator
+// looks for first when notifications are not acked.
+std::string OutcomeOf(const SendResult& r, bool acked) {
+  if (acked) return "acked";
+  if (r.http_status == 0) {
+    return r.error.find("timeout") != std::string::npos ? "timeout" : "connect_error";
+  }
+  return r.http_status >= 200 && r.http_status < 300 ? "wrong_ack_body" : "http_status";
+}
+
+int64_t WallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Dispatcher::Publish(const Notification& n, const NotifyAttempt& a, const std::string& kind,
+                         int64_t attempt, int64_t wall_us, const std::string& outcome,
+                         const std::string& state) const {
+  if (ctx_.telemetry == nullptr) return;
+  DeliveryEvent e;
+  e.notify_id = n.notify_id;
+  e.type = n.type;
+  e.merchantno = n.merchantno;
+  e.out_trade_no = n.out_trade_no;
+  e.out_refund_no = n.out_refund_no;
+  e.kind = kind;
+  e.attempt = attempt;
+  e.at_us = a.at_us;
+  e.wall_us = wall_us;
+  e.latency_us = a.latency_us;
+  e.http_status = a.http_status;
+  e.outcome = outcome;
+  e.error = a.acked ? "" : a.error;
+  e.state = state;
+  ctx_.telemetry->deliveries.Add(std::move(e));
+}
+
 Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
   const Merchant* m = ctx_.config->FindMerchant(n.merchantno);
   const int64_t k = n.attempts + 1;  // this attempt's number in its series
   NotifyAttempt attempt;
   attempt.notification_id = n.id;
   attempt.at_us = ctx_.clock->NowMicros();
+  int64_t wall_us = WallMicros();
   attempt.url = TargetUrl(n, m);
+  std::string feed_outcome;  // for the delivery feed
   NotifyUpdate update;
   update.expected_attempts = n.attempts;
 
@@ -399,6 +443,7 @@ Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
   bool sent = false;    // an HTTP request went out
   auto block = [&](const std::string& reason) {
     attempt.error = reason;
+    feed_outcome = "blocked";
     update.state = NotifyState::kBlocked;
     update.last_error = reason;
     outcome = "blocked: " + reason;
@@ -433,6 +478,7 @@ Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
   } else if (IsAttemptDropped(plan, n.total_attempts + 1)) {
     // notify.drop_first: lost on the way; counts as a failed attempt.
     attempt.error = "dropped by fault injection";
+    feed_outcome = "dropped";
     if (ctx_.faults != nullptr) ReportDelivery(n, false);
     schedule(false, attempt.error, attempt.error);
   } else {
@@ -444,8 +490,10 @@ Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
     send.max_response_bytes = options_.max_response_bytes;
     const std::string body = EncodeForm(form);
     const auto started = std::chrono::steady_clock::now();
+    wall_us = WallMicros();
     const SendResult r = sender_->Post(*target, body, kFormContentType, send);
     const AckDecision ack = DecideAck(r, m->ack_mode);
+    feed_outcome = OutcomeOf(r, ack.acked);
     attempt.http_status = r.http_status;
     attempt.latency_us = r.latency_us;
     attempt.response_head = r.body.substr(0, kResponseHeadBytes);
@@ -499,6 +547,10 @@ Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
   }
   update.now = ctx_.clock->NowSeconds();
   Status recorded = ctx_.store->RecordNotifyAttempt(attempt, update);
+  // Published once recorded, so a reader that sees the ack can rely on the
+  // database saying the same.
+  Publish(n, attempt, "attempt", k, wall_us, feed_outcome,
+          recorded.ok() ? std::string(ToString(update.state)) : "");
   if (sent && n.type == "refund") {
     // notify.refund_first: the order's held payment notification may go now
     // that a refund notification went out first.
@@ -526,8 +578,10 @@ void Dispatcher::SendExtra(const Extra& e) {
   NotifyAttempt attempt;
   attempt.notification_id = n.id;
   attempt.at_us = ctx_.clock->NowMicros();
+  int64_t wall_us = WallMicros();
   attempt.url = TargetUrl(n, m);
   std::string outcome;
+  std::string feed_outcome;
   std::string body = e.body;
   StatusOr<OutboundTarget> target = Status(ErrorCode::kInternal, "no target");
   if (m == nullptr) {
@@ -550,8 +604,10 @@ void Dispatcher::SendExtra(const Extra& e) {
       SendOptions send;
       send.timeout_ms = options_.timeout_ms;
       send.max_response_bytes = options_.max_response_bytes;
+      wall_us = WallMicros();
       const SendResult r = sender_->Post(*target, body, kFormContentType, send);
       const AckDecision ack = DecideAck(r, m->ack_mode);
+      feed_outcome = OutcomeOf(r, ack.acked);
       attempt.http_status = r.http_status;
       attempt.latency_us = r.latency_us;
       attempt.response_head = r.body.substr(0, kResponseHeadBytes);
@@ -570,6 +626,13 @@ void Dispatcher::SendExtra(const Extra& e) {
     update.now = ctx_.clock->NowSeconds();
     Status st = ctx_.store->RecordNotifyAttempt(attempt, update);
     if (!st.ok()) recorded = " (not recorded: " + st.ToString() + ")";
+  }
+  if (!feed_outcome.empty()) {
+    const std::string kind = e.label.rfind("duplicate", 0) == 0        ? "duplicate"
+                             : e.label.rfind("notify.times", 0) == 0  ? "times"
+                             : e.label.rfind("notify.replay", 0) == 0 ? "replay"
+                                                                      : "extra";
+    Publish(n, attempt, kind, 0, wall_us, feed_outcome, "");
   }
   Log("notify " + n.notify_id + " " + n.type + " merchantno=" + n.merchantno +
       " out_trade_no=" + n.out_trade_no + " " + e.label + " -> " +

@@ -43,6 +43,9 @@
 // delivery is unaffected). After a refund notification is sent, the order's
 // payment notification held by notify.refund_first is released.
 //
+// With a Telemetry in the context, every attempt and extra delivery is put
+// on its delivery feed once recorded (telemetry/delivery_feed.h).
+//
 // Thread-safe. The context, guard and sender must outlive the dispatcher.
 // Start/Stop from one thread.
 #ifndef VKSPAY_SANDBOX_NOTIFY_DISPATCHER_H_
@@ -66,6 +69,7 @@
 #include "sandbox/notify/http_sender.h"
 #include "sandbox/notify/retry_schedule.h"
 #include "sandbox/notify/url_guard.h"
+#include "sandbox/telemetry/telemetry.h"
 
 namespace vkspay::sandbox {
 
@@ -181,6 +185,10 @@ class Dispatcher {
   // The host's limit after an attempt; moves waiting jobs to ready_ while
   // the host has room. Needs mu_.
   void AdaptHostLocked(const std::string& key, Host& host, Pace pace);
+  // Puts a delivery on the telemetry's delivery feed (if any).
+  void Publish(const Notification& n, const NotifyAttempt& a, const std::string& kind,
+               int64_t attempt, int64_t wall_us, const std::string& outcome,
+               const std::string& state) const;
   // Tells the fault engine how a sent attempt went (merchant.suspend_after).
   void ReportDelivery(const Notification& n, bool acked);
   // Queues an extra delivery (or, when not started, sends it on the calling

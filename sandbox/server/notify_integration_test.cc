@@ -17,6 +17,7 @@
 #include "sandbox/notify/dispatcher.h"
 #include "sandbox/server/fault_harness.h"
 #include "sandbox/server/sandbox_server.h"
+#include "sandbox/telemetry/telemetry.h"
 #include "vkspay/protocol/form.h"
 #include "vkspay/protocol/notification.h"
 #include "vkspay/protocol/signature.h"
@@ -38,11 +39,13 @@ class NotifyHarness {
     store_ = OpenSqliteStore(SqliteStoreOptions{}).value();
     guard_ = std::make_unique<UrlGuard>(UrlGuardOptions{});
     AllowConfiguredHosts(*guard_, config_);
-    ctx_ = SandboxContext{&config_, store_.get(), &clock_, &rng_, &clock_, guard_.get()};
+    ctx_ = SandboxContext{&config_, store_.get(), &clock_,  &rng_,
+                          &clock_,  guard_.get(), nullptr, &telemetry_};
     sender_ = MakeHttpSender(HttpSenderOptions{});
     DispatcherOptions options = DispatcherOptionsFor(config_.settings).value();
     options.timeout_ms = 2000;
     dispatcher_ = std::make_unique<Dispatcher>(ctx_, guard_.get(), sender_.get(), options);
+    telemetry_.AddGauge("notify_held", [this] { return static_cast<int64_t>(dispatcher_->held()); });
     store_->SetOutboxObserver([this] { dispatcher_->Wake(); });
     clock_.AddObserver([this] { dispatcher_->Wake(); });
     ServerOptions opts;
@@ -114,12 +117,68 @@ class NotifyHarness {
   SeededRandom nonce_rng_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<UrlGuard> guard_;
+  Telemetry telemetry_;
   SandboxContext ctx_;
   std::unique_ptr<HttpSender> sender_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<SandboxServer> server_;
   int port_ = 0;
 };
+
+TEST(NotifyIntegration, TheDeliveryFeedAndStatsShowEachAttemptAndCall) {
+  Receiver receiver;
+  receiver.set_status(500);
+  NotifyHarness h(0.01);  // fast: retries 10 ms, 20 ms, ... after a failure
+  const json start = h.Get("/_sandbox/deliveries");  // no after: just the cursor
+  EXPECT_TRUE(start["events"].empty());
+  const int64_t before_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  const std::string no = h.WebPayAndPay(receiver.url());
+  // A long poll: answers with the first attempt, a refusal.
+  json page = h.Get("/_sandbox/deliveries?wait_ms=5000&after=" +
+                    std::to_string(start["next"].get<int64_t>()));
+  ASSERT_FALSE(page["events"].empty()) << page.dump();
+  const json first = page["events"][0];
+  EXPECT_EQ(first["out_trade_no"], no);
+  EXPECT_EQ(first["type"], "payment");
+  EXPECT_EQ(first["kind"], "attempt");
+  EXPECT_EQ(first["attempt"], 1);
+  EXPECT_EQ(first["outcome"], "http_status");
+  EXPECT_EQ(first["http_status"], 500);
+  EXPECT_EQ(first["state"], "pending");
+  EXPECT_GE(first["wall_us"].get<int64_t>(), before_us);
+  EXPECT_LT(first["wall_us"].get<int64_t>(), before_us + 10'000'000);
+  EXPECT_EQ(first["notify_id"].get<std::string>().size(), 33u);
+
+  receiver.set_status(200);
+  json acked;
+  int64_t next = page["next"];
+  for (int i = 0; i < 50 && acked.is_null(); ++i) {
+    page = h.Get("/_sandbox/deliveries?wait_ms=1000&after=" + std::to_string(next));
+    next = page["next"];
+    for (const json& e : page["events"]) {
+      if (e["outcome"] == "acked") acked = e;
+    }
+  }
+  ASSERT_FALSE(acked.is_null());
+  EXPECT_EQ(acked["state"], "acked");
+  EXPECT_GT(acked["attempt"].get<int64_t>(), 1);
+  EXPECT_EQ(acked["error"], "");
+  // Another merchant's filter sees none of it.
+  EXPECT_TRUE(h.Get("/_sandbox/deliveries?after=0&merchantno=20002")["events"].empty());
+
+  const json stats = h.Get("/_sandbox/stats");
+  EXPECT_EQ(stats["api"]["webpay"]["count"], 1);
+  EXPECT_EQ(stats["api"]["webpay"]["errors"], 0);
+  EXPECT_EQ(stats["api"]["webpay"]["latency"]["count"], 1);
+  EXPECT_TRUE(stats["gauges"].contains("notify_held"));
+  EXPECT_GT(stats["cpu_s"].get<double>(), 0);
+  EXPECT_GE(stats["deliveries"]["last_seq"].get<int64_t>(), acked["seq"].get<int64_t>());
+  // Bad parameters are refused with the parameter's name.
+  const json bad = h.Get("/_sandbox/deliveries?wait_ms=99999", 400);
+  EXPECT_NE(bad["message"].get<std::string>().find("wait_ms"), std::string::npos) << bad.dump();
+}
 
 TEST(NotifyIntegration, PaidOrderIsNotifiedWithinASecondWithAVerifiableForm) {
   Receiver receiver;

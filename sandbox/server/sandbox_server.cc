@@ -10,7 +10,9 @@
 #include "sandbox/cashier/cashier_routes.h"
 #include "sandbox/control/control_routes.h"
 #include "sandbox/control/notify_routes.h"
+#include "sandbox/control/stats_routes.h"
 #include "sandbox/faults/directive.h"
+#include "sandbox/telemetry/telemetry.h"
 
 namespace vkspay::sandbox {
 
@@ -78,10 +80,11 @@ StatusOr<int> SandboxServer::Start() {
     } else {
       res.set_content(out.body, out.content_type);
     }
+    const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+    if (ctx_.telemetry != nullptr) ctx_.telemetry->api.Record(out.method, us, out.err_code.empty());
     if (options_.log) {
-      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
       options_.log("api " + (out.method.empty() ? "-" : out.method) + " merchant=" +
                    (out.merchantno.empty() ? "-" : out.merchantno) + " " +
                    (out.err_code.empty() ? "SUCCESS" : "FAIL " + out.err_code) + " " +
@@ -93,6 +96,7 @@ StatusOr<int> SandboxServer::Start() {
   ControlOptions control{options_.control_token, kVersion};
   RegisterControlRoutes(http, ctx_, control);
   RegisterNotifyRoutes(http, ctx_, control);
+  RegisterStatsRoutes(http, ctx_, control);
   RegisterCashierRoutes(http, ctx_);
   http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(
