@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -395,6 +396,36 @@ void RunThreads(int threads, const std::function<void(int)>& fn) {
   pool.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) pool.emplace_back(fn, t);
   for (std::thread& th : pool) th.join();
+}
+
+std::string UtcNow(const char* format) {
+  char buf[64];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
+std::string FormatFigure(double v, int digits) {
+  char buf[64];
+  if (digits < 0) {
+    const double a = std::fabs(v);
+    digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 1 ? 2 : 3;
+  }
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  std::string s = buf;
+  // Thousands separators for big whole numbers.
+  if (digits == 0 && std::fabs(v) >= 10000) {
+    std::string out;
+    const size_t start = s[0] == '-' ? 1 : 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i > start && (s.size() - i) % 3 == 0) out.push_back(',');
+      out.push_back(s[i]);
+    }
+    return out;
+  }
+  return s;
 }
 
 Json MachineInfo() {

@@ -169,6 +169,13 @@ class Progress {
 // Runs `fn(thread_index)` on `threads` threads and joins them.
 void RunThreads(int threads, const std::function<void(int)>& fn);
 
+// The current UTC time through strftime's `format` ("%Y-%m-%dT%H:%M:%SZ").
+std::string UtcNow(const char* format);
+
+// A figure for a report: `digits` decimals, or (-1) 0-3 by magnitude;
+// whole numbers of 10,000 and more get thousands separators.
+std::string FormatFigure(double v, int digits = -1);
+
 // Host name, CPU count, kernel, compiler, build type for the report.
 Json MachineInfo();
 

@@ -64,26 +64,7 @@ bool Bool(const Json& j, const char* key, bool def = false) {
 
 // ---- Formatting --------------------------------------------------------------
 
-std::string Fmt(double v, int digits = -1) {
-  char buf[64];
-  if (digits < 0) {
-    const double a = std::fabs(v);
-    digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 1 ? 2 : 3;
-  }
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  std::string s = buf;
-  // Thousands separators for big whole numbers.
-  if (digits == 0 && std::fabs(v) >= 10000) {
-    std::string out;
-    const size_t start = s[0] == '-' ? 1 : 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (i > start && (s.size() - i) % 3 == 0) out.push_back(',');
-      out.push_back(s[i]);
-    }
-    return out;
-  }
-  return s;
-}
+std::string Fmt(double v, int digits = -1) { return FormatFigure(v, digits); }
 
 std::string Count(int64_t n) { return Fmt(static_cast<double>(n), 0); }
 
@@ -775,9 +756,9 @@ std::string RenderMerchantMarkdown(const Json& report, const std::string& svg_na
         "sandbox) was behind: a slow handler cannot hide its latency by slowing the load down\n"
         "(no coordinated omission). Send to ack is the time of the acked attempt alone, what a\n"
         "closed-loop tool would show; a wide gap between the two is queueing, not handler work.\n"
-        "The histogram is log-linear ("
-     << Str(report, "histogram_kind", "(its layout was not recorded)")
-     << "). Raw figures: the JSON file beside this one.\n";
+        "Histogram buckets: "
+     << Str(report, "histogram_kind", "(their layout was not recorded)")
+     << ". Raw figures: the JSON file beside this one.\n";
   return md.str();
 }
 

@@ -242,14 +242,7 @@ std::optional<Json> GetJson(httplib::Client& c, const std::string& path, std::st
   return j;
 }
 
-std::string DefaultName() {
-  char buf[64];
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::strftime(buf, sizeof buf, "merchant-%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
+std::string DefaultName() { return UtcNow("merchant-%Y%m%d-%H%M%S"); }
 
 // The sandbox's CPU seconds and queue depth, from /_sandbox/stats.
 struct StatsSample {
@@ -1121,14 +1114,7 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
 
   Json report;
   report["schema"] = "vkspay-bench-merchant/1";
-  {
-    char buf[32];
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    report["generated_at"] = buf;
-  }
+  report["generated_at"] = UtcNow("%Y-%m-%dT%H:%M:%SZ");
   report["command"] = command;
   report["machine"] = MachineInfo();
   report["target"] = {{"notify_url", o.notify_url},

@@ -14,26 +14,7 @@ namespace vkspay::bench {
 
 namespace {
 
-std::string Fmt(double v, int digits = -1) {
-  char buf[64];
-  if (digits < 0) {
-    const double a = std::fabs(v);
-    digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 : a >= 1 ? 2 : 3;
-  }
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  std::string s = buf;
-  // Thousands separators for big whole numbers.
-  if (digits == 0 && std::fabs(v) >= 10000) {
-    std::string out;
-    const size_t start = s[0] == '-' ? 1 : 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (i > start && (s.size() - i) % 3 == 0) out.push_back(',');
-      out.push_back(s[i]);
-    }
-    return out;
-  }
-  return s;
-}
+std::string Fmt(double v, int digits = -1) { return FormatFigure(v, digits); }
 
 std::string Pct(double ratio) { return Fmt(ratio * 100, 0) + "%"; }
 
@@ -123,10 +104,10 @@ Json EvaluateTargets(const Json& report) {
     }
     t.push_back(Target("webpay p99 latency", 10, Median((*w)["latency_ms"]["p99"]), "ms", false));
     if (health != nullptr && rep_median(*health, "server_cpu_us_per_req") > 0) {
-      t.push_back(Target("sandbox CPU per webpay, multiple of health's", 3,
-                         rep_median(*w, "server_cpu_us_per_req") /
-                             rep_median(*health, "server_cpu_us_per_req"),
-                         "x", false));
+      t.push_back(Target(
+          "sandbox CPU per webpay, multiple of health's", 3,
+          rep_median(*w, "server_cpu_us_per_req") / rep_median(*health, "server_cpu_us_per_req"),
+          "x", false));
     }
   }
   if (const Json* q = FindRun(report, "api", "orderquery")) {
@@ -136,25 +117,25 @@ Json EvaluateTargets(const Json& report) {
                          true));
     }
     if (health != nullptr && rep_median(*health, "server_cpu_us_per_req") > 0) {
-      t.push_back(Target("sandbox CPU per orderquery, multiple of health's", 2,
-                         rep_median(*q, "server_cpu_us_per_req") /
-                             rep_median(*health, "server_cpu_us_per_req"),
-                         "x", false));
+      t.push_back(Target(
+          "sandbox CPU per orderquery, multiple of health's", 2,
+          rep_median(*q, "server_cpu_us_per_req") / rep_median(*health, "server_cpu_us_per_req"),
+          "x", false));
     }
   }
   if (s.contains("notify") && s["notify"].contains("ratios")) {
     const Json& ratios = s["notify"]["ratios"];
     if (const Json* d = FindRun(report, "notify", "drain")) {
-      t.push_back(Target("notifications acked per second, all due at once (drain, defaults)",
-                         10000, Median((*d)["throughput"]), "notifications/s", true));
+      t.push_back(Target("notifications acked per second, all due at once (drain, defaults)", 10000,
+                         Median((*d)["throughput"]), "notifications/s", true));
       if (ratios.contains("drain_vs_receiver")) {
         t.push_back(Target("drain vs the receiver baseline", 30,
                            ratios["drain_vs_receiver"].get<double>() * 100, "%", true));
       }
     }
     if (const Json* d = FindRun(report, "notify", "drain 10% failing")) {
-      t.push_back(Target("drain with 10% of attempts 1-2 failing", 8000,
-                         Median((*d)["throughput"]), "notifications/s", true));
+      t.push_back(Target("drain with 10% of attempts 1-2 failing", 8000, Median((*d)["throughput"]),
+                         "notifications/s", true));
     }
     if (ratios.contains("drain_beside_dead_vs_drain")) {
       t.push_back(Target("drain beside a dead host, fraction of the drain alone", 80,
@@ -162,8 +143,8 @@ Json EvaluateTargets(const Json& report) {
     }
   }
   if (const Json* n = FindRun(report, "notify", "fail 0%")) {
-    t.push_back(Target("pay-and-deliver: payments through the control API, acked per second",
-                       10000, Median((*n)["throughput"]), "notifications/s", true));
+    t.push_back(Target("pay-and-deliver: payments through the control API, acked per second", 10000,
+                       Median((*n)["throughput"]), "notifications/s", true));
   }
   if (s.contains("notify") && s["notify"].contains("runs")) {
     for (const Json& r : s["notify"]["runs"]) {
@@ -488,18 +469,14 @@ std::string WriteReport(const Json& report, const std::string& dir, const std::s
 }
 
 std::string DefaultReportBase() {
-  char date[32];
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+  const std::string date = UtcNow("%Y-%m-%d");
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   std::string h = host;
   for (char& c : h) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '-';
   }
-  return std::string(date) + "-" + (h.empty() ? "host" : h);
+  return date + "-" + (h.empty() ? "host" : h);
 }
 
 }  // namespace vkspay::bench

@@ -180,17 +180,19 @@ int main(int argc, char** argv) {
     merchant->add_option("--total-fee", m.total_fee, "yuan per order")->capture_default_str();
     merchant->add_option("--base-url", m.base_url,
                          "use this running sandbox (on 127.0.0.1) instead of starting one");
-    merchant->add_option("--sandbox-listen", m.sandbox_listen,
-                         "where the started sandbox listens: give your handler's sandbox URL "
-                         "(e.g. 127.0.0.1:8080) if it calls orderquery back")
+    merchant
+        ->add_option("--sandbox-listen", m.sandbox_listen,
+                     "where the started sandbox listens: give your handler's sandbox URL "
+                     "(e.g. 127.0.0.1:8080) if it calls orderquery back")
         ->capture_default_str();
     merchant->add_option("--control-token", m.control_token, "the sandbox's control API token")
         ->envname("VKSPAY_CONTROL_TOKEN");
-    merchant->add_option("--notify-profile", m.notify_profile,
-                         "retry schedule of the started sandbox (vkspay, alipay, fast)")
+    merchant
+        ->add_option("--notify-profile", m.notify_profile,
+                     "retry schedule of the started sandbox (vkspay, alipay, fast)")
         ->capture_default_str();
-    merchant->add_option("--time-scale", m.time_scale,
-                         "multiplies the started sandbox's retry delays")
+    merchant
+        ->add_option("--time-scale", m.time_scale, "multiplies the started sandbox's retry delays")
         ->capture_default_str();
     merchant->add_option("--rate", f.merchant_rate,
                          "open model: payments per second (total); A..B: a ramp from A to B "
@@ -201,14 +203,18 @@ int main(int argc, char** argv) {
                          "closed model: buyers, each paying again once its notification ended");
     merchant->add_option("--duration", m.duration_s, "seconds of load");
     merchant->add_option("--count", m.count, "payments in all");
-    merchant->add_option("--warmup", m.warmup_s, "first seconds not measured")->capture_default_str();
-    merchant->add_option("--drain", m.drain_s,
-                         "most seconds to wait after the load for the last notifications")
+    merchant->add_option("--warmup", m.warmup_s, "first seconds not measured")
         ->capture_default_str();
-    merchant->add_option("--duplicates", m.duplicates,
-                         "fraction of orders whose notification is delivered twice within 1 s")
+    merchant
+        ->add_option("--drain", m.drain_s,
+                     "most seconds to wait after the load for the last notifications")
         ->capture_default_str();
-    merchant->add_option("--seed", m.seed, "seed of the duplicate decisions")->capture_default_str();
+    merchant
+        ->add_option("--duplicates", m.duplicates,
+                     "fraction of orders whose notification is delivered twice within 1 s")
+        ->capture_default_str();
+    merchant->add_option("--seed", m.seed, "seed of the duplicate decisions")
+        ->capture_default_str();
     merchant->add_option("--pay-threads", m.pay_threads, "open model: concurrent payers")
         ->capture_default_str();
     merchant->add_option("--state-url", m.state_url,
@@ -221,8 +227,9 @@ int main(int argc, char** argv) {
                          "threshold: non-acked attempts at most, a count (10) or a share of "
                          "attempts (0.5%); notifications never acked count too");
     merchant->add_option("--junit", m.junit, "write the thresholds as JUnit XML here");
-    merchant->add_option("--ceiling-orders", m.ceiling_orders,
-                         "payments of the sandbox-ceiling run after the load (0: skip)")
+    merchant
+        ->add_option("--ceiling-orders", m.ceiling_orders,
+                     "payments of the sandbox-ceiling run after the load (0: skip)")
         ->capture_default_str();
   }
   std::string render_from;
@@ -263,7 +270,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (!f.merchant_rate.empty() && m.rate <= 0) {
-      std::cerr << "vkspay-bench merchant: --rate: must be above 0, got " << f.merchant_rate << "\n";
+      std::cerr << "vkspay-bench merchant: --rate: must be above 0, got " << f.merchant_rate
+                << "\n";
       return 2;
     }
     if (f.expect_rate != 0) m.expect_rate = f.expect_rate;
@@ -370,14 +378,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   Json report;
   report["schema"] = "vkspay-bench/1";
-  {
-    char buf[32];
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    report["generated_at"] = buf;
-  }
+  report["generated_at"] = UtcNow("%Y-%m-%dT%H:%M:%SZ");
   report["command"] = command;
   report["machine"] = MachineInfo();
   report["notes"] = f.notes;
