@@ -655,6 +655,11 @@ std::string RenderMerchantMarkdown(const Json& report, const std::string& svg_na
     const Json& queue = At(sandbox, "queue_depth");
     md << "- Sandbox CPU: mean " << Fmt(Num(cpu, "mean"), 0) << "%, max " << Fmt(Num(cpu, "max"), 0)
        << "% of one core (" << Int(sandbox, "cores") << " cores on the machine)\n";
+    if (const Json& busy = At(sandbox, "machine_cpu_percent"); busy.is_object()) {
+      md << "- Machine CPU (bench, sandbox and handler together when they share it): mean "
+         << Fmt(Num(busy, "mean"), 0) << "%, max " << Fmt(Num(busy, "max"), 0)
+         << "% of all cores\n";
+    }
     md << "- Notifications queued in the sandbox: mean " << Fmt(Num(queue, "mean"), 1) << ", max "
        << Count(Int(queue, "max")) << "\n";
     const Json& ceiling = At(sandbox, "ceiling");

@@ -112,13 +112,20 @@ struct Shared {
     int64_t scheduled = 0, acked = 0, non_acks = 0;
     LatencyHistogram latency;
     double cpu_percent = -1;
+    double machine_cpu_percent = -1;
     int64_t queue_depth = -1;
   };
   std::vector<Second> seconds;
   struct StepStats {
     int64_t scheduled = 0, acked = 0, non_acks = 0;
-    LatencyHistogram latency;
+    LatencyHistogram latency;     // of the step's payments
+    int64_t acked_in_window = 0;  // acks (of any payment) while the step ran
   };
+  // Each step's start, seconds after t0 (open and ramp runs), the end of
+  // the last one and the warm-up: acks outside [warmup_s, end_s) are in no
+  // step's window.
+  std::vector<double> step_starts;
+  double end_s = 0, warmup_s = 0;
   std::vector<StepStats> steps;
   std::string fatal;  // the feed could not be read
 
@@ -207,6 +214,14 @@ void Apply(Shared& s, const std::string& prefix, const Json& e) {
       ++st.acked;
       st.latency.Record(lat);
     }
+    // The step whose time the ack fell in: a ramp's acked/s per step is
+    // what the handler took while offered that rate.
+    const double at_s = static_cast<double>(end_us - s.t0_us) / 1e6;
+    size_t step = 0;
+    while (step + 1 < s.step_starts.size() && at_s >= s.step_starts[step + 1]) ++step;
+    if (step < s.steps.size() && at_s >= s.warmup_s && at_s < s.end_s) {
+      ++s.steps[step].acked_in_window;
+    }
   }
   if (!state.empty()) o.state = state;
   if (IsFinal(o.state)) s.changed.notify_all();
@@ -243,6 +258,20 @@ std::optional<Json> GetJson(httplib::Client& c, const std::string& path, std::st
 }
 
 std::string DefaultName() { return UtcNow("merchant-%Y%m%d-%H%M%S"); }
+
+// The machine's busy and total CPU time so far (/proc/stat's first line, in
+// ticks); zeros if unreadable.
+std::pair<int64_t, int64_t> MachineCpuTicks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  int64_t v = 0, total = 0, idle = 0;
+  in >> cpu;
+  for (int i = 0; i < 8 && in >> v; ++i) {
+    total += v;
+    if (i == 3 || i == 4) idle += v;  // idle, iowait
+  }
+  return {total - idle, total};
+}
 
 // The sandbox's CPU seconds and queue depth, from /_sandbox/stats.
 struct StatsSample {
@@ -549,6 +578,9 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   const double run_s = closed ? o.duration_s : steps.back().start_s + steps.back().duration_s;
   s.orders.resize(static_cast<size_t>(closed ? std::min<int64_t>(total, 1'000'000) : total));
   s.steps.resize(std::max<size_t>(steps.size(), 1));
+  for (const RateStep& st : steps) s.step_starts.push_back(st.start_s);
+  s.warmup_s = o.warmup_s;
+  s.end_s = closed ? 1e18 : steps.back().start_s + steps.back().duration_s;
   char prefix_buf[32];
   std::snprintf(prefix_buf, sizeof prefix_buf, "MB%lx%x",
                 static_cast<unsigned long>(std::time(nullptr)) & 0xffffffUL,
@@ -610,10 +642,12 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   s.t0_us = anchor_wall;
   std::vector<std::pair<double, double>> cpu_samples;  // (t, percent of one core)
   std::vector<int64_t> depth_samples;
+  std::vector<std::pair<double, double>> machine_samples;  // (t, percent of all cores)
   std::thread sampler([&] {
     auto c = Client(host, port, o.control_token);
     StatsSample prev = ReadStats(*c);
     int64_t prev_ns = NowNs();
+    std::pair<int64_t, int64_t> prev_ticks = MachineCpuTicks();
     int64_t last_line = 0;
     while (!stop_sampler.load()) {
       for (int i = 0; i < 10 && !stop_sampler.load(); ++i) {
@@ -624,16 +658,26 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
       if (!now.ok) continue;
       const double cpu =
           (now.cpu_s - prev.cpu_s) * 100.0 / (static_cast<double>(now_ns - prev_ns) / 1e9);
+      const std::pair<int64_t, int64_t> ticks = MachineCpuTicks();
+      const double machine = ticks.second > prev_ticks.second
+                                 ? 100.0 * static_cast<double>(ticks.first - prev_ticks.first) /
+                                       static_cast<double>(ticks.second - prev_ticks.second)
+                                 : -1;
       prev = now;
       prev_ns = now_ns;
+      prev_ticks = ticks;
       std::string line;
       {
         std::lock_guard<std::mutex> lock(s.mu);
         cpu_samples.emplace_back(static_cast<double>(now_ns - anchor_steady) / 1e9, cpu);
         depth_samples.push_back(now.held);
+        if (machine >= 0) {
+          machine_samples.emplace_back(static_cast<double>(now_ns - anchor_steady) / 1e9, machine);
+        }
         if (now_ns > anchor_steady) {
           Shared::Second& sec = s.SecondAt(WallMicros() - 1);
           sec.cpu_percent = cpu;
+          sec.machine_cpu_percent = machine;
           sec.queue_depth = now.held;
         }
         int64_t scheduled = 0;
@@ -645,7 +689,7 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
                " acked " + std::to_string(s.acked) + " (" + std::to_string(acked_last) +
                "/s) p99 " + Fixed(Ms(s.from_schedule.ValueAt(0.99)), 1) + " ms non-acks " +
                std::to_string(s.non_acked_attempts) + " queue " + std::to_string(now.held) +
-               " sandbox CPU " + Fixed(cpu, 0) + "%";
+               " sandbox CPU " + Fixed(cpu, 0) + "% machine " + Fixed(machine, 0) + "%";
       }
       if (o.quiet) continue;
       if (tty) {
@@ -970,6 +1014,15 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
     depth_sum += static_cast<double>(d);
     depth_max = std::max(depth_max, static_cast<double>(d));
   }
+  double machine_sum = 0, machine_max = 0;
+  int machine_n = 0;
+  for (const auto& [t, busy] : machine_samples) {
+    if (t < 0 || t > run_s + drain_waited_s) continue;
+    machine_sum += busy;
+    machine_max = std::max(machine_max, busy);
+    ++machine_n;
+  }
+  const double machine_mean = machine_n ? machine_sum / machine_n : 0;
   const int cores =
       stats1.cores > 0 ? stats1.cores : static_cast<int>(std::thread::hardware_concurrency());
   sandbox_json["cores"] = cores;
@@ -977,6 +1030,7 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   sandbox_json["queue_depth"] = {
       {"mean", depth_samples.empty() ? 0.0 : depth_sum / static_cast<double>(depth_samples.size())},
       {"max", depth_max}};
+  sandbox_json["machine_cpu_percent"] = {{"mean", machine_mean}, {"max", machine_max}};
   sandbox_json["ceiling"] = ceiling;
   std::string limit = "unclear", reason;
   const double offered =
@@ -996,6 +1050,12 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
     limit = "sandbox";
     reason = "the sandbox used " + Fixed(cpu_sum / cpu_n, 0) + "% CPU of " + std::to_string(cores) +
              " cores on average";
+  } else if (machine_n > 0 && machine_mean >= 90.0) {
+    limit = "machine";
+    reason = "the machine's " + std::to_string(cores) + " cores were " + Fixed(machine_mean, 0) +
+             "% busy on average, shared by the bench, the sandbox and the handler: the figures "
+             "are the machine's as much as the handler's (run the handler on other cores or "
+             "another machine to see its own)";
   } else if (!closed && acked_per_s >= 0.95 * offered && fs_p99 <= 2 * sa_p99 + 50) {
     limit = "none";
     reason = "the handler kept up with the offered " + Fixed(offered, 0) +
@@ -1012,6 +1072,13 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   } else {
     reason = "the sandbox's ceiling was not measured (--ceiling-orders 0, or it failed)";
   }
+  if (measured_count > 0 && s.late_payments * 100 > measured_count) {
+    reason +=
+        "; the bench paid " +
+        Fixed(100.0 * static_cast<double>(s.late_payments) / static_cast<double>(measured_count),
+              1) +
+        "% of the payments more than 10 ms behind schedule (it could not keep up either)";
+  }
   sandbox_json["limit"] = limit;
   sandbox_json["limit_reason"] = reason;
 
@@ -1019,17 +1086,19 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   Json steps_json = Json::array();
   for (size_t i = 0; i < s.steps.size(); ++i) {
     const auto& st = s.steps[i];
-    const double dur = i < steps.size() ? steps[i].duration_s - (i == 0 ? o.warmup_s : 0)
-                                        : std::max(1e-9, run_s - o.warmup_s);
-    steps_json.push_back({{"rate", i < steps.size() ? steps[i].rate : 0.0},
-                          {"start_s", i < steps.size() ? steps[i].start_s : 0.0},
-                          {"duration_s", i < steps.size() ? steps[i].duration_s : run_s},
-                          {"scheduled", st.scheduled},
-                          {"acked", st.acked},
-                          {"acked_per_s", dur > 0 ? static_cast<double>(st.acked) / dur : 0.0},
-                          {"p50_ms", Ms(st.latency.ValueAt(0.5))},
-                          {"p99_ms", Ms(st.latency.ValueAt(0.99))},
-                          {"non_acks", st.non_acks}});
+    // A closed run is one step over the measured window.
+    const double dur =
+        i < steps.size() ? steps[i].duration_s - (i == 0 ? o.warmup_s : 0) : measured_s;
+    steps_json.push_back(
+        {{"rate", i < steps.size() ? steps[i].rate : 0.0},
+         {"start_s", i < steps.size() ? steps[i].start_s : 0.0},
+         {"duration_s", i < steps.size() ? steps[i].duration_s : run_s},
+         {"scheduled", st.scheduled},
+         {"acked", st.acked},
+         {"acked_per_s", dur > 0 ? static_cast<double>(st.acked_in_window) / dur : 0.0},
+         {"p50_ms", Ms(st.latency.ValueAt(0.5))},
+         {"p99_ms", Ms(st.latency.ValueAt(0.99))},
+         {"non_acks", st.non_acks}});
   }
   Json series = Json::array();
   for (size_t i = 0; i < s.seconds.size(); ++i) {
