@@ -498,9 +498,18 @@ TEST_F(DispatcherTest, AStuckHostCannotStarveTheOthers) {
     }
     return true;
   });
+  // The fast host can be done before a second worker takes the stuck host's
+  // second attempt; wait for both stuck attempts, then give a third the time
+  // it would need to show up.
+  const bool both_stuck = Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return stuck_now == 2;
+  });
+  std::this_thread::sleep_for(milliseconds(50));
   {
     std::lock_guard<std::mutex> lock(mu);
     EXPECT_TRUE(delivered) << "the fast host's notifications waited for the stuck host";
+    EXPECT_TRUE(both_stuck) << "per_host is 2: two attempts in flight for the stuck host";
     EXPECT_EQ(stuck_max, 2);  // never more than per_host in flight for it
     EXPECT_FALSE(release);    // all of this happened while the slow host was stuck
     release = true;
