@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   uint64_t seed = 0;
   bool quiet = false;
   int threads = 16;
+  int max_threads = 256;
+  double head_timeout = 5;
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   app.add_option("--db", db_path, "SQLite database file, or :memory: (env VKSPAY_SANDBOX_DB)")
@@ -80,7 +82,16 @@ int main(int argc, char** argv) {
       ->envname("VKSPAY_CONTROL_TOKEN");
   app.add_option("--public-url", public_url, "base URL used in payment links");
   app.add_option("--seed", seed, "seed for generated ids (0: from the clock)");
-  app.add_option("--threads", threads, "HTTP worker threads")->check(CLI::Range(1, 1024))
+  app.add_option("--threads", threads, "HTTP worker threads always running")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--max-threads", max_threads,
+                 "HTTP worker threads at most (grown on demand; idle connections hold none)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--head-timeout", head_timeout,
+                 "seconds a request head may take to arrive (then 408; its body gets twice that)")
+      ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   app.add_flag("--quiet", quiet, "do not log each API request");
   // Notification delivery (docs/notify.md); each overrides the config file.
@@ -303,6 +314,10 @@ int main(int argc, char** argv) {
   options.host = host;
   options.port = port;
   options.threads = threads;
+  options.max_threads = max_threads;
+  options.head_timeout_ms = static_cast<int64_t>(head_timeout * 1000);
+  options.body_timeout_ms = 2 * options.head_timeout_ms;
+  options.refusal_log = log_line;
   options.control_token = config.settings.control_token;
   if (!quiet) options.log = log_line;
   SandboxServer server(ctx, options);

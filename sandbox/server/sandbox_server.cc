@@ -37,20 +37,25 @@ std::string SandboxServer::base_url() const {
 }
 
 StatusOr<int> SandboxServer::Start() {
-  http_ = std::make_unique<httplib::Server>();
-  httplib::Server& http = *http_;
-  // Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to every
-  // keep-alive request (../shared/httplib-0.11-notes.md).
-  http.set_tcp_nodelay(true);
-  http.set_keep_alive_max_count(100000);
-  http.set_keep_alive_timeout(5);
-  http.set_read_timeout(10);
-  http.set_write_timeout(10);
+  FrontOptions front;
   // Room above max_body_bytes so that ApiService answers BODY_TOO_LARGE as a
-  // VksPay FAIL; far larger bodies get httplib's 413.
-  http.set_payload_max_length(std::max<size_t>(ctx_.config->settings.max_body_bytes * 4, 1 << 20));
-  const int threads = options_.threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // VksPay FAIL; far larger bodies get the front's 413.
+  front.limits.max_body_bytes =
+      std::max<size_t>(ctx_.config->settings.max_body_bytes * 4, 1 << 20);
+  front.min_threads = static_cast<size_t>(std::max(options_.threads, 1));
+  front.max_threads = static_cast<size_t>(std::max(options_.max_threads, options_.threads));
+  front.head_timeout = std::chrono::milliseconds(options_.head_timeout_ms);
+  front.body_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
+  front.idle_timeout = std::chrono::milliseconds(options_.idle_timeout_ms);
+  front.log = options_.refusal_log;
+  http_ = std::make_unique<FrontedServer>(std::move(front));
+  FrontedServer& http = *http_;
+  // Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to every
+  // keep-alive request (../shared/httplib-0.11-notes.md); the front sets it
+  // on every connection, this on the listening socket.
+  http.set_tcp_nodelay(true);
+  http.set_write_timeout(10);
+  http.set_payload_max_length(front.limits.max_body_bytes);
   // SO_REUSEADDR only: the default SO_REUSEPORT lets a second server bind the
   // same port silently. Also remember the fd to raise the backlog.
   http.set_socket_options([this](int sock) {
@@ -130,6 +135,9 @@ StatusOr<int> SandboxServer::Start() {
 void SandboxServer::Stop() {
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
+  if (http_) http_->Shutdown();
 }
+
+FrontStats SandboxServer::front_stats() const { return http_ ? http_->stats() : FrontStats{}; }
 
 }  // namespace vkspay::sandbox

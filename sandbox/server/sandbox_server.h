@@ -1,7 +1,8 @@
 // The sandbox HTTP server: wires the API, the cashier page and the control
-// API onto one cpp-httplib server, tuned as docs/architecture.md explains
-// (TCP_NODELAY, long keep-alive, backlog 1024, SO_REUSEADDR only, a sized
-// thread pool). Used by main and by every integration test (on port 0).
+// API onto one cpp-httplib router behind the HTTP front (http_front.h:
+// framing limits, deadlines, pipelining, an elastic pool), tuned as
+// docs/architecture.md explains (TCP_NODELAY, backlog 1024, SO_REUSEADDR
+// only). Used by main and by every integration test (on port 0).
 //
 // Start() and Stop() are called from one thread; handlers run on the pool.
 #ifndef VKSPAY_SANDBOX_SERVER_SANDBOX_SERVER_H_
@@ -15,20 +16,32 @@
 
 #include "sandbox/api/api_service.h"
 #include "sandbox/core/context.h"
-
-namespace httplib {
-class Server;
-}
+#include "sandbox/server/http_front.h"
 
 namespace vkspay::sandbox {
+
+class FrontedServer;  // http_front.h
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port
+  // HTTP worker threads: `threads` always, more on demand up to
+  // `max_threads` (raised to `threads` if below). Idle and slow clients hold
+  // no thread (http_front.h).
   int threads = 16;
+  int max_threads = 256;
+  // A request head must arrive within this many ms of its first byte, its
+  // body within body_timeout_ms of its head: else 408 and close.
+  int64_t head_timeout_ms = 5000;
+  int64_t body_timeout_ms = 10000;
+  // An idle keep-alive connection is closed after this many ms.
+  int64_t idle_timeout_ms = 60000;
   std::string control_token;  // see ControlOptions
   // Receives one line per API request; empty: no request log.
   std::function<void(const std::string&)> log;
+  // Receives one line per request the HTTP front refuses (status, peer,
+  // reason); empty: not logged.
+  std::function<void(const std::string&)> refusal_log;
 };
 
 class SandboxServer {
@@ -41,8 +54,11 @@ class SandboxServer {
   // Binds and starts serving on a background thread; returns once the
   // server accepts connections. Errors: kInternal naming host and port.
   StatusOr<int> Start();
-  // Stops accepting, finishes in-flight requests, joins. Idempotent.
+  // Stops accepting, finishes in-flight requests, closes every connection,
+  // joins. Idempotent.
   void Stop();
+  // What the HTTP front holds now (connections, threads, refusals).
+  FrontStats front_stats() const;
 
   int port() const { return port_; }
   // "http://127.0.0.1:8080".
@@ -52,7 +68,7 @@ class SandboxServer {
   SandboxContext ctx_;
   ServerOptions options_;
   ApiService api_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<FrontedServer> http_;
   std::thread thread_;
   int port_ = 0;
   std::atomic<int> listen_fd_{-1};
