@@ -434,6 +434,7 @@ Status UrlGuard::SetOwnListener(const std::string& host, int port) {
     auto addr = ParseIp(text);
     if (!addr) continue;
     if (IsUnspecified(*addr)) own->wildcard = true;
+    if (IsLoopback(*addr)) own->loopback = true;
     own->addrs.push_back(*addr);
   }
   std::lock_guard<std::mutex> lock(own_->mu);
@@ -450,8 +451,8 @@ std::string UrlGuard::OwnAddressReason(const Cidr& addr, const std::string& text
   if (own == nullptr || port != own->port) return "";
   bool self = IsUnspecified(addr);  // Linux connects 0.0.0.0 and :: to this host
   for (const Cidr& a : own->addrs) self = self || Contains(a, addr);
+  if (!self && (own->wildcard || own->loopback)) self = IsLoopback(addr);
   if (!self && own->wildcard) {
-    self = IsLoopback(addr);
     if (!self) {
       for (const std::string& local : options_.local_addresses()) {
         auto l = ParseIp(local);

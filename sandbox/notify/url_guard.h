@@ -66,7 +66,9 @@ class UrlGuard {
   // bound; `host` as given to --listen, `port` the bound port). From then on
   // Resolve refuses every address that reaches the sandbox on `port`: host
   // itself (a name is resolved now), 0.0.0.0 and :: (Linux connects those to
-  // the local host), and when host is 0.0.0.0 or ::, all loopback and every
+  // the local host), all of loopback (127.0.0.0/8 and ::1, erring on the safe
+  // side) when host is a loopback address, and when host is 0.0.0.0 or ::,
+  // all loopback and every
   // interface address of the machine (looked up at each check, so an
   // address added later counts). Spellings are covered because the check is
   // on the resolved, parsed address: localhost, LOCALHOST, [::1],
@@ -106,6 +108,7 @@ class UrlGuard {
   struct OwnListener {
     int port = 0;
     bool wildcard = false;    // listening on 0.0.0.0 or ::
+    bool loopback = false;    // listening on a loopback address: all of loopback counts
     std::vector<Cidr> addrs;  // what `host` resolved to (not for a wildcard)
     std::string shown;        // "127.0.0.1:8080", for the reason
   };

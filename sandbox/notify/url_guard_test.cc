@@ -293,8 +293,11 @@ TEST(UrlGuardOwnAddress, EverySpellingOfTheListeningAddressIsRefused) {
     const std::string outcome = Outcome(guard, url);
     EXPECT_EQ(outcome.rfind("OK", 0), std::string::npos) << url << ": " << outcome;
   }
-  // Another port, or another loopback address the socket is not bound to,
-  // is a local receiver as before.
+  // Listening on loopback, all of loopback on that port counts as the
+  // sandbox (127.0.0.2, ::1: on the safe side).
+  EXPECT_TRUE(IsOwnAddress(Outcome(guard, "http://127.0.0.2:8080/")));
+  EXPECT_TRUE(IsOwnAddress(Outcome(guard, "http://[::1]:8080/")));
+  // Another port is a local receiver as before.
   EXPECT_EQ(Outcome(guard, "http://127.0.0.1:9000/notify"), "OK: 127.0.0.1");
   EXPECT_EQ(Outcome(guard, "http://localhost:9000/notify"), "OK: 127.0.0.1");
   // A name with another, allowed address is dialled on that one.
