@@ -205,7 +205,7 @@ TEST(Config, PublicUrlIsAnHttpUrlWithoutTrailingSlash) {
     EXPECT_TRUE(st.ok()) << given << ": " << st.ToString();
     EXPECT_EQ(url, kept);
   }
-  for (const std::string& bad :
+  for (const char* bad :
        {"sandbox.example", "ftp://sandbox.example", "https://", "https:///x", "http://a b",
         "https://sandbox.example/?x=1", "https://sandbox.example/#f", "https://u@evil.example",
         "http://sandbox.example:0", "http://sandbox.example:99999", "http://[::1",

@@ -45,7 +45,7 @@ class ApiClient {
     f.Set("method", method);
     f.Set("merchantno", std::string(sandbox::kDemoMerchantNo));
     f.Set("timestamp", static_cast<double>(std::time(nullptr)));
-    f.Set("signaturenonce", std::to_string(++nonce_));
+    f.Set("signaturenonce", Nonce(++nonce_));
     f.Set("version", std::string("2.0"));
     auto res = http_.Post("/api", headers, WithSign(f, sandbox::kDemoKey).ToJson(),
                           "application/json");
@@ -56,8 +56,15 @@ class ApiClient {
   httplib::Client& http() { return http_; }
 
  private:
+  // 8 digits 1-9 (strict_nonce), distinct for each n: n in base 9.
+  static std::string Nonce(int n) {
+    std::string out(8, '1');
+    for (int i = 7; i >= 0 && n > 0; --i, n /= 9) out[static_cast<size_t>(i)] = static_cast<char>('1' + n % 9);
+    return out;
+  }
+
   httplib::Client http_;
-  int nonce_ = 11111111;
+  int nonce_ = 0;
 };
 
 std::string TokenOf(const json& webpay) {
@@ -241,8 +248,10 @@ TEST(PaymentLinks, AHostileHostHeaderNeverReachesTheLink) {
     EXPECT_NE(page->body.find(own + TokenOf(w)), std::string::npos);
   }
   {
-    SandboxProcess sandbox(dir, {"--listen", "127.0.0.1:0", "--db", ":memory:", "--quiet",
-                                 "--public-url", "https://pay.example.com/"});
+    // Its own directory: the ready line is read from its own stdout file.
+    fs::create_directories(dir / "public");
+    SandboxProcess sandbox(dir / "public", {"--listen", "127.0.0.1:0", "--db", ":memory:",
+                                            "--quiet", "--public-url", "https://pay.example.com/"});
     ASSERT_GT(sandbox.port(), 0) << sandbox.stdout_text() << sandbox.stderr_text();
     ApiClient api(sandbox.port());
     json w = api.Call("webpay",
