@@ -80,8 +80,12 @@ int main(int argc, char** argv) {
   app.add_option("--control-token", control_token,
                  "token for /_sandbox/ (generated when listening beyond loopback)")
       ->envname("VKSPAY_CONTROL_TOKEN");
-  app.add_option("--public-url", public_url, "base URL used in payment links");
-  app.add_option("--seed", seed, "seed for generated ids (0: from the clock)");
+  app.add_option("--public-url", public_url,
+                 "http(s) base URL used in payment links (default: the sandbox's own address as "
+                 "the client reached it; never a request header)");
+  app.add_option("--seed", seed,
+                 "seed for fault-injection decisions only (0: drawn at start-up); tokens, ids "
+                 "and nonces always come from a CSPRNG");
   app.add_option("--threads", threads, "HTTP worker threads always running")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
   int64_t notify_per_host_max = 0;
   std::string notify_ca_file;
   bool strict_notify_url = false;
+  bool notify_refuse_loopback = false;
   app.add_option("--notify-profile", notify_profile,
                  "retry schedule: vkspay (default), alipay, fast, or custom (from the config)")
       ->check(CLI::IsMember({"vkspay", "alipay", "fast", "custom"}));
@@ -114,8 +119,9 @@ int main(int argc, char** argv) {
   app.add_option("--forward-to", forward_to,
                  "deliver every notification to this URL instead of its notify_url");
   app.add_option("--notify-allow", notify_allow,
-                 "host, IP or CIDR notifications may go to (repeatable; loopback and configured "
-                 "notify_url hosts are always allowed)");
+                 "host, IP or CIDR notifications may go to (repeatable; loopback, unless refused, "
+                 "and configured notify_url hosts are always allowed; the sandbox's own address "
+                 "never is)");
   app.add_option("--notify-timeout-ms", notify_timeout_ms, "timeout per notification attempt")
       ->check(CLI::Range(int64_t{1}, int64_t{600'000}));
   app.add_option("--notify-workers", notify_workers, "notification delivery threads")
@@ -130,7 +136,10 @@ int main(int argc, char** argv) {
                  "extra CA certificates (PEM) to trust for https notify URLs");
   app.add_flag("--strict-notify-url", strict_notify_url,
                "refuse a webpay whose notify_url is not allowed (default: accept it and hold its "
-               "notification as blocked)");
+               "notification as blocked); implies --notify-refuse-loopback");
+  app.add_flag("--notify-refuse-loopback", notify_refuse_loopback,
+               "refuse loopback notify destinations (127.0.0.0/8, ::1) unless --notify-allow lists "
+               "the IP or CIDR; for shared deployments");
   // Fault injection (docs/faults.md); each overrides the config file.
   std::string fault_profile;
   std::string faults_dir = DefaultFaultsDir();
@@ -158,7 +167,13 @@ int main(int argc, char** argv) {
     }
     config = std::move(*loaded);
   }
-  if (!public_url.empty()) config.settings.public_base_url = public_url;
+  if (!public_url.empty()) {
+    if (Status st = NormalizePublicUrl("--public-url", &public_url); !st.ok()) {
+      std::cerr << "vkspay-sandbox: " << st.message() << "\n";
+      return 2;
+    }
+    config.settings.public_base_url = public_url;
+  }
   if (!control_token.empty()) config.settings.control_token = control_token;
   if (seed != 0) config.settings.seed = seed;
   Settings& settings = config.settings;
@@ -189,14 +204,13 @@ int main(int argc, char** argv) {
   }
   if (!notify_ca_file.empty()) settings.notify_ca_file = notify_ca_file;
   if (strict_notify_url) settings.strict_notify_url = true;
+  if (notify_refuse_loopback) settings.notify_refuse_loopback = true;
   StatusOr<DispatcherOptions> notify_options = DispatcherOptionsFor(settings);
   if (!notify_options.ok()) {
     std::cerr << "vkspay-sandbox: " << notify_options.status().message() << "\n";
     return 2;
   }
-  UrlGuardOptions guard_options;
-  guard_options.allow = settings.notify_allow;
-  UrlGuard guard(guard_options);
+  UrlGuard guard(UrlGuardOptionsFor(settings));
   AllowConfiguredHosts(guard, config);
   if (Status allow = guard.CheckAllowList(); !allow.ok()) {
     std::cerr << "vkspay-sandbox: notify_allow: " << allow.message() << "\n";
@@ -207,15 +221,13 @@ int main(int argc, char** argv) {
   // THE clock of the sandbox: the system clock plus what
   // POST /_sandbox/clock/advance added.
   SandboxClock clock(&system_clock);
-  const uint64_t rng_seed = config.settings.seed != 0 ? config.settings.seed
-                                                       : static_cast<uint64_t>(clock.NowMicros());
-  SeededRandom rng(rng_seed);
+  // Cashier tokens, generated ids, notification nonces and the control
+  // token: a CSPRNG, never the seed (issue #13 finding 5: a seeded generator
+  // let one merchant predict another's cashier token).
+  CryptoRandom rng;
   bool generated_token = false;
   if (config.settings.control_token.empty() && !IsLoopbackHost(host)) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    SeededRandom token_rng(static_cast<uint64_t>(clock.NowMicros()) ^ 0x5bd1e995u ^
-                           static_cast<uint64_t>(getpid()));
-    for (int i = 0; i < 32; ++i) config.settings.control_token.push_back(kHex[token_rng.Uniform(16)]);
+    config.settings.control_token = rng.Hex128();
     generated_token = true;
   }
 
@@ -253,8 +265,10 @@ int main(int argc, char** argv) {
 
   FaultEngineOptions fault_options;
   // Rules without a seed of their own derive theirs from this one, so a run
-  // with --seed N injects the same faults for the same requests.
-  fault_options.seed = config.settings.seed != 0 ? config.settings.seed : rng_seed;
+  // with --seed N injects the same faults for the same requests. The seed
+  // drives nothing else.
+  fault_options.seed = config.settings.seed;
+  while (fault_options.seed == 0) fault_options.seed = rng.Next();
   fault_options.profiles_dir = faults_dir;
   if (const std::string magic_path = faults_dir + "/magic_amounts.json";
       std::filesystem::exists(magic_path)) {
@@ -326,6 +340,12 @@ int main(int argc, char** argv) {
     std::cerr << "vkspay-sandbox: " << bound.status().message() << "\n";
     return 1;
   }
+  // Never deliver to the sandbox's own address, whatever its spelling (issue
+  // #13 finding 6): known only now that the server has bound.
+  if (Status own = guard.SetOwnListener(host, server.port()); !own.ok()) {
+    std::cerr << "vkspay-sandbox: " << own.message() << "\n";
+    return 1;
+  }
   actions.Start();     // applies what fell due while the sandbox was down
   dispatcher.Start();  // resumes every pending notification
   const std::string base = server.base_url();
@@ -344,10 +364,14 @@ int main(int argc, char** argv) {
   if (settings.time_scale != 1.0) std::cout << ", time scale " << settings.time_scale;
   if (!settings.forward_to.empty()) std::cout << ", forwarded to " << settings.forward_to;
   if (settings.strict_notify_url) std::cout << ", strict notify_url";
+  if (settings.strict_notify_url || settings.notify_refuse_loopback) {
+    std::cout << ", loopback refused";
+  }
   std::cout << "\n";
   std::cout << "  faults: profile " << faults.profile() << ", " << faults.ListRules().size()
             << " rule(s), magic amounts " << (faults.magic_amounts_enabled() ? "on" : "off")
-            << ", seed " << fault_options.seed << " (docs/faults.md)\n";
+            << ", seed " << fault_options.seed
+            << " (fault decisions only; tokens and ids come from a CSPRNG; docs/faults.md)\n";
   if (generated_token) {
     std::cout << "  control API token (listening beyond loopback): "
               << config.settings.control_token << "\n";

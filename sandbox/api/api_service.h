@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "sandbox/api/replay_cache.h"
 #include "sandbox/core/context.h"
+#include "sandbox/core/views.h"  // SocketBaseUrl, for ApiRequest::base_url
 #include "sandbox/faults/rule.h"
 #include "vkspay/protocol/fields.h"
 
@@ -34,8 +35,10 @@ namespace vkspay::sandbox {
 struct ApiRequest {
   std::string content_type;  // the Content-Type header as sent
   std::string body;
-  // Base URL the caller reached the sandbox at ("http://127.0.0.1:8080"),
-  // used for payment links unless settings.public_base_url is set.
+  // The sandbox's own address as the caller reached it
+  // ("http://127.0.0.1:8080", SocketBaseUrl of the connection; never taken
+  // from a request header), used for payment links unless
+  // settings.public_base_url is set.
   std::string base_url;
   // The X-Sandbox-Fault header ("" when absent); see docs/faults.md.
   std::string fault_header;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "sandbox/core/payments.h"
+#include "sandbox/notify/dispatcher.h"
 #include "sandbox/notify/url_guard.h"
 #include "vkspay/protocol/signature.h"
 
@@ -81,7 +82,7 @@ TEST_F(ApiServiceTest, WebPayCreatesAnOrderWithAPaymentLink) {
   EXPECT_EQ(no.rfind("P10001-", 0), 0u) << no;
   std::string qr = d["qrcode"];
   EXPECT_EQ(qr.rfind("http://sandbox.test/pay/", 0), 0u) << qr;
-  EXPECT_EQ(qr.size(), std::string("http://sandbox.test/pay/").size() + 24);
+  EXPECT_EQ(qr.size(), std::string("http://sandbox.test/pay/").size() + 32);
 }
 
 TEST_F(ApiServiceTest, TheIssueKnownAnswerRequestIsAcceptedByteForByte) {
@@ -298,7 +299,20 @@ TEST_F(ApiServiceTest, RefusedNotifyUrlIsAcceptedUnlessStrict) {
   EXPECT_NE(j["return_msg"].get<std::string>().find("169.254.169.254"), std::string::npos)
       << j.dump();
   EXPECT_EQ(OrderCount(), 1);
-  // Loopback is allowed by default, so the usual local receiver passes.
+  // Strict refuses loopback too (issue #13 finding 6): the usual local
+  // receiver passes once its address is listed.
+  UrlGuard strict_guard{UrlGuardOptionsFor(config_.settings)};
+  ctx_.url_guard = &strict_guard;
+  api_ = std::make_unique<ApiService>(ctx_);
+  j = WebPay(0.01);
+  ExpectFail(j, "NOTIFY_URL_REFUSED");
+  EXPECT_NE(j["return_msg"].get<std::string>().find("127.0.0.1 is loopback"), std::string::npos)
+      << j.dump();
+  EXPECT_EQ(OrderCount(), 1);
+  config_.settings.notify_allow = {"127.0.0.1"};
+  UrlGuard listed_guard{UrlGuardOptionsFor(config_.settings)};
+  ctx_.url_guard = &listed_guard;
+  api_ = std::make_unique<ApiService>(ctx_);
   EXPECT_EQ(WebPay(0.01)["return_code"], "SUCCESS");
   // With a forward_to the notify_url is never contacted, so it is not checked.
   config_.settings.forward_to = "http://127.0.0.1:7000/hook";

@@ -5,22 +5,12 @@
 
 #include "sandbox/cashier/cashier_page.h"
 #include "sandbox/core/payments.h"
+#include "sandbox/core/views.h"
 
 namespace vkspay::sandbox {
 namespace {
 
 constexpr char kHtml[] = "text/html; charset=utf-8";
-constexpr size_t kTokenLength = 24;
-
-// Cashier tokens are what NewCashierToken makes: 24 lowercase hex characters.
-// Checking the shape first keeps junk away from the store.
-bool IsCashierToken(std::string_view token) {
-  if (token.size() != kTokenLength) return false;
-  for (char c : token) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 void SendHtml(httplib::Response& res, int status, const std::string& html) {
   res.status = status;
@@ -29,19 +19,11 @@ void SendHtml(httplib::Response& res, int status, const std::string& html) {
 }
 
 // The payment URL shown as the QR code: the configured public base, else the
-// Host the browser used (so a phone on the same network can open it).
+// sandbox's own address as the browser reached it (a phone on the same
+// network can open it), never the Host header (issue #13 finding 7).
 std::string PayUrl(const SandboxContext& ctx, const httplib::Request& req, std::string_view token) {
   std::string base = ctx.config->settings.public_base_url;
-  if (base.empty()) {
-    std::string host = req.get_header_value("Host");
-    if (host.empty()) {
-      // HTTP/1.0 clients may send no Host; fall back to the socket address.
-      host = req.local_addr.find(':') != std::string::npos ? "[" + req.local_addr + "]"
-                                                           : req.local_addr;
-      host += ":" + std::to_string(req.local_port);
-    }
-    base = "http://" + host;
-  }
+  if (base.empty()) base = SocketBaseUrl(req.local_addr, req.local_port);
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/pay/" + std::string(token);
 }
@@ -102,7 +84,7 @@ void RenderOrder(const SandboxContext& ctx, const httplib::Request& req, httplib
 
 void HandleGet(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string token = req.matches[1];
-  if (!IsCashierToken(token)) {
+  if (!IsCashierTokenShape(token)) {
     SendHtml(res, 404, RenderUnknownTokenPage());
     return;
   }
@@ -111,7 +93,7 @@ void HandleGet(const SandboxContext& ctx, const httplib::Request& req, httplib::
 
 void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string token = req.matches[1];
-  if (!IsCashierToken(token)) {
+  if (!IsCashierTokenShape(token)) {
     SendHtml(res, 404, RenderUnknownTokenPage());
     return;
   }

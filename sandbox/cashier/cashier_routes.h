@@ -10,8 +10,9 @@ namespace vkspay::sandbox {
 
 // Registers on `server`:
 //   GET  /pay/<token>  the cashier page (200), or a not-found page (404) if
-//                      the token is not 24 lowercase hex characters or names
-//                      no order.
+//                      the token is not a cashier token's shape (32, or for
+//                      older orders 24, lowercase hex characters;
+//                      IsCashierTokenShape) or names no order.
 //   POST /pay/<token>  form body (application/x-www-form-urlencoded) with
 //                      `channel` (wxpay, alipay, auto; empty means auto) and
 //                      `outcome` (success, fail, cancel): acts as the buyer
@@ -21,8 +22,9 @@ namespace vkspay::sandbox {
 //                      an order already paid, closed or failed, 404 for an
 //                      unknown token, 500 (no internals shown) otherwise.
 // Every response is "text/html; charset=utf-8" with Cache-Control: no-store.
-// The QR code encodes settings.public_base_url + "/pay/<token>", or
-// "http://" + the request's Host header when public_base_url is empty.
+// The QR code encodes settings.public_base_url + "/pay/<token>", or, when
+// public_base_url is empty, SocketBaseUrl (sandbox/core/views.h) of the
+// connection: the sandbox's own address, never a request header.
 //
 // `ctx` and everything it points to must outlive `server`. The handlers are
 // thread-safe (they only read ctx and call the thread-safe store).

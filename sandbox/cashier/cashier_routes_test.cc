@@ -175,11 +175,50 @@ TEST_F(CashierRoutesTest, ResponsesAreUncachedUtf8Html) {
   EXPECT_EQ(res->get_header_value("Cache-Control"), "no-store");
 }
 
-TEST_F(CashierRoutesTest, PayUrlComesFromHostHeader) {
+TEST_F(CashierRoutesTest, PayUrlIsTheSandboxsOwnAddress) {
   const std::string token = CreateOrder();
   auto res = client_->Get(("/pay/" + token).c_str());
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_TRUE(Contains(res->body, "http://127.0.0.1:" + std::to_string(port_) + "/pay/" + token));
+}
+
+// Issue #13 finding 7: the page's link came from the Host header, so anyone
+// could have the sandbox render a payment link (and QR code) to their host.
+TEST_F(CashierRoutesTest, PayUrlIgnoresTheHostHeader) {
+  const std::string token = CreateOrder();
+  auto res = client_->Get(("/pay/" + token).c_str(), {{"Host", "evil.example"}});
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_FALSE(Contains(res->body, "evil.example")) << res->body;
+  EXPECT_TRUE(Contains(res->body, "http://127.0.0.1:" + std::to_string(port_) + "/pay/" + token));
+  config_.settings.public_base_url = "https://sandbox.example:8443";
+  res = client_->Get(("/pay/" + token).c_str(), {{"Host", "evil.example"}});
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_FALSE(Contains(res->body, "evil.example")) << res->body;
+  EXPECT_TRUE(Contains(res->body, "https://sandbox.example:8443/pay/" + token + "<"));
+}
+
+// Orders created before cashier tokens grew to 128 bits keep their links.
+TEST_F(CashierRoutesTest, OlderOrdersWith24CharacterTokensStillOpen) {
+  Order order;
+  order.merchantno = kDemoMerchantNo;
+  order.out_trade_no = "OLD-1";
+  order.trade_type = "webpay";
+  order.total_fee = 1;
+  order.cashier_token = "0123456789abcdef01234567";
+  order.created_at = clock_.NowSeconds();
+  order.expires_at = clock_.NowSeconds() + config_.settings.order_expiry_s;
+  ASSERT_TRUE(store_->CreateOrder(order, true, clock_.NowSeconds()).ok());
+  auto res = client_->Get("/pay/0123456789abcdef01234567");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_TRUE(Contains(res->body, "OLD-1"));
+}
+
+TEST_F(CashierRoutesTest, NewTokensAre32HexCharacters) {
+  const std::string token = CreateOrder();
+  EXPECT_EQ(token.size(), 32u);
+  EXPECT_EQ(token.find_first_not_of("0123456789abcdef"), std::string::npos) << token;
 }
 
 TEST_F(CashierRoutesTest, PayUrlComesFromPublicBaseUrlWhenSet) {
@@ -307,7 +346,7 @@ TEST_F(CashierRoutesTest, HostileChannelIsEscapedInTheError) {
 }
 
 TEST_F(CashierRoutesTest, UnknownTokenIs404) {
-  auto res = client_->Get("/pay/0123456789abcdef01234567");
+  auto res = client_->Get("/pay/0123456789abcdef0123456789abcdef");
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->status, 404);
   EXPECT_TRUE(Contains(res->body, "id=\"not-found\""));
@@ -328,7 +367,7 @@ TEST_F(CashierRoutesTest, MalformedTokenIs404) {
 }
 
 TEST_F(CashierRoutesTest, PostToUnknownTokenIs404) {
-  auto res = Post("0123456789abcdef01234567", "channel=wxpay&outcome=success");
+  auto res = Post("0123456789abcdef0123456789abcdef", "channel=wxpay&outcome=success");
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->status, 404);
 }

@@ -90,6 +90,58 @@ bool IsHttpUrl(const std::string& url) {
   return false;
 }
 
+}  // namespace
+
+Status NormalizePublicUrl(std::string_view what, std::string* url) {
+  auto bad = [&](const std::string& why) {
+    return Status(ErrorCode::kInvalidField,
+                  std::string(what) +
+                      " must be an http:// or https:// URL such as https://sandbox.example.com "
+                      "(" + why + "), got " + ShowJson(json(*url), 80));
+  };
+  for (char c : *url) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return bad("no whitespace, control or non-ASCII characters");
+    if (c == '?' || c == '#' || c == '\\' || c == '"' || c == '<' || c == '>') {
+      return bad("no query, fragment, backslash, quote or angle bracket");
+    }
+  }
+  size_t scheme_end = url->find("://");
+  const std::string scheme = scheme_end == std::string::npos ? "" : url->substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return bad("the scheme is http or https");
+  const size_t host_start = scheme_end + 3;
+  const size_t path_start = url->find('/', host_start);
+  const std::string authority = url->substr(
+      host_start, path_start == std::string::npos ? std::string::npos : path_start - host_start);
+  if (authority.find('@') != std::string::npos) return bad("no user@ before the host");
+  std::string host = authority;
+  std::string port;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) return bad("an IPv6 host in [brackets]");
+    host = authority.substr(0, close + 1);
+    const std::string rest = authority.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return bad("':port' after ']'");
+    has_port = !rest.empty();
+    if (has_port) port = rest.substr(1);
+  } else if (const size_t colon = authority.find(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    has_port = true;
+  }
+  if (host.empty() || host == "[]") return bad("a host after the scheme");
+  if (has_port && (port.empty() || port.size() > 5 ||
+                   port.find_first_not_of("0123456789") != std::string::npos ||
+                   std::stoi(port) < 1 || std::stoi(port) > 65535)) {
+    return bad("the port is 1-65535");
+  }
+  while (url->size() > host_start && url->back() == '/') url->pop_back();
+  return Status::Ok();
+}
+
+namespace {
+
 Status ReadUrl(const json& obj, const std::string& path, const char* name, std::string* out) {
   VKSPAY_RETURN_IF_ERROR(ReadString(obj, path, name, out, false));
   if (!out->empty() && !IsHttpUrl(*out)) {
@@ -173,6 +225,10 @@ Status ReadNotifySettings(const json& s, Settings* out) {
     if (!it->is_boolean()) return Bad("settings.strict_notify_url", "true or false", *it);
     out->strict_notify_url = it->get<bool>();
   }
+  if (auto it = s.find("notify_refuse_loopback"); it != s.end()) {
+    if (!it->is_boolean()) return Bad("settings.notify_refuse_loopback", "true or false", *it);
+    out->notify_refuse_loopback = it->get<bool>();
+  }
   return ReadString(s, "settings", "notify_ca_file", &out->notify_ca_file, false);
 }
 
@@ -183,7 +239,7 @@ Status ReadSettings(const json& s, Settings* out) {
       "max_body_bytes",     "public_base_url",   "control_token",   "seed",
       "notify_profile",     "notify_schedule",   "notify_timeout_ms", "notify_workers",
       "notify_per_host",    "notify_per_host_max", "time_scale",        "forward_to",      "notify_allow",
-      "strict_notify_url",  "notify_ca_file"};
+      "strict_notify_url",  "notify_ca_file",    "notify_refuse_loopback"};
   for (auto it = s.begin(); it != s.end(); ++it) {
     if (!kKnown.count(it.key())) {
       return Bad("settings." + it.key(), "a known setting (see docs/protocol.md)", *it);
@@ -211,6 +267,10 @@ Status ReadSettings(const json& s, Settings* out) {
     out->seed = it->get<uint64_t>();
   }
   VKSPAY_RETURN_IF_ERROR(ReadString(s, "settings", "public_base_url", &out->public_base_url, false));
+  if (!out->public_base_url.empty()) {
+    VKSPAY_RETURN_IF_ERROR(
+        NormalizePublicUrl("config settings.public_base_url", &out->public_base_url));
+  }
   VKSPAY_RETURN_IF_ERROR(ReadString(s, "settings", "control_token", &out->control_token, false));
   return ReadNotifySettings(s, out);
 }

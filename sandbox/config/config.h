@@ -50,12 +50,18 @@ struct Settings {
   bool strict_nonce = true;
   // Largest accepted request body, bytes.
   size_t max_body_bytes = 64 * 1024;
-  // Base of payment URLs ("http://host:port"); empty: from the request's Host.
+  // Base of payment URLs ("https://sandbox.example.com", --public-url),
+  // checked by NormalizePublicUrl; empty: the sandbox's own address as the
+  // client reached it (never a request header; sandbox/core/views.h
+  // SocketBaseUrl).
   std::string public_base_url;
   // Token for /_sandbox/ (Authorization: Bearer <token>). Required when the
-  // sandbox listens beyond loopback; generated at start-up if not set then.
+  // sandbox listens beyond loopback; generated at start-up (from a CSPRNG)
+  // if not set then.
   std::string control_token;
-  // Seed for generated ids; 0 means seed from the clock at start-up.
+  // Seed for fault-injection decisions only (rules without a seed of their
+  // own); 0 means drawn at start-up. Tokens, generated ids and nonces never
+  // come from it (issue #13 finding 5).
   uint64_t seed = 0;
 
   // --- notification delivery (docs/notify.md) ---
@@ -84,8 +90,15 @@ struct Settings {
   // hosts of configured notify_url / forward_to.
   std::vector<std::string> notify_allow;
   // Refuse a webpay whose notify_url is not allowed (FAIL NOTIFY_URL_REFUSED)
-  // instead of accepting it and holding its notification as blocked.
+  // instead of accepting it and holding its notification as blocked. Also
+  // implies notify_refuse_loopback.
   bool strict_notify_url = false;
+  // Refuse loopback destinations (127.0.0.0/8, ::1) as the always-refused
+  // ranges (unspecified, link-local, multicast) are: unless an IP or CIDR in
+  // notify_allow (or a configured notify_url / forward_to given by IP)
+  // lists them; a listed host name does not open them. For shared
+  // deployments, where loopback reaches other services of the machine.
+  bool notify_refuse_loopback = false;
   // Extra CA bundle for https notify URLs (local test certificates).
   std::string notify_ca_file;
 };
@@ -102,6 +115,13 @@ struct SandboxConfig {
   // One merchant, 10001 with the documented demo key.
   static SandboxConfig Demo();
 };
+
+// Checks a public base URL (--public-url, settings.public_base_url) and
+// strips trailing '/': http:// or https://, a host, an optional port and
+// path; no user info, query, fragment, whitespace or control characters.
+// Errors: kInvalidField "<what> must be an http:// or https:// URL such as
+// https://sandbox.example.com (...), got \"...\"".
+Status NormalizePublicUrl(std::string_view what, std::string* url);
 
 // Parses a config file's JSON text. Errors: kInvalidField naming the path of
 // the bad entry ("merchants[1].key") and what was expected.

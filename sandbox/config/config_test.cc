@@ -86,6 +86,7 @@ TEST(Config, NotifySettingsDefaultToTheVksPayProfile) {
   EXPECT_EQ(s.forward_to, "");
   EXPECT_TRUE(s.notify_allow.empty());
   EXPECT_FALSE(s.strict_notify_url);
+  EXPECT_FALSE(s.notify_refuse_loopback);
   EXPECT_EQ(s.notify_ca_file, "");
   EXPECT_EQ(c.merchants[0].ack_mode, AckMode::kJson);
   EXPECT_EQ(c.merchants[0].forward_to, "");
@@ -100,7 +101,7 @@ TEST(Config, ReadsEveryNotifySetting) {
                 "notify_timeout_ms":1500,"notify_workers":4,"notify_per_host":3,
                 "notify_per_host_max":12,"time_scale":0.001,"forward_to":"https://hooks.test/x",
                 "notify_allow":["merchant.test","10.0.0.0/8"],"strict_notify_url":true,
-                "notify_ca_file":"/tmp/ca.pem"}})");
+                "notify_refuse_loopback":true,"notify_ca_file":"/tmp/ca.pem"}})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->merchants[0].ack_mode, AckMode::kText);
   EXPECT_EQ(c->merchants[0].forward_to, "http://127.0.0.1:7000/hook");
@@ -116,6 +117,7 @@ TEST(Config, ReadsEveryNotifySetting) {
   EXPECT_EQ(s.forward_to, "https://hooks.test/x");
   EXPECT_EQ(s.notify_allow, (std::vector<std::string>{"merchant.test", "10.0.0.0/8"}));
   EXPECT_TRUE(s.strict_notify_url);
+  EXPECT_TRUE(s.notify_refuse_loopback);
   EXPECT_EQ(s.notify_ca_file, "/tmp/ca.pem");
 }
 
@@ -160,6 +162,8 @@ TEST(Config, BadNotifySettingsNameTheirPath) {
       {R"("settings":{"notify_allow":"10.0.0.0/8"})", "settings.notify_allow"},
       {R"("settings":{"notify_allow":["ok",""]})", "settings.notify_allow[1]"},
       {R"("settings":{"strict_notify_url":1})", "settings.strict_notify_url"},
+      {R"("settings":{"notify_refuse_loopback":"yes"})", "settings.notify_refuse_loopback"},
+      {R"("settings":{"public_base_url":"sandbox.example"})", "settings.public_base_url"},
   };
   for (const auto& [settings, path] : cases) {
     const std::string text =
@@ -186,6 +190,43 @@ TEST(Config, BadMerchantNotifyFieldsNameTheirPath) {
     EXPECT_NE(c.status().message().find(path), std::string::npos)
         << text << " -> " << c.status().message();
   }
+}
+
+// Issue #13 finding 7: payment links use public_base_url (or the sandbox's
+// own address), so it is checked like a URL and normalised once.
+TEST(Config, PublicUrlIsAnHttpUrlWithoutTrailingSlash) {
+  for (const auto& [given, kept] : std::vector<std::pair<std::string, std::string>>{
+           {"https://sandbox.example.com/", "https://sandbox.example.com"},
+           {"http://10.0.0.5:8080", "http://10.0.0.5:8080"},
+           {"https://pay.example/sandbox//", "https://pay.example/sandbox"},
+           {"http://[::1]:8080/", "http://[::1]:8080"}}) {
+    std::string url = given;
+    Status st = NormalizePublicUrl("--public-url", &url);
+    EXPECT_TRUE(st.ok()) << given << ": " << st.ToString();
+    EXPECT_EQ(url, kept);
+  }
+  for (const char* bad :
+       {"sandbox.example", "ftp://sandbox.example", "https://", "https:///x", "http://a b",
+        "https://sandbox.example/?x=1", "https://sandbox.example/#f", "https://u@evil.example",
+        "http://sandbox.example:0", "http://sandbox.example:99999", "http://[::1",
+        "http://sandbox.example:80x", "https://sandbox.example/\"><script>"}) {
+    std::string url = bad;
+    Status st = NormalizePublicUrl("--public-url", &url);
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidField) << bad;
+    EXPECT_EQ(st.message().rfind("--public-url must be an http:// or https:// URL", 0), 0u)
+        << st.message();
+  }
+  auto c = ParseConfig(R"({"merchants":[{"merchantno":"1","key":"k"}],
+    "settings":{"public_base_url":"https://sandbox.example.com/"}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->settings.public_base_url, "https://sandbox.example.com");
+  c = ParseConfig(R"({"merchants":[{"merchantno":"1","key":"k"}],
+    "settings":{"public_base_url":"javascript:alert-1"}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "config settings.public_base_url must be an http:// or https:// URL such as "
+            "https://sandbox.example.com (the scheme is http or https), got "
+            "\"javascript:alert-1\"");
 }
 
 TEST(Config, AckModeNamesRoundTrip) {

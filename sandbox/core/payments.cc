@@ -21,11 +21,16 @@ std::string NewTransactionId(Random& rng, std::string_view channel, int64_t now)
   return "4200" + rng.Digits(6, '1') + date + rng.Digits(10);      // 28 characters
 }
 
-std::string NewCashierToken(Random& rng) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 24; ++i) out.push_back(kHex[rng.Uniform(16)]);
-  return out;
+std::string NewCashierToken(Random& rng) { return rng.Hex128(); }
+
+bool IsCashierTokenShape(std::string_view token) {
+  if (token.size() != kCashierTokenLength && token.size() != kLegacyCashierTokenLength) {
+    return false;
+  }
+  for (char c : token) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
 }
 
 StatusOr<std::string> ResolveChannel(std::string_view channel, std::string_view order_chnl) {

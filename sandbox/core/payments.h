@@ -20,8 +20,16 @@ std::string NewOutTradeNo(Random& rng, std::string_view merchantno, int64_t now)
 std::string NewOutRefundNo(Random& rng, std::string_view merchantno, int64_t now);
 // 28 characters in the wallet's shape: wxpay "4200" + ... , alipay date + "2200" + ...
 std::string NewTransactionId(Random& rng, std::string_view channel, int64_t now);
-// 24 lowercase hex characters for the cashier URL.
+// The cashier URL's token (/pay/<token>): whoever holds it can pay the
+// order, so it is a secret. 32 lowercase hex characters carrying 128 bits of
+// `rng` (main passes a CryptoRandom; issue #13 finding 5).
+inline constexpr size_t kCashierTokenLength = 32;  // Random::Hex128
+// Tokens of orders created before issue #13 (96 bits); still served.
+inline constexpr size_t kLegacyCashierTokenLength = 24;
 std::string NewCashierToken(Random& rng);
+// True for kCashierTokenLength or kLegacyCashierTokenLength lowercase hex
+// characters: what the cashier routes look up.
+bool IsCashierTokenShape(std::string_view token);
 
 // A Random whose every draw is the base's mixed with `salt` (Store::
 // StartupSalt): a restart with the same seed on a database that already

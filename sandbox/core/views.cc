@@ -47,4 +47,11 @@ std::string CashierUrl(const std::string& base_url, const Order& order) {
   return base_url + "/pay/" + order.cashier_token;
 }
 
+std::string SocketBaseUrl(std::string_view local_ip, int local_port) {
+  std::string host(local_ip);
+  if (host.rfind("::ffff:", 0) == 0 && host.find('.') != std::string::npos) host.erase(0, 7);
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(local_port);
+}
+
 }  // namespace vkspay::sandbox

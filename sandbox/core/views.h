@@ -5,6 +5,7 @@
 #define VKSPAY_SANDBOX_CORE_VIEWS_H_
 
 #include <string>
+#include <string_view>
 
 #include "nlohmann/json.hpp"
 #include "sandbox/store/store.h"
@@ -16,6 +17,15 @@ nlohmann::ordered_json OrderJson(const Order& order);
 nlohmann::ordered_json RefundJson(const Refund& refund, const Order* order);
 // "http://127.0.0.1:8080/pay/<token>".
 std::string CashierUrl(const std::string& base_url, const Order& order);
+
+// The base of payment links when settings.public_base_url is empty:
+// "http://<ip>:<port>" of the sandbox's own end of the connection
+// (httplib's Request::local_addr / local_port), i.e. the address it listens
+// on, or, listening on every address, the interface the client reached.
+// Never a request header: a Host header copied into links let anyone hand a
+// buyer a payment link to their own host (issue #13 finding 7). IPv6 in
+// brackets; an IPv4-mapped IPv6 address ("::ffff:10.0.0.5") as IPv4.
+std::string SocketBaseUrl(std::string_view local_ip, int local_port);
 
 }  // namespace vkspay::sandbox
 

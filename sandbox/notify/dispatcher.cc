@@ -54,6 +54,13 @@ StatusOr<DispatcherOptions> DispatcherOptionsFor(const Settings& settings) {
   return o;
 }
 
+UrlGuardOptions UrlGuardOptionsFor(const Settings& settings) {
+  UrlGuardOptions o;
+  o.allow = settings.notify_allow;
+  o.allow_loopback = !settings.notify_refuse_loopback && !settings.strict_notify_url;
+  return o;
+}
+
 void AllowConfiguredHosts(UrlGuard& guard, const SandboxConfig& config) {
   for (const Merchant& m : config.merchants) {
     if (!m.notify_url.empty()) guard.AllowHostOf(m.notify_url);

@@ -10,7 +10,9 @@
 //
 // Per attempt: the target is the merchant's forward_to, else the global
 // forward_to, else the order's notify_url; the UrlGuard resolves and checks
-// it (refused: the notification is 'blocked' with the reason); the form is
+// it (refused: the notification is 'blocked' with the reason, never retried
+// on its own; among the refusals: the sandbox's own listening address, see
+// UrlGuard::SetOwnListener); the form is
 // signed afresh (timestamp = sandbox now, new signaturenonce) with the same
 // notify_id; the HttpSender posts it; DecideAck judges the answer; the
 // attempt and the new state are recorded in one transaction. After failed
@@ -105,6 +107,10 @@ struct DispatcherOptions {
 // The options the settings describe. Errors: kInvalidField for an unknown
 // profile or a custom one without a schedule.
 StatusOr<DispatcherOptions> DispatcherOptionsFor(const Settings& settings);
+
+// The guard the settings describe: notify_allow, and loopback refused under
+// notify_refuse_loopback or strict_notify_url (which implies it).
+UrlGuardOptions UrlGuardOptionsFor(const Settings& settings);
 
 // Lets the guard reach the hosts of every configured notify_url and
 // forward_to (merchants' and the global one).

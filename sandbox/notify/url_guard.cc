@@ -1,6 +1,7 @@
 #include "sandbox/notify/url_guard.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -291,6 +292,35 @@ StatusOr<std::vector<std::string>> GetAddrInfo(const std::string& host) {
   return out;
 }
 
+// The numeric addresses of the machine's interfaces (getifaddrs); empty if
+// they cannot be listed.
+std::vector<std::string> GetLocalAddresses() {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr) continue;
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* src = nullptr;
+    if (it->ifa_addr->sa_family == AF_INET) {
+      src = &reinterpret_cast<const sockaddr_in*>(it->ifa_addr)->sin_addr;
+    } else if (it->ifa_addr->sa_family == AF_INET6) {
+      src = &reinterpret_cast<const sockaddr_in6*>(it->ifa_addr)->sin6_addr;
+    } else {
+      continue;
+    }
+    if (inet_ntop(it->ifa_addr->sa_family, src, buf, sizeof buf) != nullptr) out.emplace_back(buf);
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+bool IsUnspecified(const Cidr& addr) {
+  static const Cidr kV4 = MustParseCidr("0.0.0.0", 32);
+  static const Cidr kV6 = MustParseCidr("::", 128);
+  return Contains(kV4, addr) || Contains(kV6, addr);
+}
+
 // Empty if the CIDR text parses, else the reason; the result goes to *out.
 std::string ParseCidr(std::string_view text, Cidr* out) {
   size_t slash = text.find('/');
@@ -327,6 +357,7 @@ std::string ParseCidr(std::string_view text, Cidr* out) {
 
 UrlGuard::UrlGuard(UrlGuardOptions options) : options_(std::move(options)) {
   if (!options_.resolve) options_.resolve = GetAddrInfo;
+  if (!options_.local_addresses) options_.local_addresses = GetLocalAddresses;
   for (const std::string& entry : options_.allow) AddAllowEntry(entry);
 }
 
@@ -374,6 +405,71 @@ void UrlGuard::AllowHostOf(std::string_view url) {
   }
 }
 
+Status UrlGuard::SetOwnListener(const std::string& host, int port) {
+  if (port < 1 || port > 65535) {
+    return Status(ErrorCode::kInvalidField,
+                  "own listener: port must be 1-65535, got " + std::to_string(port));
+  }
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  auto own = std::make_shared<OwnListener>();
+  own->port = port;
+  own->shown = (bare.find(':') != std::string::npos ? "[" + bare + "]" : bare) + ":" +
+               std::to_string(port);
+  std::vector<std::string> addresses;
+  if (ParseIp(bare)) {
+    addresses.push_back(bare);
+  } else {
+    auto resolved = options_.resolve(Lower(bare));
+    if (!resolved.ok() || resolved->empty()) {
+      return Status(ErrorCode::kInvalidField,
+                    "own listener: cannot resolve " + bare + ": " +
+                        (resolved.ok() ? std::string("no addresses") : resolved.status().message()));
+    }
+    addresses = *std::move(resolved);
+  }
+  for (const std::string& text : addresses) {
+    auto addr = ParseIp(text);
+    if (!addr) continue;
+    if (IsUnspecified(*addr)) own->wildcard = true;
+    if (IsLoopback(*addr)) own->loopback = true;
+    own->addrs.push_back(*addr);
+  }
+  std::lock_guard<std::mutex> lock(own_->mu);
+  own_->listener = std::move(own);
+  return Status::Ok();
+}
+
+std::string UrlGuard::OwnAddressReason(const Cidr& addr, const std::string& text, int port) const {
+  std::shared_ptr<const OwnListener> own;
+  {
+    std::lock_guard<std::mutex> lock(own_->mu);
+    own = own_->listener;
+  }
+  if (own == nullptr || port != own->port) return "";
+  bool self = IsUnspecified(addr);  // Linux connects 0.0.0.0 and :: to this host
+  for (const Cidr& a : own->addrs) self = self || Contains(a, addr);
+  if (!self && (own->wildcard || own->loopback)) self = IsLoopback(addr);
+  if (!self && own->wildcard) {
+    if (!self) {
+      for (const std::string& local : options_.local_addresses()) {
+        auto l = ParseIp(local);
+        if (l && Contains(*l, addr)) {
+          self = true;
+          break;
+        }
+      }
+    }
+  }
+  if (!self) return "";
+  const std::string shown_addr = text.find(':') != std::string::npos ? "[" + text + "]" : text;
+  return "the sandbox's own address " + shown_addr + ":" + std::to_string(port) +
+         " (it listens on " + own->shown +
+         "); a notification must not call the sandbox's own API";
+}
+
 Status UrlGuard::CheckAllowList() const {
   if (allow_list_error_.empty()) return Status::Ok();
   return Status(ErrorCode::kInvalidField, allow_list_error_);
@@ -409,10 +505,22 @@ StatusOr<OutboundTarget> UrlGuard::Resolve(std::string_view url) const {
     auto addr = ParseIp(text);
     if (!addr) {
       reason = "the resolver returned " + text + ", which is not a numeric address";
+    } else if (std::string own = OwnAddressReason(*addr, text, parsed->port); !own.empty()) {
+      reason = std::move(own);  // no allow-list entry opens it
     } else {
+      static const DangerousRange kLoopbackV4{MustParseCidr("127.0.0.0", 8),
+                                              "loopback (127.0.0.0/8; notify_refuse_loopback or strict_notify_url is on)"};
+      static const DangerousRange kLoopbackV6{MustParseCidr("::1", 128),
+                                              "loopback (::1; notify_refuse_loopback or strict_notify_url is on)"};
       const DangerousRange* danger = nullptr;
       for (const DangerousRange& d : DangerousRanges()) {
         if (Contains(d.net, *addr)) danger = &d;
+      }
+      // Refused loopback is a dangerous range: a listed host name (whose DNS
+      // can be pointed at 127.0.0.1) does not open it, a listed CIDR inside
+      // it does.
+      if (danger == nullptr && !options_.allow_loopback && IsLoopback(*addr)) {
+        danger = Contains(kLoopbackV4.net, *addr) ? &kLoopbackV4 : &kLoopbackV6;
       }
       bool in_listed_cidr = false;
       for (const Cidr& c : allowed_cidrs_) {
@@ -422,9 +530,7 @@ StatusOr<OutboundTarget> UrlGuard::Resolve(std::string_view url) const {
         in_listed_cidr = true;
       }
       bool allowed = in_listed_cidr;
-      if (danger == nullptr) {
-        allowed = allowed || name_listed || (IsLoopback(*addr) && options_.allow_loopback);
-      }
+      if (danger == nullptr) allowed = allowed || name_listed || IsLoopback(*addr);
       if (allowed) {
         OutboundTarget target;
         target.url = std::string(url);
@@ -437,8 +543,6 @@ StatusOr<OutboundTarget> UrlGuard::Resolve(std::string_view url) const {
       }
       if (danger != nullptr) {
         reason = text + " is " + danger->what + " and refused unless listed as a CIDR";
-      } else if (IsLoopback(*addr)) {
-        reason = text + " is loopback, which is disabled, and not in the allow-list";
       } else {
         reason = text + " is not in the allow-list";
       }

@@ -216,12 +216,126 @@ TEST(UrlGuardResolve, LoopbackAllowedByDefaultOnly) {
   EXPECT_EQ(Outcome(Guard({}), "http://127.8.9.10/"), "OK: 127.8.9.10");
   EXPECT_EQ(Outcome(Guard({}), "http://mapped.test/"), "OK: ::ffff:127.0.0.1");
   EXPECT_EQ(Outcome(Guard({}, false), "http://[::1]/"),
-            "::1 is loopback, which is disabled, and not in the allow-list");
+            "::1 is loopback (::1; notify_refuse_loopback or strict_notify_url is on) and "
+            "refused unless listed as a CIDR");
   EXPECT_EQ(Outcome(Guard({}, false), "http://mapped.test/"),
-            "mapped.test: ::ffff:127.0.0.1 is loopback, which is disabled, and not in "
-            "the allow-list");
+            "mapped.test: ::ffff:127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or "
+            "strict_notify_url is on) and refused unless listed as a CIDR");
   EXPECT_EQ(Outcome(Guard({"127.0.0.1"}, false), "http://local.test/"), "OK: 127.0.0.1");
-  EXPECT_EQ(Outcome(Guard({"local.test"}, false), "http://local.test/"), "OK: 127.0.0.1");
+  EXPECT_EQ(Outcome(Guard({"127.0.0.0/8"}, false), "http://127.8.9.10/"), "OK: 127.8.9.10");
+}
+
+// With loopback refused, a listed host name does not open it: whoever runs
+// that name's DNS could point it at 127.0.0.1 and reach the machine's own
+// services. A CIDR spanning loopback (0.0.0.0/0) does not either.
+TEST(UrlGuardResolve, RefusedLoopbackIsNotOpenedByANameOrAWideCidr) {
+  EXPECT_EQ(Outcome(Guard({"local.test"}, false), "http://local.test/"),
+            "local.test: 127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or "
+            "strict_notify_url is on) and refused unless listed as a CIDR");
+  EXPECT_EQ(Outcome(Guard({"0.0.0.0/0"}, false), "http://127.0.0.1/"),
+            "127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or strict_notify_url is "
+            "on) and refused unless listed as a CIDR");
+  // Unspecified and link-local stay refused as before.
+  EXPECT_NE(Outcome(Guard({}, false), "http://zero.test/").find("0.0.0.0 is in 0.0.0.0/8"),
+            std::string::npos);
+  EXPECT_NE(Outcome(Guard({}, false), "http://linklocal6.test/").find("link-local"),
+            std::string::npos);
+}
+
+// Issue #13 finding 6: a notify_url on the sandbox's own /_sandbox/reset
+// wiped every merchant's orders when paid. Every spelling of the sandbox's
+// own address is refused, on the address resolved, whatever is listed.
+UrlGuard OwnGuard(const std::string& listen_host, bool allow_loopback = true) {
+  UrlGuardOptions options;
+  options.allow = {"0.0.0.0/0", "::/0", "192.0.2.7", "own.test", "127.0.0.1"};
+  options.allow_loopback = allow_loopback;
+  options.resolve = FakeResolver({
+      {"localhost", {"127.0.0.1", "::1"}},
+      {"own.test", {"127.0.0.1"}},
+      {"lan.test", {"192.0.2.7"}},
+      {"split.test", {"127.0.0.1", "10.1.2.3"}},
+  });
+  options.local_addresses = [] {
+    return std::vector<std::string>{"127.0.0.1", "::1", "192.0.2.7", "2001:db8::7"};
+  };
+  UrlGuard guard(std::move(options));
+  EXPECT_TRUE(guard.SetOwnListener(listen_host, 8080).ok());
+  return guard;
+}
+
+bool IsOwnAddress(const std::string& outcome) {
+  return outcome.find("the sandbox's own address") != std::string::npos;
+}
+
+TEST(UrlGuardOwnAddress, EverySpellingOfTheListeningAddressIsRefused) {
+  UrlGuard guard = OwnGuard("127.0.0.1");
+  for (const char* url : {
+           "http://127.0.0.1:8080/_sandbox/reset",
+           "http://localhost:8080/_sandbox/reset",
+           "http://LOCALHOST:8080/_sandbox/reset",
+           "HTTP://LocalHost:8080/_sandbox/reset",
+           "http://own.test:8080/_sandbox/reset",  // a DNS name resolving to it, even listed
+           "http://[::ffff:127.0.0.1]:8080/_sandbox/reset",
+           "http://[::ffff:7f00:1]:8080/_sandbox/reset",
+           "http://0.0.0.0:8080/_sandbox/reset",  // Linux connects it to this host
+           "http://[::]:8080/_sandbox/reset",
+       }) {
+    const std::string outcome = Outcome(guard, url);
+    EXPECT_TRUE(IsOwnAddress(outcome)) << url << ": " << outcome;
+  }
+  EXPECT_EQ(Outcome(guard, "http://127.0.0.1:8080/x"),
+            "the sandbox's own address 127.0.0.1:8080 (it listens on 127.0.0.1:8080); a "
+            "notification must not call the sandbox's own API");
+  // Refused as malformed before any resolution: never dialled either.
+  for (const char* url : {"http://127.1:8080/", "http://2130706433:8080/",
+                          "http://0x7f000001:8080/", "http://0x7f.1:8080/",
+                          "http://localhost.:8080/", "http://[::1%lo]:8080/"}) {
+    const std::string outcome = Outcome(guard, url);
+    EXPECT_EQ(outcome.rfind("OK", 0), std::string::npos) << url << ": " << outcome;
+  }
+  // Listening on loopback, all of loopback on that port counts as the
+  // sandbox (127.0.0.2, ::1: on the safe side).
+  EXPECT_TRUE(IsOwnAddress(Outcome(guard, "http://127.0.0.2:8080/")));
+  EXPECT_TRUE(IsOwnAddress(Outcome(guard, "http://[::1]:8080/")));
+  // Another port is a local receiver as before.
+  EXPECT_EQ(Outcome(guard, "http://127.0.0.1:9000/notify"), "OK: 127.0.0.1");
+  EXPECT_EQ(Outcome(guard, "http://localhost:9000/notify"), "OK: 127.0.0.1");
+  // A name with another, allowed address is dialled on that one.
+  EXPECT_EQ(Outcome(guard, "http://split.test:8080/notify"), "OK: 10.1.2.3");
+}
+
+TEST(UrlGuardOwnAddress, ListeningOnEveryAddressRefusesEveryLocalAddress) {
+  for (const char* listen : {"0.0.0.0", "::", "[::]"}) {
+    SCOPED_TRACE(listen);
+    UrlGuard guard = OwnGuard(listen);
+    for (const char* url : {"http://127.0.0.1:8080/", "http://127.0.0.2:8080/",
+                            "http://[::1]:8080/", "http://localhost:8080/",
+                            "http://192.0.2.7:8080/", "http://lan.test:8080/",
+                            "http://[2001:db8::7]:8080/", "http://[::ffff:192.0.2.7]:8080/",
+                            "http://0.0.0.0:8080/"}) {
+      const std::string outcome = Outcome(guard, url);
+      EXPECT_TRUE(IsOwnAddress(outcome)) << url << ": " << outcome;
+    }
+    EXPECT_EQ(Outcome(guard, "http://192.0.2.7:9000/"), "OK: 192.0.2.7");
+  }
+}
+
+TEST(UrlGuardOwnAddress, ListeningOnANameRefusesWhatItResolvesTo) {
+  UrlGuard guard = OwnGuard("localhost");
+  EXPECT_TRUE(IsOwnAddress(Outcome(guard, "http://[::1]:8080/")));
+  EXPECT_TRUE(IsOwnAddress(Outcome(guard, "http://127.0.0.1:8080/")));
+  // Not bound there: 192.0.2.7 is another interface.
+  EXPECT_EQ(Outcome(guard, "http://192.0.2.7:8080/"), "OK: 192.0.2.7");
+}
+
+TEST(UrlGuardOwnAddress, NothingIsRefusedBeforeTheListenerIsKnown) {
+  UrlGuardOptions options;
+  options.allow = {"127.0.0.1"};
+  UrlGuard guard(options);
+  EXPECT_EQ(Outcome(guard, "http://127.0.0.1:8080/"), "OK: 127.0.0.1");
+  ASSERT_TRUE(guard.SetOwnListener("127.0.0.1", 8080).ok());
+  EXPECT_TRUE(IsOwnAddress(Outcome(guard, "http://127.0.0.1:8080/")));
+  EXPECT_EQ(guard.SetOwnListener("127.0.0.1", 0).code(), ErrorCode::kInvalidField);
 }
 
 TEST(UrlGuardCidr, Ipv4Boundaries) {

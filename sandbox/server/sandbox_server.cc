@@ -69,8 +69,7 @@ StatusOr<int> SandboxServer::Start() {
     ApiRequest api_req;
     api_req.content_type = req.get_header_value("Content-Type");
     api_req.body = req.body;
-    std::string host = req.get_header_value("Host");
-    api_req.base_url = host.empty() ? base_url() : "http://" + host;
+    api_req.base_url = req.local_port > 0 ? SocketBaseUrl(req.local_addr, req.local_port) : base_url();
     api_req.fault_header = req.get_header_value(kFaultHeader);
     ApiResponse out = api_.Handle(api_req);
     res.status = out.http_status;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "sandbox/server/sandbox_process.h"
 #include "vkspay/protocol/notification.h"
 #include "vkspay/protocol/signature.h"
 
@@ -35,78 +36,10 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The text between `before` and the next `until` (or the line end); "" when
-// `before` is absent.
-std::string TextAfter(const std::string& text, const std::string& before,
-                      const std::string& until) {
-  size_t at = text.find(before);
-  if (at == std::string::npos) return "";
-  at += before.size();
-  size_t end = std::min(text.find(until, at), text.find('\n', at));
-  return text.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
-
-// vkspay-sandbox started with `args`, stdout and stderr to files in `dir`.
-// Stopped with SIGTERM (by its PID) when destroyed.
-class SandboxProcess {
- public:
-  SandboxProcess(const fs::path& dir, std::vector<std::string> args) : dir_(dir) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      FILE* out = std::freopen((dir / "stdout.txt").c_str(), "w", stdout);
-      FILE* err = std::freopen((dir / "stderr.txt").c_str(), "w", stderr);
-      if (out == nullptr || err == nullptr) ::_exit(126);
-      std::vector<char*> argv;
-      std::string bin = VKSPAY_SANDBOX_BIN;
-      argv.push_back(bin.data());
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    // The ready line names the port: "listening on http://HOST:PORT (db".
-    // (No std::regex: g++ 12 warns inside it under ASan with -O2.)
-    for (int i = 0; i < 1000 && port_ == 0; ++i) {
-      std::string port = TextAfter(stdout_text(), "listening on http://", " ");
-      if (size_t colon = port.rfind(':'); colon != std::string::npos) {
-        port_ = std::atoi(port.c_str() + colon + 1);
-      }
-      if (port_ == 0) std::this_thread::sleep_for(milliseconds(10));
-    }
-  }
-  ~SandboxProcess() { Stop(); }
-  void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-  }
-  int port() const { return port_; }
-  std::string stdout_text() const { return ReadFile(dir_ / "stdout.txt"); }
-  std::string stderr_text() const { return ReadFile(dir_ / "stderr.txt"); }
-
- private:
-  fs::path dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-fs::path TempDir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() /
-                 (name + "-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  fs::create_directories(dir);
-  return dir;
-}
+using testing_process::ReadFile;
+using testing_process::SandboxProcess;
+using testing_process::TempDir;
+using testing_process::TextAfter;
 
 // Every byte an HTTP answer carried, for the grep.
 std::string Transcript(const httplib::Result& res) {

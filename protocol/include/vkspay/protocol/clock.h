@@ -2,8 +2,11 @@
 //
 // Nothing in vkspay reads the system clock or an unseeded generator directly:
 // it asks a Clock or a Random it was given. FakeClock lets tests set and
-// advance time; SeededRandom replays the same sequence for the same seed.
-// All implementations here are thread-safe.
+// advance time; SeededRandom replays the same sequence for the same seed;
+// CryptoRandom (OpenSSL's RAND_bytes) is what the sandbox's main gives
+// everything that draws secrets or ids a stranger must not predict (cashier
+// tokens, generated order numbers, notification nonces, the control token;
+// issue #13 finding 5). All implementations here are thread-safe.
 #ifndef VKSPAY_PROTOCOL_CLOCK_H_
 #define VKSPAY_PROTOCOL_CLOCK_H_
 
@@ -51,6 +54,9 @@ class Random {
   uint64_t Uniform(uint64_t n) { return Next() % n; }
   // `count` decimal digits, each drawn from [lo, 9].
   std::string Digits(int count, char lo = '0');
+  // 32 lowercase hex characters from two whole draws: all 128 bits come from
+  // the generator (no modulo, nothing thrown away). For tokens.
+  std::string Hex128();
 };
 
 // splitmix64's finaliser: spreads every bit of x over the result. For
@@ -74,6 +80,15 @@ class SeededRandom final : public Random {
  private:
   std::mutex mu_;
   std::mt19937_64 gen_;  // guarded by mu_
+};
+
+// A cryptographically secure generator: every draw is 8 bytes of OpenSSL's
+// RAND_bytes (its DRBG, seeded from the operating system). Not replayable
+// by design. If RAND_bytes ever fails, the process aborts with a message on
+// stderr rather than hand out a predictable token.
+class CryptoRandom final : public Random {
+ public:
+  uint64_t Next() override;
 };
 
 // Formats unix seconds (UTC+8, as VksPay and the Chinese wallets do) as
