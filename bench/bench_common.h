@@ -1,6 +1,6 @@
 // Shared pieces of vkspay-bench: figures with their spread, latency
 // percentiles, a child vkspay-sandbox process, signed request bodies, a
-// progress bar. Not thread-safe unless a comment says so.
+// progress bar, XML escaping. Not thread-safe unless a comment says so.
 #ifndef VKSPAY_BENCH_BENCH_COMMON_H_
 #define VKSPAY_BENCH_BENCH_COMMON_H_
 
@@ -175,6 +175,13 @@ std::string UtcNow(const char* format);
 // A figure for a report: `digits` decimals, or (-1) 0-3 by magnitude;
 // whole numbers of 10,000 and more get thousands separators.
 std::string FormatFigure(double v, int digits = -1);
+
+// Text for an XML (SVG, JUnit) text or attribute value: the markup
+// characters as entities; line breaks and tabs as character references, so
+// attribute values keep them; what XML 1.0 cannot hold at all (control
+// characters, bytes that are not UTF-8: a handler's error body may contain
+// anything) as U+FFFD, so one odd byte cannot make a reader reject the file.
+std::string XmlEscape(const std::string& s);
 
 // Host name, CPU count, kernel, compiler, build type for the report.
 Json MachineInfo();

@@ -18,8 +18,11 @@
 // ceiling against the bench's receiver, checks the thresholds and writes
 // the report (merchant_report.h).
 //
-// Exit status: 0 every threshold met; 99 one missed (as k6); 3 the run is
-// void (the ledger does not balance: the figures cannot be trusted);
+// Exit status: 0 every threshold met and every notification acked; 99 a
+// threshold missed (as k6), an order not processed exactly once, nothing
+// acked at all or notifications still unacked after the drain (a run that
+// measured nothing must not pass a CI step, thresholds or not); 3 the run
+// is void (the ledger does not balance: the figures cannot be trusted);
 // 1 the run could not be made (sandbox, handler unreachable, ...); 2 bad
 // flags (checked by ValidateMerchantOptions before anything starts).
 #ifndef VKSPAY_BENCH_MERCHANT_H_
@@ -35,7 +38,7 @@
 
 namespace vkspay::bench {
 
-inline constexpr int kExitThresholdMissed = 99;
+inline constexpr int kExitFailed = 99;
 inline constexpr int kExitVoid = 3;
 
 struct MerchantOptions {
@@ -78,8 +81,15 @@ struct MerchantOptions {
 };
 
 // Every flag check that needs no network, with the message the user sees
-// ("--rate: ..."). "" when fine.
+// ("--rate: ..."). "" when fine. Among them: one run makes at most 5,000,000
+// payments (--count, --rate x --duration and a ramp's total are refused
+// above it; a closed run given only --duration stops there).
 std::string ValidateMerchantOptions(const MerchantOptions& o);
+
+// Whether payment k's notification is delivered twice (--duplicates): a
+// draw of SplitMix64 from (--seed, k), so the same seed picks the same
+// payments whatever order the payers issue them in.
+bool DeliveredTwice(const MerchantOptions& o, int64_t k);
 
 // "500" → 500, 0; "100..1000" → 100, 1000. False when neither.
 bool ParseRateSpec(const std::string& text, double* from, double* to);
@@ -107,6 +117,32 @@ struct LedgerCounts {
 };
 // {"scheduled",...,"balanced","void_reasons":[...]}.
 Json BalanceLedger(const LedgerCounts& c);
+
+// How the notifications' first attempts and all non-acked attempts ended,
+// for the verdict's hint.
+struct NonAckCounts {
+  int64_t first_attempts = 0;                // notifications with a first attempt
+  int64_t first_http_400 = 0;                // ... answered HTTP 400
+  int64_t first_connect_errors = 0;          // ... that could not connect
+  int64_t non_acked = 0;                     // attempts and duplicates not acked
+  int64_t http_400 = 0, connect_errors = 0;  // ... of them
+};
+// The likely cause when every notification's first attempt was refused the
+// same way and no attempt failed any other way: all HTTP 400 → "does the
+// handler use this merchant's key (<merchantno>)?" (a handler that checks
+// the sign refuses every notification signed with another key); all connect
+// errors → "is anything listening on <notify_url>?". "" otherwise.
+std::string NonAckHint(const NonAckCounts& c, const MerchantOptions& o);
+
+// The verdict {"exit_code", "text", "hint"} from the report's "ledger",
+// "thresholds" and "exactly_once" (merchant_report.h): "VOID: ..." (exit 3)
+// when the ledger does not balance; "FAILED: <reasons>" (exit 99) when a
+// threshold was missed, orders were not processed exactly once, nothing was
+// acked or notifications are still unacked (merchant_report.h's
+// UnackedText); else "PASSED: <acked_per_s> acked/s, p99 ...". `hint`
+// (NonAckHint) is kept only when the run failed for want of acks.
+Json DecideVerdict(const Json& ledger, const Json& thresholds, const Json& exactly_once,
+                   double acked_per_s, double p99_ms, const std::string& hint);
 
 // --expect-errors: "12" (at most 12 non-acked attempts) or "0.5%" (at most
 // 0.5% of attempts). False when malformed.

@@ -291,6 +291,62 @@ TEST_F(MerchantBench, DuplicatesAndTheExactlyOnceCheck) {
   EXPECT_GT(bad.report["exactly_once"]["violations"].get<int64_t>(), 10) << bad.log;
 }
 
+// Regression: a run in which nothing was acked printed "PASSED: 0.0
+// acked/s" and exited 0 when no threshold was set, a green CI step that
+// measured nothing.
+TEST_F(MerchantBench, AHandlerWithAnotherKeyFailsTheRunWithTheKeyHint) {
+  // The handler checks the sign with its own key, the sandbox signs with the
+  // bench's: every notification is refused with HTTP 400.
+  Handler h({"--preset", "fast", "--merchantno", "10002", "--key", "the-handler-key"});
+  ASSERT_FALSE(h.notify_url().empty());
+  const std::string junit = (dir_ / "wrong-key.xml").string();
+  Outcome o = Run("wrong-key", "--notify-url " + h.notify_url() +
+                                   " --merchantno 10002 --key the-bench-key"
+                                   " --rate 20 --duration 1 --drain 1 --junit " +
+                                   junit);
+  EXPECT_EQ(o.exit_code, 99) << o.log;
+  ExpectBalanced(o);
+  const Json& ledger = o.report["ledger"];
+  EXPECT_EQ(ledger["acked"], 0) << o.log;
+  EXPECT_EQ(ledger["pending"].get<int64_t>() + ledger["failed"].get<int64_t>(), 20) << o.log;
+  EXPECT_GT(o.report["results"]["http_statuses"]["400"].get<int64_t>(), 0) << o.log;
+  const Json& verdict = o.report["verdict"];
+  EXPECT_EQ(verdict["exit_code"], 99);
+  EXPECT_EQ(verdict["text"].get<std::string>().rfind("FAILED: nothing was acked: 20 of 20 "
+                                                     "notifications still unacked after the drain",
+                                                     0),
+            0u)
+      << verdict.dump();
+  EXPECT_NE(verdict["hint"].get<std::string>().find(
+                "does the handler use this merchant's key (--merchantno 10002, --key)?"),
+            std::string::npos)
+      << verdict.dump();
+  EXPECT_NE(o.log.find("does the handler use this merchant's key"), std::string::npos) << o.log;
+  // Regression: with a merchant other than the demo one the ceiling run's
+  // payments named no merchant, the sandbox refused them all ("merchantno is
+  // required when several merchants exist") and the bench waited 60 s.
+  const Json& ceiling = o.report["sandbox"]["ceiling"];
+  EXPECT_FALSE(ceiling.contains("error")) << ceiling.dump();
+  EXPECT_GT(ceiling["rate_per_s"].get<double>(), 0) << ceiling.dump();
+  const std::string xml = ReadFile(junit);
+  EXPECT_NE(xml.find("failures=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"every notification acked\">"), std::string::npos) << xml;
+}
+
+TEST_F(MerchantBench, ANotifyUrlNobodyListensOnFailsTheRunWithTheListenerHint) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(FreePort()) + "/notify";
+  Outcome o = Run("dead-port", "--notify-url " + url + " --rate 20 --duration 1 --drain 1");
+  EXPECT_EQ(o.exit_code, 99) << o.log;
+  ExpectBalanced(o);
+  EXPECT_EQ(o.report["ledger"]["acked"], 0) << o.log;
+  EXPECT_GT(o.report["results"]["non_acks"]["connect_error"].get<int64_t>(), 0) << o.log;
+  const Json& verdict = o.report["verdict"];
+  EXPECT_EQ(verdict["text"].get<std::string>().rfind("FAILED: nothing was acked", 0), 0u)
+      << verdict.dump();
+  EXPECT_EQ(verdict["hint"], "no attempt could connect: is anything listening on " + url + "?")
+      << verdict.dump();
+}
+
 TEST_F(MerchantBench, BadFlagsAreRefusedBeforeAnythingStarts) {
   struct Case {
     std::string args, mentions;
@@ -308,7 +364,9 @@ TEST_F(MerchantBench, BadFlagsAreRefusedBeforeAnythingStarts) {
              "--rate A..B"},
         Case{"--notify-url http://127.0.0.1:9/n --rate 10 --duration 1 "
              "--base-url http://10.0.0.1:8080",
-             "--base-url"}}) {
+             "--base-url"},
+        Case{"--notify-url http://127.0.0.1:9/n --rate 2000 --duration 3600",
+             "--rate x --duration: at most 5000000 payments, asked for 7200000"}}) {
     Outcome o = Run("bad", c.args);
     EXPECT_EQ(o.exit_code, 2) << o.log;
     EXPECT_NE(o.log.find(c.mentions), std::string::npos) << o.log;

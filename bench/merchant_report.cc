@@ -91,94 +91,6 @@ std::string Text(const Json& v) {
   return v.dump();
 }
 
-// Where a multibyte UTF-8 sequence starting at s[i] ends (its length), or 0
-// when the bytes are not UTF-8 or are a character XML 1.0 does not allow.
-size_t Utf8Length(const std::string& s, size_t i) {
-  const auto b = [&s](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
-  }
-  if (n == 3 && c == 0xEF && b(i + 1) == 0xBF && b(i + 2) >= 0xBE) return 0;  // U+FFFE/F
-  return n;
-}
-
-// XML text and attribute values. Besides the markup characters, what XML
-// cannot hold at all (control characters, bytes that are not UTF-8: a
-// handler's error body may contain anything) becomes U+FFFD, so one odd
-// non-ack example cannot make a CI server reject the whole file. Line breaks
-// are character references so attribute values keep them.
-std::string Esc(const std::string& s) {
-  static const char kReplacement[] = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const size_t n = Utf8Length(s, i);
-      if (n == 0) {
-        out += kReplacement;
-        ++i;
-      } else {
-        out.append(s, i, n);
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\n':
-        out += "&#10;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      case '\t':
-        out += "&#9;";
-        break;
-      default:
-        if (c < 0x20) {
-          out += kReplacement;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
-  return out;
-}
-
 // One line of Markdown from arbitrary text (a non-ack example can be a whole
 // HTML error page): no line breaks, cut short at a character boundary, and
 // in a table cell no '|' that would end the cell.
@@ -317,7 +229,7 @@ struct Box {
 Box Panel(std::ostringstream& o, double top, const std::string& title) {
   const Box b{kPlotLeft, top + kPlotTop, kPlotWidth, kPlotHeight};
   o << "<text x=\"10\" y=\"" << P(top + 16) << "\" font-size=\"13\" font-weight=\"bold\">"
-    << Esc(title) << "</text>\n";
+    << XmlEscape(title) << "</text>\n";
   o << "<rect x=\"" << P(b.x) << "\" y=\"" << P(b.y) << "\" width=\"" << P(b.w) << "\" height=\""
     << P(b.h) << "\" fill=\"none\" stroke=\"#bbb\"/>\n";
   return b;
@@ -332,19 +244,19 @@ void GridX(std::ostringstream& o, const Box& b, double x, const std::string& lab
   o << "<line x1=\"" << P(x) << "\" y1=\"" << P(b.y) << "\" x2=\"" << P(x) << "\" y2=\""
     << P(b.bottom()) << "\" stroke=\"#eee\"/>\n";
   o << "<text x=\"" << P(x) << "\" y=\"" << P(b.bottom() + 14)
-    << "\" text-anchor=\"middle\" fill=\"#555\">" << Esc(label) << "</text>\n";
+    << "\" text-anchor=\"middle\" fill=\"#555\">" << XmlEscape(label) << "</text>\n";
 }
 
 void GridY(std::ostringstream& o, const Box& b, double y, const std::string& label) {
   o << "<line x1=\"" << P(b.x) << "\" y1=\"" << P(y) << "\" x2=\"" << P(b.right()) << "\" y2=\""
     << P(y) << "\" stroke=\"#eee\"/>\n";
   o << "<text x=\"" << P(b.x - 5) << "\" y=\"" << P(y + 4)
-    << "\" text-anchor=\"end\" fill=\"#555\">" << Esc(label) << "</text>\n";
+    << "\" text-anchor=\"end\" fill=\"#555\">" << XmlEscape(label) << "</text>\n";
 }
 
 void AxisTitle(std::ostringstream& o, const Box& b, const std::string& text) {
   o << "<text x=\"" << P(b.x + b.w / 2) << "\" y=\"" << P(b.bottom() + 30)
-    << "\" text-anchor=\"middle\" fill=\"#555\">" << Esc(text) << "</text>\n";
+    << "\" text-anchor=\"middle\" fill=\"#555\">" << XmlEscape(text) << "</text>\n";
 }
 
 struct Series {
@@ -389,7 +301,7 @@ void Legend(std::ostringstream& o, const Box& b, const std::vector<Series>& seri
     o << "<line x1=\"" << P(x) << "\" y1=\"" << P(y) << "\" x2=\"" << P(x + 22) << "\" y2=\""
       << P(y) << "\" stroke=\"" << s.color << "\" stroke-width=\"2\"";
     if (!s.dash.empty()) o << " stroke-dasharray=\"" << s.dash << "\"";
-    o << "/>\n<text x=\"" << P(x + 28) << "\" y=\"" << P(y + 4) << "\">" << Esc(s.label)
+    o << "/>\n<text x=\"" << P(x + 28) << "\" y=\"" << P(y + 4) << "\">" << XmlEscape(s.label)
       << "</text>\n";
     y += 16;
   }
@@ -537,6 +449,28 @@ void RatePanel(std::ostringstream& o, double top, const Json& report) {
 
 }  // namespace
 
+std::string UnackedText(const Json& ledger) {
+  const int64_t scheduled = Int(ledger, "scheduled"), dropped = Int(ledger, "dropped");
+  const int64_t acked = Int(ledger, "acked"), failed = Int(ledger, "failed");
+  const int64_t blocked = Int(ledger, "blocked"), pending = Int(ledger, "pending");
+  const int64_t notifications = scheduled - dropped, unacked = failed + blocked + pending;
+  if (acked > 0 && unacked == 0) return "";
+  if (acked == 0 && notifications <= 0) {
+    return scheduled > 0 ? "nothing was acked: the sandbox refused all " +
+                               std::to_string(scheduled) + " payments"
+                         : "nothing was acked: no payment was made";
+  }
+  std::string parts;
+  for (const auto& [n, what] : {std::pair<int64_t, const char*>{pending, "pending"},
+                                {failed, "failed"},
+                                {blocked, "blocked"}}) {
+    if (n > 0) parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  }
+  return std::string(acked == 0 ? "nothing was acked: " : "") + std::to_string(unacked) + " of " +
+         std::to_string(notifications) + " notifications still unacked after the drain (" + parts +
+         ")";
+}
+
 std::string RenderMerchantMarkdown(const Json& report, const std::string& svg_name) {
   std::ostringstream md;
   const Json& target = At(report, "target");
@@ -550,6 +484,8 @@ std::string RenderMerchantMarkdown(const Json& report, const std::string& svg_na
   if (verdict.is_object()) {
     md << "**" << OneLine(Str(verdict, "text", "no verdict text"), 400) << "** (exit code "
        << Int(verdict, "exit_code", -1) << ")\n\n";
+    if (!Str(verdict, "hint").empty())
+      md << "Hint: " << OneLine(Str(verdict, "hint"), 400) << "\n\n";
   } else {
     md << "**No verdict: the run did not finish.**\n\n";
   }
@@ -775,12 +711,12 @@ std::string RenderMerchantSvg(const Json& report) {
     << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o << "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">vkspay-bench merchant: "
-    << Esc(Str(At(report, "target"), "notify_url")) << "</text>\n";
+    << XmlEscape(Str(At(report, "target"), "notify_url")) << "</text>\n";
   const Json& verdict = At(report, "verdict");
-  o << "<text x=\"10\" y=\"38\" fill=\"#555\">" << Esc(Str(verdict, "text", "no verdict"))
+  o << "<text x=\"10\" y=\"38\" fill=\"#555\">" << XmlEscape(Str(verdict, "text", "no verdict"))
     << " (exit " << Int(verdict, "exit_code", -1) << "); "
-    << Esc(Str(At(report, "machine"), "host")) << ", " << Esc(Str(report, "generated_at"))
-    << "</text>\n";
+    << XmlEscape(Str(At(report, "machine"), "host")) << ", "
+    << XmlEscape(Str(report, "generated_at")) << "</text>\n";
   LatencyPanel(o, kHeaderHeight, report);
   HistogramPanel(o, kHeaderHeight + kPanelHeight, report);
   RatePanel(o, kHeaderHeight + 2 * kPanelHeight, report);
@@ -819,6 +755,12 @@ std::string RenderMerchantJUnit(const Json& report) {
                 std::to_string(Int(ledger, "dropped"));
   }
   cases.push_back(std::move(lc));
+  if (ledger.is_object()) {
+    Case ac{"every notification acked", UnackedText(ledger), ""};
+    const std::string hint = Str(At(report, "verdict"), "hint");
+    if (!ac.failure.empty() && !hint.empty()) ac.failure += "; " + hint;
+    cases.push_back(std::move(ac));
+  }
   const Json& once = At(report, "exactly_once");
   if (once.is_object()) {
     Case oc{"each order processed exactly once", "", ""};
@@ -841,16 +783,16 @@ std::string RenderMerchantJUnit(const Json& report) {
     << "<testsuite name=\"vkspay-bench merchant\" tests=\"" << cases.size() << "\" failures=\""
     << failures << "\" time=\"" << time << "\">\n";
   for (const Case& c : cases) {
-    x << "  <testcase classname=\"vkspay-bench.merchant\" name=\"" << Esc(c.name) << "\"";
+    x << "  <testcase classname=\"vkspay-bench.merchant\" name=\"" << XmlEscape(c.name) << "\"";
     if (c.failure.empty()) {
       x << "/>\n";
       continue;
     }
-    x << ">\n    <failure message=\"" << Esc(c.failure) << "\"";
+    x << ">\n    <failure message=\"" << XmlEscape(c.failure) << "\"";
     if (c.detail.empty()) {
       x << "/>\n";
     } else {
-      x << ">" << Esc(c.detail) << "</failure>\n";
+      x << ">" << XmlEscape(c.detail) << "</failure>\n";
     }
     x << "  </testcase>\n";
   }

@@ -42,7 +42,8 @@
 //               non-empty buckets, ascending
 //   "histogram_kind": text saying how the buckets are laid out
 //   "thresholds": [{"name","flag","expected","measured","passed": bool}]
-//   "verdict": {"exit_code", "text"}
+//   "verdict": {"exit_code", "text", "hint"} (hint: "" or a question about
+//               the likely cause of non-acks, merchant.h's NonAckHint)
 #ifndef VKSPAY_BENCH_MERCHANT_REPORT_H_
 #define VKSPAY_BENCH_MERCHANT_REPORT_H_
 
@@ -52,7 +53,14 @@
 
 namespace vkspay::bench {
 
-// What a reader needs first: the verdict, figures, non-acks, ledger, the
+// What the ledger says about acks, in the verdict's words: "" when some
+// notification was acked and none is left unacked; else "nothing was acked:
+// ..." or "N of M notifications still unacked after the drain (P pending,
+// ...)" (M: payments the sandbox took; the unacked are failed, blocked and
+// pending).
+std::string UnackedText(const Json& ledger);
+
+// What a reader needs first: the verdict (and its hint), figures, non-acks, ledger, the
 // sandbox's headroom, thresholds, steps; links `svg_name`.
 std::string RenderMerchantMarkdown(const Json& report, const std::string& svg_name);
 
@@ -61,8 +69,10 @@ std::string RenderMerchantMarkdown(const Json& report, const std::string& svg_na
 std::string RenderMerchantSvg(const Json& report);
 
 // A JUnit XML testsuite "vkspay-bench merchant": one testcase per threshold,
-// plus "ledger balances" and, with exactly_once, "each order processed
-// exactly once"; a missed one is a <failure> saying expected and measured.
+// plus "ledger balances", "every notification acked" (with a ledger; its
+// failure is UnackedText and the verdict's hint) and, with exactly_once,
+// "each order processed exactly once"; a missed one is a <failure> saying
+// expected and measured.
 std::string RenderMerchantJUnit(const Json& report);
 
 // Writes <dir>/<base>.json, .md and .svg (creating dir). Returns an error

@@ -228,12 +228,13 @@ TEST(MerchantReportXmlCheck, CatchesWhatItMustCatch) {
 TEST(MerchantReportJUnit, CountsCasesAndNamesTheMissedThreshold) {
   const std::string junit = RenderMerchantJUnit(SyntheticReport());
   EXPECT_EQ(junit.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 0), 0u);
-  // Three thresholds and the ledger; exactly_once is null, so no case for it.
-  EXPECT_NE(junit.find("<testsuite name=\"vkspay-bench merchant\" tests=\"4\" failures=\"1\" "
+  // Three thresholds, the ledger and the acks (10 pending); exactly_once is
+  // null, so no case for it.
+  EXPECT_NE(junit.find("<testsuite name=\"vkspay-bench merchant\" tests=\"5\" failures=\"2\" "
                        "time=\"4.250\">"),
             std::string::npos)
       << junit;
-  EXPECT_EQ(Occurrences(junit, "<failure"), 1u);
+  EXPECT_EQ(Occurrences(junit, "<failure"), 2u);
   const std::string missed = TestCase(junit, "p99 latency from schedule");
   EXPECT_NE(missed.find("name=\"p99 latency from schedule (--expect-p99-ms &lt;= 50)\""),
             std::string::npos)
@@ -252,7 +253,7 @@ TEST(MerchantReportJUnit, VoidLedgerFailsLedgerBalances) {
   r["ledger"]["void_reasons"] = {"5 deliveries missed by the feed",
                                  "sandbox counts 1488 acked, bench 1490"};
   const std::string junit = RenderMerchantJUnit(r);
-  EXPECT_NE(junit.find("failures=\"2\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("failures=\"3\""), std::string::npos) << junit;
   const std::string ledger = TestCase(junit, "ledger balances");
   EXPECT_NE(ledger.find("<failure message=\"the run is void: 5 deliveries missed by the feed; "
                         "sandbox counts 1488 acked, bench 1490\""),
@@ -265,19 +266,66 @@ TEST(MerchantReportJUnit, ExactlyOnceViolationsFailTheirCase) {
   Json r = SyntheticReport();
   r["exactly_once"] = {{"checked", 1490}, {"violations", 0}, {"examples", Json::array()}};
   std::string junit = RenderMerchantJUnit(r);
-  EXPECT_NE(junit.find("tests=\"5\" failures=\"1\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("tests=\"6\" failures=\"2\""), std::string::npos) << junit;
   EXPECT_EQ(TestCase(junit, "each order processed exactly once").find("<failure"),
             std::string::npos);
 
   r["exactly_once"]["violations"] = 2;
   r["exactly_once"]["examples"] = {"M1 processed 2 times", "M7 processed 0 times"};
   junit = RenderMerchantJUnit(r);
-  EXPECT_NE(junit.find("tests=\"5\" failures=\"2\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("tests=\"6\" failures=\"3\""), std::string::npos) << junit;
   const std::string once = TestCase(junit, "each order processed exactly once");
   EXPECT_NE(once.find("<failure message=\"2 of 1490 orders not processed exactly once: M1 "
                       "processed 2 times; M7 processed 0 times\""),
             std::string::npos)
       << once;
+}
+
+TEST(MerchantReportJUnit, UnackedNotificationsFailTheirCaseWithTheHint) {
+  Json r = SyntheticReport();
+  std::string junit = RenderMerchantJUnit(r);
+  EXPECT_NE(TestCase(junit, "every notification acked")
+                .find("<failure message=\"10 of 1500 notifications still unacked after the drain "
+                      "(10 pending)\"/>"),
+            std::string::npos)
+      << junit;
+
+  // Regression: a run that acked nothing had no failing case (and exited 0).
+  r["ledger"]["acked"] = 0;
+  r["ledger"]["pending"] = 1500;
+  r["thresholds"] = Json::array();
+  r["verdict"] = {
+      {"exit_code", 99},
+      {"text", "FAILED: nothing was acked"},
+      {"hint", "does the handler use this merchant's key (--merchantno 10001, --key)?"}};
+  junit = RenderMerchantJUnit(r);
+  EXPECT_NE(junit.find("tests=\"2\" failures=\"1\""), std::string::npos) << junit;
+  EXPECT_NE(TestCase(junit, "every notification acked")
+                .find("<failure message=\"nothing was acked: 1500 of 1500 notifications still "
+                      "unacked after the drain (1500 pending); does the handler use this "
+                      "merchant&apos;s key (--merchantno 10001, --key)?\"/>"),
+            std::string::npos)
+      << junit;
+  EXPECT_EQ(XmlProblem(junit), "") << junit;
+
+  r["ledger"]["acked"] = 1500;
+  r["ledger"]["pending"] = 0;
+  junit = RenderMerchantJUnit(r);
+  EXPECT_NE(junit.find("tests=\"2\" failures=\"0\""), std::string::npos) << junit;
+}
+
+TEST(MerchantReportLedger, UnackedTextSaysHowManyAndWhere) {
+  Json l = {{"scheduled", 30}, {"acked", 20},  {"failed", 2},
+            {"blocked", 1},    {"pending", 4}, {"dropped", 3}};
+  EXPECT_EQ(UnackedText(l),
+            "7 of 27 notifications still unacked after the drain (4 pending, 2 failed, 1 blocked)");
+  l["acked"] = 27;
+  l["failed"] = l["blocked"] = l["pending"] = 0;
+  EXPECT_EQ(UnackedText(l), "");
+  l = {{"scheduled", 5}, {"acked", 0}, {"dropped", 5}};
+  EXPECT_EQ(UnackedText(l), "nothing was acked: the sandbox refused all 5 payments");
+  l = {{"scheduled", 0}};
+  EXPECT_EQ(UnackedText(l), "nothing was acked: no payment was made");
 }
 
 TEST(MerchantReportJUnit, EscapesAttributes) {
@@ -325,6 +373,19 @@ TEST(MerchantReportMarkdown, NonAcksTableWithStatusesAndEscapedExamples) {
   for (Json& n : r["results"]["non_acks"]) n = 0;
   md = RenderMerchantMarkdown(r, "run.svg");
   EXPECT_EQ(md.find("Non-acks by kind"), std::string::npos);
+}
+
+TEST(MerchantReportMarkdown, TheHintFollowsTheVerdict) {
+  Json r = SyntheticReport();
+  EXPECT_EQ(RenderMerchantMarkdown(r, "run.svg").find("Hint:"), std::string::npos);
+  r["verdict"] = {{"exit_code", 99},
+                  {"text", "FAILED: nothing was acked"},
+                  {"hint", "no attempt could connect: is anything listening on http://x/n?"}};
+  const std::string md = RenderMerchantMarkdown(r, "run.svg");
+  EXPECT_NE(md.find("**FAILED: nothing was acked** (exit code 99)\n\nHint: no attempt could "
+                    "connect: is anything listening on http://x/n?\n\n"),
+            std::string::npos)
+      << md;
 }
 
 TEST(MerchantReportMarkdown, VoidLedgerSaysVoidWithReasons) {

@@ -12,13 +12,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <thread>
 
 #include "bench/merchant.h"
 #include "bench/merchant_report.h"
 #include "bench/notify_measure.h"
 #include "sandbox/telemetry/latency_histogram.h"
+#include "vkspay/protocol/clock.h"
 
 namespace vkspay::bench {
 
@@ -32,6 +32,14 @@ constexpr char kJsonType[] = "application/json; charset=utf-8";
 constexpr int64_t kLateUs = 10'000;
 // HTTP threads of a sandbox the bench starts (see where it is used).
 constexpr int kSandboxThreads = 256;
+// The most payments one run makes (flags asking for more are refused; a
+// closed run given only --duration stops there). The bench keeps a record of
+// about 100 bytes per payment, so this bounds its memory near 0.5 GB.
+constexpr int64_t kMaxPayments = 5'000'000;
+// Per-payment records are allocated for at most this many payments up front
+// and grown (under Shared::mu) as payments are issued, so a long run's
+// memory follows what it did, not what it was allowed to do.
+constexpr int64_t kInitialOrders = 65536;
 
 int64_t WallMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -101,12 +109,13 @@ struct Shared {
   std::map<std::string, int64_t> non_acks, http_statuses;
   Json non_ack_examples = Json::array();
   int64_t non_acked_attempts = 0;
+  NonAckCounts hint_counts;  // for the verdict's hint
   int64_t feed_missed = 0, double_acks = 0, unknown_acks = 0, foreign = 0;
   // Measured orders only.
   LatencyHistogram from_schedule, send_to_ack, pay_lag;
   int64_t late_payments = 0;
   int64_t measured_acked = 0;
-  int64_t first_measured_us = 0, last_measured_ack_us = 0;
+  int64_t first_measured_us = 0;
   std::vector<int64_t> measured_ack_us;  // when each measured order was acked
   struct Second {
     int64_t scheduled = 0, acked = 0, non_acks = 0;
@@ -176,10 +185,21 @@ void Apply(Shared& s, const std::string& prefix, const Json& e) {
   } else if (kind == "attempt") {
     ++s.attempts;
     ++o.attempts;
-    if (e.value("attempt", int64_t{1}) > 1) ++s.retries;
+    if (e.value("attempt", int64_t{1}) > 1) {
+      ++s.retries;
+    } else {
+      ++s.hint_counts.first_attempts;
+      if (outcome == "connect_error") ++s.hint_counts.first_connect_errors;
+      if (outcome == "http_status" && e.value("http_status", 0) == 400) {
+        ++s.hint_counts.first_http_400;
+      }
+    }
   }
   if (!acked) {
     ++s.non_acked_attempts;
+    ++s.hint_counts.non_acked;
+    if (outcome == "connect_error") ++s.hint_counts.connect_errors;
+    if (outcome == "http_status" && e.value("http_status", 0) == 400) ++s.hint_counts.http_400;
     ++s.non_acks[outcome == "acked" || outcome.empty() ? "other" : outcome];
     if (const int status = e.value("http_status", 0); status != 0 && outcome == "http_status") {
       ++s.http_statuses[std::to_string(status)];
@@ -208,7 +228,6 @@ void Apply(Shared& s, const std::string& prefix, const Json& e) {
       s.send_to_ack.Record(latency);
       s.SecondAt(end_us).latency.Record(lat);
       ++s.measured_acked;
-      s.last_measured_ack_us = std::max(s.last_measured_ack_us, end_us);
       s.measured_ack_us.push_back(end_us);
       auto& st = s.steps[static_cast<size_t>(o.step)];
       ++st.acked;
@@ -300,10 +319,10 @@ Json CallbackJson(const StatsSample& before, const StatsSample& after, int64_t a
     return s.api.contains("orderquery") ? s.api["orderquery"] : Json::object();
   };
   const Json b = method(before), a = method(after);
+  // FromJson takes nlohmann::json; basic_json converts between its flavours.
   LatencyHistogram h =
-      LatencyHistogram::FromJson(nlohmann::json::parse(a.value("latency", Json::object()).dump()));
-  h.Subtract(
-      LatencyHistogram::FromJson(nlohmann::json::parse(b.value("latency", Json::object()).dump())));
+      LatencyHistogram::FromJson(nlohmann::json(a.value("latency", Json::object())));
+  h.Subtract(LatencyHistogram::FromJson(nlohmann::json(b.value("latency", Json::object()))));
   const int64_t count = a.value("count", int64_t{0}) - b.value("count", int64_t{0});
   return Json{{"count", count},
               {"per_notification",
@@ -329,6 +348,13 @@ bool ParseRateSpec(const std::string& text, double* from, double* to) {
   if (a.empty() || *end != '\0') return false;
   *to = std::strtod(b.c_str(), &end);
   return !b.empty() && *end == '\0';
+}
+
+bool DeliveredTwice(const MerchantOptions& o, int64_t k) {
+  if (o.duplicates <= 0) return false;
+  const uint64_t draw = SplitMix64(o.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k));
+  // The top 53 bits as a double in [0, 1).
+  return static_cast<double>(draw >> 11) * 0x1.0p-53 < o.duplicates;
 }
 
 bool ParseErrorBudget(const std::string& text, double* value, bool* percent) {
@@ -377,10 +403,23 @@ std::string ValidateMerchantOptions(const MerchantOptions& o) {
       return "the ramp would last " + Fixed(steps * o.step_duration_s, 0) +
              " s; at most 3600 (fewer steps or a shorter --step-duration)";
     }
+    // The mean step rate times the ramp's length.
+    const double payments = (o.rate + (steps - 1) * o.step / 2) * steps * o.step_duration_s;
+    if (payments > static_cast<double>(kMaxPayments)) {
+      return "the ramp would make " + Fixed(payments, 0) + " payments; at most " +
+             std::to_string(kMaxPayments) + " (a lower --rate A..B or a shorter --step-duration)";
+    }
   } else {
     if ((o.duration_s > 0) == (o.count > 0)) return "give one of --duration SECONDS and --count N";
     if (o.duration_s > 3600) return "--duration: at most 3600 s, got " + Fixed(o.duration_s, 0);
-    if (o.count > 10'000'000) return "--count: at most 10000000, got " + std::to_string(o.count);
+    if (o.count > kMaxPayments) {
+      return "--count: at most " + std::to_string(kMaxPayments) + " payments, got " +
+             std::to_string(o.count);
+    }
+    if (open && o.duration_s > 0 && o.rate * o.duration_s > static_cast<double>(kMaxPayments)) {
+      return "--rate x --duration: at most " + std::to_string(kMaxPayments) +
+             " payments, asked for " + Fixed(o.rate * o.duration_s, 0);
+    }
     if (o.step > 0 || o.step_duration_s > 0) return "--step and --step-duration need --rate A..B";
   }
   const double total_s =
@@ -496,6 +535,53 @@ Json BalanceLedger(const LedgerCounts& c) {
               {"balanced", reasons.empty()}, {"void_reasons", reasons}};
 }
 
+std::string NonAckHint(const NonAckCounts& c, const MerchantOptions& o) {
+  if (c.first_attempts == 0 || c.non_acked == 0) return "";
+  if (c.first_http_400 == c.first_attempts && c.http_400 == c.non_acked) {
+    return "every notification was refused with HTTP 400 from its first attempt: does the "
+           "handler use this merchant's key (--merchantno " +
+           o.merchantno + ", --key)?";
+  }
+  if (c.first_connect_errors == c.first_attempts && c.connect_errors == c.non_acked) {
+    return "no attempt could connect: is anything listening on " + o.notify_url + "?";
+  }
+  return "";
+}
+
+Json DecideVerdict(const Json& ledger, const Json& thresholds, const Json& exactly_once,
+                   double acked_per_s, double p99_ms, const std::string& hint) {
+  if (!ledger.value("balanced", false)) {
+    return Json{{"exit_code", kExitVoid},
+                {"text", "VOID: the ledger does not balance, so the figures cannot be trusted"},
+                {"hint", ""}};
+  }
+  std::vector<std::string> reasons;
+  std::string missed;
+  for (const Json& t : thresholds) {
+    if (!t.value("passed", false)) missed += (missed.empty() ? "" : ", ") + t.value("flag", "");
+  }
+  if (!missed.empty()) reasons.push_back("a threshold was missed (" + missed + ")");
+  const int64_t violations =
+      exactly_once.is_object() ? exactly_once.value("violations", int64_t{0}) : 0;
+  if (violations > 0) {
+    reasons.push_back(std::to_string(violations) + " order(s) not processed exactly once");
+  }
+  const std::string unacked = UnackedText(ledger);
+  if (!unacked.empty()) reasons.push_back(unacked);
+  if (reasons.empty()) {
+    return Json{
+        {"exit_code", 0},
+        {"text", "PASSED: " + Fixed(acked_per_s, 1) + " acked/s, p99 from schedule " +
+                     Fixed(p99_ms, 1) + " ms" +
+                     (thresholds.empty() ? " (no thresholds set)" : ", every threshold met") +
+                     ", every notification acked"},
+        {"hint", ""}};
+  }
+  std::string text = "FAILED: ";
+  for (size_t i = 0; i < reasons.size(); ++i) text += (i ? "; " : "") + reasons[i];
+  return Json{{"exit_code", kExitFailed}, {"text", text}, {"hint", unacked.empty() ? "" : hint}};
+}
+
 int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std::string& command) {
   auto say = [&](const std::string& line) {
     std::cerr << "vkspay-bench merchant: " << line << "\n";
@@ -574,9 +660,9 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   const std::vector<RateStep> steps = PlanSteps(o);
   int64_t total = 0;
   for (const RateStep& st : steps) total += st.count;
-  if (closed) total = o.count > 0 ? o.count : 10'000'000;
+  if (closed) total = o.count > 0 ? o.count : kMaxPayments;
   const double run_s = closed ? o.duration_s : steps.back().start_s + steps.back().duration_s;
-  s.orders.resize(static_cast<size_t>(closed ? std::min<int64_t>(total, 1'000'000) : total));
+  s.orders.resize(static_cast<size_t>(std::min(total, kInitialOrders)));
   s.steps.resize(std::max<size_t>(steps.size(), 1));
   for (const RateStep& st : steps) s.step_starts.push_back(st.start_s);
   s.warmup_s = o.warmup_s;
@@ -587,12 +673,6 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
                 static_cast<unsigned>(getpid()) & 0xfffU);
   const std::string prefix = prefix_buf;
   const int64_t fee = FenOf(o.total_fee);
-  std::mt19937_64 dup_rng(o.seed);
-  std::vector<bool> dup(static_cast<size_t>(std::min<int64_t>(total, 1'000'000)));
-  for (size_t i = 0; i < dup.size(); ++i) {
-    dup[i] =
-        o.duplicates > 0 && std::uniform_real_distribution<double>(0, 1)(dup_rng) < o.duplicates;
-  }
 
   // 3. The feed reader: every delivery, as it ends.
   std::atomic<bool> stop_feed{false};
@@ -710,7 +790,7 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   // anchor_steady + at_ns (closed: now); true once paid.
   auto create_and_pay = [&](httplib::Client& c, int64_t k, int64_t at_ns, size_t step) {
     const std::string no = prefix + "-" + std::to_string(k);
-    const bool is_dup = static_cast<size_t>(k) < dup.size() && dup[static_cast<size_t>(k)];
+    const bool is_dup = DeliveredTwice(o, k);
     httplib::Headers headers;
     if (is_dup) headers.emplace("X-Sandbox-Fault", "notify=dup");
     auto res = c.Post("/api", headers, SignedWebPayFor(o.merchantno, o.key, no, notify_url, fee),
@@ -725,6 +805,9 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
     const bool measured = static_cast<double>(scheduled_us - anchor_wall) / 1e6 >= o.warmup_s;
     {
       std::lock_guard<std::mutex> lock(s.mu);
+      if (static_cast<size_t>(k) >= s.orders.size()) {
+        s.orders.resize(static_cast<size_t>(std::min(total, std::max(k + 1, 2 * k))));
+      }
       OrderRec& r = s.orders[static_cast<size_t>(k)];
       r.scheduled_us = scheduled_us;
       r.duplicate = is_dup;
@@ -788,7 +871,7 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
       while (true) {
         if (o.duration_s > 0 && NowNs() >= load_end_ns) return;
         const int64_t k = next_slot.fetch_add(1);
-        if (k >= static_cast<int64_t>(s.orders.size())) return;
+        if (k >= total) return;
         ++issued;
         if (!create_and_pay(*c, k, 0, 0)) continue;
         // The buyer waits for this order's notification to end (or for
@@ -817,6 +900,10 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
     });
   }
   const int64_t load_done_ns = NowNs();
+  if (closed && o.count == 0 && issued.load() >= kMaxPayments) {
+    say("the buyers stopped at " + std::to_string(kMaxPayments) +
+        " payments (the most one run makes), before --duration ended");
+  }
 
   // 6. The drain: until every paid order's notification has ended.
   const int64_t scheduled_count = issued.load();
@@ -1160,26 +1247,9 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
   }
 
   // 12. The verdict.
-  const bool balanced = ledger["balanced"].get<bool>();
-  bool missed = false;
-  for (const Json& t : thresholds) missed = missed || !t["passed"].get<bool>();
-  if (exactly_once.is_object() && exactly_once["violations"].get<int64_t>() > 0) missed = true;
-  int exit_code = 0;
-  std::string verdict;
-  if (!balanced) {
-    exit_code = kExitVoid;
-    verdict = "VOID: the ledger does not balance, so the figures cannot be trusted";
-  } else if (missed) {
-    exit_code = kExitThresholdMissed;
-    verdict = "FAILED: a threshold was missed";
-    if (exactly_once.is_object() && exactly_once["violations"].get<int64_t>() > 0) {
-      verdict += " (orders not processed exactly once)";
-    }
-  } else {
-    verdict = "PASSED: " + Fixed(acked_per_s, 1) + " acked/s, p99 from schedule " +
-              Fixed(fs_p99, 1) + " ms" +
-              (thresholds.empty() ? " (no thresholds set)" : ", every threshold met");
-  }
+  const Json verdict = DecideVerdict(ledger, thresholds, exactly_once, acked_per_s, fs_p99,
+                                     NonAckHint(s.hint_counts, o));
+  const int exit_code = verdict["exit_code"].get<int>();
 
   Json report;
   report["schema"] = "vkspay-bench-merchant/1";
@@ -1220,7 +1290,7 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
       "power of two, so a bucket is at most 0.78% of its value wide; percentiles are the "
       "bucket's top (never below the true value)";
   report["thresholds"] = thresholds;
-  report["verdict"] = {{"exit_code", exit_code}, {"text", verdict}};
+  report["verdict"] = verdict;
 
   const std::string name = o.name.empty() ? DefaultName() : o.name;
   std::cout << RenderMerchantMarkdown(report, name + ".svg");
@@ -1238,7 +1308,8 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
       return 1;
     }
   }
-  say(verdict + " (exit " + std::to_string(exit_code) + ")");
+  say(verdict["text"].get<std::string>() + " (exit " + std::to_string(exit_code) + ")");
+  if (const std::string hint = verdict["hint"].get<std::string>(); !hint.empty()) say(hint);
   return exit_code;
 }
 

@@ -41,6 +41,14 @@ bool ParseOrderNo(const std::string& s, int* tag, int* index) {
 
 std::string OrderNo(int tag, int i) { return "N" + std::to_string(tag) + "-" + std::to_string(i); }
 
+// The POST /_sandbox/pay body for a demo merchant's order. The merchant is
+// named: a sandbox with several merchants (vkspay-bench merchant's, when
+// --merchantno is not the demo's) refuses a payment without it.
+std::string DemoPayBody(const std::string& out_trade_no) {
+  return Json{{"merchantno", kMerchantNo}, {"out_trade_no", out_trade_no}, {"channel", "wxpay"}}
+      .dump();
+}
+
 // Counts a repetition's errors and keeps the first five, for the report.
 // Thread-safe.
 class RepErrors {
@@ -246,7 +254,7 @@ RepResult MeasureNotifyRep(int port, pid_t pid, Receiver& receiver, int tag, int
         const int64_t wait = due - NowNs();
         if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
       }
-      const std::string body = R"({"out_trade_no":")" + OrderNo(tag, i) + R"(","channel":"wxpay"})";
+      const std::string body = DemoPayBody(OrderNo(tag, i));
       pay_ns[static_cast<size_t>(i)] = NowNs();
       auto res = c->Post("/_sandbox/pay", body, "application/json");
       if (!res || res->status != 200) errors.NoteAnswer("pay " + OrderNo(tag, i), res);
@@ -315,8 +323,7 @@ RepResult MeasureDrainRep(int port, pid_t pid, Receiver& receiver, int tag, int 
         errors.NoteAnswer("webpay " + no, res);
         continue;
       }
-      res = c->Post("/_sandbox/pay", R"({"out_trade_no":")" + no + R"(","channel":"wxpay"})",
-                    "application/json");
+      res = c->Post("/_sandbox/pay", DemoPayBody(no), "application/json");
       if (!res || res->status != 200) errors.NoteAnswer("pay " + no, res);
     }
   });

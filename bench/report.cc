@@ -47,29 +47,6 @@ Json Target(const std::string& what, double target, double measured, const std::
       {"met", met},           {"margin", margin}};
 }
 
-std::string Esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Json EvaluateTargets(const Json& report) {
@@ -375,8 +352,8 @@ std::string RenderSvg(const Json& report) {
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   const Json& m = report["machine"];
   o << "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">vkspay-bench: "
-    << Esc(m.value("host", "")) << ", " << m.value("cpus", 0) << " CPUs, "
-    << Esc(report.value("generated_at", "")) << "</text>\n";
+    << XmlEscape(m.value("host", "")) << ", " << m.value("cpus", 0) << " CPUs, "
+    << XmlEscape(report.value("generated_at", "")) << "</text>\n";
   o << "<text x=\"10\" y=\"38\" fill=\"#555\">Bars: median of repetitions; whiskers: min-max. "
        "Grey: the baseline measured in the same run.</text>\n";
   o << "<text x=\"" << tp_x << "\" y=\"60\" font-weight=\"bold\">Throughput (per second)</text>\n";
@@ -403,7 +380,7 @@ std::string RenderSvg(const Json& report) {
   for (const Row& r : rows) {
     if (r.header) {
       o << "<text x=\"10\" y=\"" << y + 15 << "\" font-weight=\"bold\" font-size=\"12\">"
-        << Esc(r.label) << "</text>\n";
+        << XmlEscape(r.label) << "</text>\n";
       y += row_h;
       continue;
     }
@@ -411,7 +388,7 @@ std::string RenderSvg(const Json& report) {
                               : r.section == "notify" ? "#2e7d32"
                               : r.section == "scale"  ? "#6a1b9a"
                                                       : "#1565c0";
-    o << "<text x=\"20\" y=\"" << y + 15 << "\">" << Esc(r.label)
+    o << "<text x=\"20\" y=\"" << y + 15 << "\">" << XmlEscape(r.label)
       << (r.baseline ? " (baseline)" : "") << "</text>\n";
     const int bx = tp_pos(r.tp);
     o << "<rect x=\"" << tp_x << "\" y=\"" << y + 4 << "\" width=\"" << std::max(1, bx - tp_x)
@@ -445,7 +422,8 @@ std::string RenderSvg(const Json& report) {
   }
   std::string command = report.value("command", "");
   if (command.size() > 160) command = command.substr(0, 157) + "...";
-  o << "<text x=\"10\" y=\"" << height - 12 << "\" fill=\"#555\">" << Esc(command) << "</text>\n";
+  o << "<text x=\"10\" y=\"" << height - 12 << "\" fill=\"#555\">" << XmlEscape(command)
+    << "</text>\n";
   o << "</svg>\n";
   return o.str();
 }

@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
   CLI::App* merchant = app.add_subcommand(
       "merchant",
       "load YOUR notify handler through the sandbox: open/ramp/closed model, latency from "
-      "each payment's scheduled time, thresholds for CI (exit 99 when missed, 3 when void)");
+      "each payment's scheduled time, thresholds for CI (exit 99 when one is missed or a "
+      "notification was never acked, 3 when void)");
   {
     MerchantOptions& m = f.merchant;
     merchant->add_option("--notify-url", m.notify_url, "your notify handler's URL")->required();

@@ -85,6 +85,33 @@ json State(const ReferenceHandler& h, const std::string& out_trade_no) {
   return json::parse(res->body, nullptr, false);
 }
 
+// A reference handler started for a test and a client of it, the setup of
+// most tests below; Pay signs a payment notification and posts it.
+class Started {
+ public:
+  explicit Started(HandlerOptions options)
+      : handler_(StartOrDie(std::move(options))),
+        client_("127.0.0.1", handler_ ? handler_->port() : 0) {}
+  // False (and the test has failed) when the handler did not start.
+  bool ok() const { return handler_ != nullptr; }
+  const ReferenceHandler& handler() const { return *handler_; }
+  HandlerStats stats() const { return handler_->stats(); }
+  httplib::Client& client() { return client_; }
+
+  // POSTs Payment(out_trade_no, notify_id, total_fee_fen) to /notify: the
+  // HTTP status (-1: transport error), the body in *answer.
+  int Pay(const std::string& out_trade_no, const std::string& notify_id,
+          std::string* answer = nullptr, int64_t total_fee_fen = 1) {
+    return Notify(client_, Payment(out_trade_no, notify_id, total_fee_fen), answer);
+  }
+  // POSTs `body` as it is (a tampered notification).
+  int Post(const std::string& body) { return Notify(client_, body); }
+
+ private:
+  std::unique_ptr<ReferenceHandler> handler_;
+  httplib::Client client_;
+};
+
 int64_t MillisSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                start)
@@ -92,21 +119,20 @@ int64_t MillisSince(std::chrono::steady_clock::time_point start) {
 }
 
 TEST(ReferenceHandlerLearnOrders, UnknownOrderIsLearnedAndProcessedOnce) {
-  auto h = StartOrDie(BenchOptions());
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
+  Started h(BenchOptions());
+  ASSERT_TRUE(h.ok());
   std::string answer;
-  EXPECT_EQ(Notify(client, Payment("BENCH-1", "N-1"), &answer), 200);
+  EXPECT_EQ(h.Pay("BENCH-1", "N-1", &answer), 200);
   EXPECT_EQ(answer, kAckBody);
-  json state = State(*h, "BENCH-1");
+  json state = State(h.handler(), "BENCH-1");
   EXPECT_EQ(state["exists"], true);
   EXPECT_EQ(state["paid"], true);
   EXPECT_EQ(state["processed"], 1);
   // VksPay's retry of the same event: acked again, not processed again.
-  EXPECT_EQ(Notify(client, Payment("BENCH-1", "N-1"), &answer), 200);
+  EXPECT_EQ(h.Pay("BENCH-1", "N-1", &answer), 200);
   EXPECT_EQ(answer, kAckBody);
-  EXPECT_EQ(State(*h, "BENCH-1")["processed"], 1);
-  const HandlerStats s = h->stats();
+  EXPECT_EQ(State(h.handler(), "BENCH-1")["processed"], 1);
+  const HandlerStats s = h.stats();
   EXPECT_EQ(s.received, 2);
   EXPECT_EQ(s.acked, 2);
   EXPECT_EQ(s.refused, 0);
@@ -115,34 +141,31 @@ TEST(ReferenceHandlerLearnOrders, UnknownOrderIsLearnedAndProcessedOnce) {
 TEST(ReferenceHandlerLearnOrders, WithoutItAnUnknownOrderIsRefused404) {
   HandlerOptions options = BenchOptions();
   options.learn_orders = false;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
-  EXPECT_EQ(Notify(client, Payment("BENCH-1", "N-1")), 404);
-  EXPECT_EQ(State(*h, "BENCH-1")["exists"], false);
-  EXPECT_EQ(h->stats().refused, 1);
+  Started h(options);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h.Pay("BENCH-1", "N-1"), 404);
+  EXPECT_EQ(State(h.handler(), "BENCH-1")["exists"], false);
+  EXPECT_EQ(h.stats().refused, 1);
 }
 
 TEST(ReferenceHandlerLearnOrders, ABadSignIsStillRefusedAndNothingLearned) {
-  auto h = StartOrDie(BenchOptions());
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
+  Started h(BenchOptions());
+  ASSERT_TRUE(h.ok());
   std::string body = Payment("BENCH-1", "N-1");
   body.replace(body.find("total_fee=0.01"), 14, "total_fee=0.02");
-  EXPECT_EQ(Notify(client, body), 400);
-  EXPECT_EQ(State(*h, "BENCH-1")["exists"], false);
+  EXPECT_EQ(h.Post(body), 400);
+  EXPECT_EQ(State(h.handler(), "BENCH-1")["exists"], false);
 }
 
 TEST(ReferenceHandlerFailRate, FailsAboutTheFractionOnPurposeAndCountsThem) {
   HandlerOptions options = BenchOptions();
   options.fail_rate = 0.1;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
+  Started h(options);
+  ASSERT_TRUE(h.ok());
   int failed = 0, acked = 0;
   for (int i = 0; i < 1000; ++i) {
     std::string answer;
-    const int status = Notify(client, Payment("BENCH-1", "N-" + std::to_string(i)), &answer);
+    const int status = h.Pay("BENCH-1", "N-" + std::to_string(i), &answer);
     if (status == 500) {
       ++failed;
       EXPECT_EQ(json::parse(answer, nullptr, false),
@@ -156,7 +179,7 @@ TEST(ReferenceHandlerFailRate, FailsAboutTheFractionOnPurposeAndCountsThem) {
   EXPECT_LE(failed, 130);
   // One per run of 10 (reference_handlers.h), not a coin toss per request.
   EXPECT_NEAR(failed, 100, 1);
-  const HandlerStats s = h->stats();
+  const HandlerStats s = h.stats();
   EXPECT_EQ(s.failed_on_purpose, failed);
   EXPECT_EQ(s.acked, acked);
   EXPECT_EQ(s.received, 1000);
@@ -167,12 +190,11 @@ TEST(ReferenceHandlerFailRate, TheSameSeedFailsTheSameNotifications) {
     HandlerOptions options = BenchOptions();
     options.fail_rate = 0.5;
     options.seed = seed;
-    auto h = StartOrDie(options);
+    Started h(options);
     std::vector<int> out;
-    if (!h) return out;
-    httplib::Client client("127.0.0.1", h->port());
+    if (!h.ok()) return out;
     for (int i = 0; i < 64; ++i) {
-      out.push_back(Notify(client, Payment("BENCH-1", "N-" + std::to_string(i))));
+      out.push_back(h.Pay("BENCH-1", "N-" + std::to_string(i)));
     }
     return out;
   };
@@ -186,27 +208,25 @@ TEST(ReferenceHandlerStall, EveryNthNotificationWaitsTheStall) {
   HandlerOptions options = BenchOptions();
   options.stall_every = 5;
   options.stall_ms = 200;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
+  Started h(options);
+  ASSERT_TRUE(h.ok());
   for (int i = 1; i <= 4; ++i) {
-    EXPECT_EQ(Notify(client, Payment("BENCH-1", "N-" + std::to_string(i))), 200);
+    EXPECT_EQ(h.Pay("BENCH-1", "N-" + std::to_string(i)), 200);
   }
-  EXPECT_EQ(h->stats().stalls, 0);
+  EXPECT_EQ(h.stats().stalls, 0);
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(Notify(client, Payment("BENCH-1", "N-5")), 200);
+  EXPECT_EQ(h.Pay("BENCH-1", "N-5"), 200);
   EXPECT_GE(MillisSince(start), 200);
-  EXPECT_EQ(h->stats().stalls, 1);
+  EXPECT_EQ(h.stats().stalls, 1);
 }
 
 TEST(ReferenceHandlerDelay, AnswersNoSoonerThanTheDelay) {
   HandlerOptions options = BenchOptions();
   options.delay_ms = 30;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
+  Started h(options);
+  ASSERT_TRUE(h.ok());
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(Notify(client, Payment("BENCH-1", "N-1")), 200);
+  EXPECT_EQ(h.Pay("BENCH-1", "N-1"), 200);
   EXPECT_GE(MillisSince(start), 30);
 }
 
@@ -231,10 +251,10 @@ TEST(ReferenceHandlerSerial, HandlesOneNotificationAtATime) {
   HandlerOptions options = BenchOptions();
   options.serial = true;
   options.delay_ms = 100;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  EXPECT_GE(NotifyTwoAtOnce(*h), 200);
-  EXPECT_EQ(h->stats().max_concurrent, 1);
+  Started h(options);
+  ASSERT_TRUE(h.ok());
+  EXPECT_GE(NotifyTwoAtOnce(h.handler()), 200);
+  EXPECT_EQ(h.stats().max_concurrent, 1);
 }
 
 TEST(ReferenceHandlerSerial, WithoutItNotificationsOverlap) {
@@ -242,20 +262,19 @@ TEST(ReferenceHandlerSerial, WithoutItNotificationsOverlap) {
   // Long enough that the second request arrives while the first waits, even
   // on a loaded machine.
   options.delay_ms = 300;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  NotifyTwoAtOnce(*h);
-  EXPECT_EQ(h->stats().max_concurrent, 2);
+  Started h(options);
+  ASSERT_TRUE(h.ok());
+  NotifyTwoAtOnce(h.handler());
+  EXPECT_EQ(h.stats().max_concurrent, 2);
 }
 
 TEST(ReferenceHandlerStats, StatsRouteAnswersTheCounts) {
   HandlerOptions options = BenchOptions();
   options.learn_orders = false;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
-  EXPECT_EQ(Notify(client, Payment("BENCH-1", "N-1")), 404);
-  httplib::Result res = client.Get("/stats");
+  Started h(options);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h.Pay("BENCH-1", "N-1"), 404);
+  httplib::Result res = h.client().Get("/stats");
   ASSERT_TRUE(res);
   EXPECT_EQ(json::parse(res->body, nullptr, false), (json{{"received", 1},
                                                           {"acked", 0},
@@ -366,21 +385,20 @@ TEST(ReferenceHandlerOrderQuery, AcksOnlyWhatTheSandboxConfirmsPaid) {
   sandbox.Answer("UNPAID-1", OrderQueryAnswer("UNPAID-1", "NOTPAY", 0.01));
   HandlerOptions options = BenchOptions();
   options.orderquery_url = sandbox.url();
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
+  Started h(options);
+  ASSERT_TRUE(h.ok());
 
   std::string answer;
-  EXPECT_EQ(Notify(client, Payment("PAID-1", "N-1"), &answer), 200);
+  EXPECT_EQ(h.Pay("PAID-1", "N-1", &answer), 200);
   EXPECT_EQ(answer, kAckBody);
-  EXPECT_EQ(State(*h, "PAID-1")["processed"], 1);
-  EXPECT_EQ(Notify(client, Payment("UNPAID-1", "N-2"), &answer), 500);
+  EXPECT_EQ(State(h.handler(), "PAID-1")["processed"], 1);
+  EXPECT_EQ(h.Pay("UNPAID-1", "N-2", &answer), 500);
   const json refusal = json::parse(answer, nullptr, false);
   EXPECT_EQ(refusal.value("code", ""), "FAIL");
   EXPECT_NE(refusal.value("msg", "").find("NOTPAY"), std::string::npos) << answer;
-  EXPECT_EQ(State(*h, "UNPAID-1")["exists"], false);
+  EXPECT_EQ(State(h.handler(), "UNPAID-1")["exists"], false);
 
-  HandlerStats s = h->stats();
+  HandlerStats s = h.stats();
   EXPECT_EQ(s.orderqueries, 2);
   EXPECT_EQ(s.orderquery_errors, 1);
 
@@ -412,8 +430,8 @@ TEST(ReferenceHandlerOrderQuery, AcksOnlyWhatTheSandboxConfirmsPaid) {
   }
 
   // A repeat of an event already processed is acked from the order book.
-  EXPECT_EQ(Notify(client, Payment("PAID-1", "N-1")), 200);
-  EXPECT_EQ(h->stats().orderqueries, 2);
+  EXPECT_EQ(h.Pay("PAID-1", "N-1"), 200);
+  EXPECT_EQ(h.stats().orderqueries, 2);
 }
 
 TEST(ReferenceHandlerOrderQuery, AnotherAmountThanTheNotificationsIsRetried) {
@@ -421,15 +439,14 @@ TEST(ReferenceHandlerOrderQuery, AnotherAmountThanTheNotificationsIsRetried) {
   sandbox.Answer("PAID-2", OrderQueryAnswer("PAID-2", "SUCCESS", 0.02));
   HandlerOptions options = BenchOptions();
   options.orderquery_url = sandbox.url();
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
+  Started h(options);
+  ASSERT_TRUE(h.ok());
   std::string answer;
-  EXPECT_EQ(Notify(client, Payment("PAID-2", "N-1", /*total_fee_fen=*/1), &answer), 500);
+  EXPECT_EQ(h.Pay("PAID-2", "N-1", &answer, /*total_fee_fen=*/1), 500);
   EXPECT_NE(answer.find("data.total_fee 0.02 is not the notification's 0.01"), std::string::npos)
       << answer;
-  EXPECT_EQ(State(*h, "PAID-2")["exists"], false);
-  EXPECT_EQ(h->stats().orderquery_errors, 1);
+  EXPECT_EQ(State(h.handler(), "PAID-2")["exists"], false);
+  EXPECT_EQ(h.stats().orderquery_errors, 1);
 }
 
 TEST(ReferenceHandlerOrderQuery, AnUnreachableSandboxIsRetried) {
@@ -440,11 +457,10 @@ TEST(ReferenceHandlerOrderQuery, AnUnreachableSandboxIsRetried) {
   }
   HandlerOptions options = BenchOptions();
   options.orderquery_url = url;
-  auto h = StartOrDie(options);
-  ASSERT_TRUE(h);
-  httplib::Client client("127.0.0.1", h->port());
-  EXPECT_EQ(Notify(client, Payment("PAID-1", "N-1")), 500);
-  const HandlerStats s = h->stats();
+  Started h(options);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h.Pay("PAID-1", "N-1"), 500);
+  const HandlerStats s = h.stats();
   EXPECT_EQ(s.orderqueries, 1);
   EXPECT_EQ(s.orderquery_errors, 1);
   EXPECT_EQ(s.refused, 1);
