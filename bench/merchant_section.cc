@@ -30,8 +30,6 @@ constexpr char kJsonType[] = "application/json; charset=utf-8";
 // A payment sent more than this after its scheduled time is "late": the
 // bench (or the sandbox answering it) could not keep the schedule.
 constexpr int64_t kLateUs = 10'000;
-// HTTP threads of a sandbox the bench starts (see where it is used).
-constexpr int kSandboxThreads = 256;
 // The most payments one run makes (flags asking for more are refused; a
 // closed run given only --duration stops there). The bench keeps a record of
 // about 100 bytes per payment, so this bounds its memory near 0.5 GB.
@@ -608,18 +606,6 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
     std::ofstream(config) << Json{{"merchants", merchants}}.dump(2);
     std::vector<std::string> args = {"--config",       config,         "--notify-profile",
                                      o.notify_profile, "--time-scale", Fixed(o.time_scale, 9)};
-    // cpp-httplib holds a server thread per kept-alive connection: the
-    // payers, the feed, the sampler and the handler's orderquery call-backs
-    // each keep one open, and a connection beyond the pool waits out a
-    // keep-alive timeout (payments seconds late). Unless the user says.
-    bool threads_given = false;
-    for (const std::string& a : common.sandbox_args) {
-      threads_given = threads_given || a == "--threads" || a.rfind("--threads=", 0) == 0;
-    }
-    if (!threads_given) {
-      args.push_back("--threads");
-      args.push_back(std::to_string(kSandboxThreads));
-    }
     args.insert(args.end(), common.sandbox_args.begin(), common.sandbox_args.end());
     const std::string err = sandbox.Start(common.sandbox_bin, tmp->path() + "/sandbox.db",
                                           tmp->path(), args, o.sandbox_listen);
