@@ -459,9 +459,36 @@ void FrontedServer::Serve(std::shared_ptr<Conn> c) {
       if (!ok || !flushed || connection_closed || stopping) return Close(c);
     }
     if (eof) return Close(c);  // an incomplete request is abandoned with its client
-    if (!full || served == 0) break;
+    if (full && served > 0) continue;
+    if (served > 0 && c->in.empty() && NextRequestArrives(*c)) continue;
+    break;
   }
   Park(c);
+}
+
+bool FrontedServer::NextRequestArrives(const Conn& c) {
+  if (c.lingering || options_.stay_on_connection.count() <= 0) return false;
+  // Slices short enough that a request queued meanwhile waits at most one.
+  constexpr std::chrono::microseconds kSlice{250};
+  const auto until = SteadyClock::now() + options_.stay_on_connection;
+  pollfd p{};
+  p.fd = c.fd;
+  p.events = POLLIN | POLLRDHUP;
+  while (!pool_.Waiting()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return false;
+    }
+    const auto left = until - SteadyClock::now();
+    if (left <= SteadyClock::duration::zero()) return false;
+    const auto slice = std::min<SteadyClock::duration>(left, kSlice);
+    timespec ts{};
+    ts.tv_nsec = static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(slice).count());
+    const int r = ::ppoll(&p, 1, &ts, nullptr);
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+  return false;
 }
 
 void FrontedServer::Park(const std::shared_ptr<Conn>& c) {
