@@ -9,7 +9,7 @@
 # Prints one line per target (executions, executions/s, seconds, result);
 # exits 1 if any target crashed.
 #
-#   fuzz/run-fuzzers.sh                 # every target, 60 s each (~9 min)
+#   fuzz/run-fuzzers.sh                 # every target, 60 s each (~10 min)
 #   fuzz/run-fuzzers.sh 3600            # nightly: an hour each
 #   fuzz/run-fuzzers.sh 30 amount form  # some targets
 set -euo pipefail
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 shift || true
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-ALL=(flat_json api_envelope signature amount form notify_ack fault_rule directive url_guard)
+ALL=(flat_json api_envelope signature amount form notify_ack fault_rule directive url_guard request_framing)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 

@@ -172,6 +172,7 @@ FramingVerdict FrameHead(std::string_view data, const FramingLimits& limits, Fra
   int fields = 0;
   bool has_length = false;
   uint64_t length = 0;
+  bool has_transfer_encoding = false;  // even with an empty value
   std::string transfer_encoding;
   size_t pos = first_eol + 2;
   while (pos < end + 2) {
@@ -218,6 +219,7 @@ FramingVerdict FrameHead(std::string_view data, const FramingLimits& limits, Fra
         length = n;
       }
     } else if (EqualsNoCase(name, "Transfer-Encoding")) {
+      has_transfer_encoding = true;
       if (!transfer_encoding.empty()) transfer_encoding += ", ";
       transfer_encoding.append(value);
       keep = false;
@@ -241,7 +243,7 @@ FramingVerdict FrameHead(std::string_view data, const FramingLimits& limits, Fra
     }
   }
 
-  if (!transfer_encoding.empty()) {
+  if (has_transfer_encoding) {
     if (has_length) {
       return Refuse(400, "both Content-Length and Transfer-Encoding frame the body");
     }

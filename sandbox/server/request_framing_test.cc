@@ -113,6 +113,19 @@ TEST(FrameHead, TransferEncodingsOtherThanChunkedAre501) {
   EXPECT_EQ(h.rewritten, "POST / HTTP/1.1\r\n");  // both are the front's business
 }
 
+// Found by fuzz/request_framing_fuzz.cc: an empty Transfer-Encoding value
+// was dropped as if the field were absent, so the head was framed with no
+// body (or by its Content-Length), and a chunked body after it was read as
+// the next pipelined request.
+TEST(FrameHead, AnEmptyTransferEncodingIsRefusedNotIgnored) {
+  ExpectRefused(Frame("POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n"
+                      "5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n"),
+                501, "chunked expected");
+  ExpectRefused(Frame("POST / HTTP/1.1\r\nTransfer-Encoding:\t \r\nContent-Length: 3\r\n\r\nabc"),
+                400, "both Content-Length and Transfer-Encoding");
+  ExpectRefused(Frame("POST / HTTP/1.0\r\nTransfer-Encoding:\r\n\r\n"), 400, "HTTP/1.0");
+}
+
 TEST(FrameHead, MalformedLinesAre400NamingWhatArrived) {
   ExpectRefused(Frame("GET /\r\n"), 400, "METHOD SP target SP HTTP/1.1");
   ExpectRefused(Frame("\x16\x03\x01\x02\x10\x01\x10\x01\xfc\x03\x03\r\n"), 400, "request");
