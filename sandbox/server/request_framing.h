@@ -70,9 +70,10 @@ FramingVerdict FrameHead(std::string_view data, const FramingLimits& limits, Fra
 
 // Decodes a chunked body at the start of `data`: on kComplete, `*consumed`
 // is the bytes it took (chunks, last chunk, trailer fields and the final
-// CRLF) and `*body` the decoded bytes. Refuses a malformed chunk (400) and
-// a decoded body above max_body_bytes (413). Chunk extensions and trailer
-// fields are read and dropped.
+// CRLF) and `*body` the decoded bytes. Refuses a malformed chunk (400), a
+// decoded body above max_body_bytes (413) and trailer fields above
+// max_head_bytes (431). Chunk extensions and trailer fields are read and
+// dropped.
 FramingVerdict DecodeChunked(std::string_view data, const FramingLimits& limits, size_t* consumed,
                              std::string* body);
 
