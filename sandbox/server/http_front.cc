@@ -27,15 +27,23 @@ ElasticThreadPool::ElasticThreadPool(size_t min, size_t max, std::chrono::millis
     : min_(std::max<size_t>(min, 1)),
       max_(std::max(max, std::max<size_t>(min, 1))),
       grow_after_(grow_after),
-      idle_(idle) {}
+      idle_(idle),
+      wanted_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-ElasticThreadPool::~ElasticThreadPool() { Shutdown(); }
+ElasticThreadPool::~ElasticThreadPool() {
+  Shutdown();
+  if (wanted_fd_ >= 0) ::close(wanted_fd_);
+}
 
 bool ElasticThreadPool::TryEnqueue(std::function<void()> fn) {
   const auto now = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   if (shutdown_) return false;
   jobs_.emplace_back(now, std::move(fn));
+  if (jobs_.size() > idle_threads_ && !wanted_ && wanted_fd_ >= 0) {
+    const uint64_t one = 1;
+    wanted_ = ::write(wanted_fd_, &one, sizeof one) == static_cast<ssize_t>(sizeof one);
+  }
   GrowLocked(now);
   lock.unlock();
   cv_.notify_one();
@@ -76,6 +84,11 @@ void ElasticThreadPool::Work() {
     }
     std::function<void()> fn = std::move(jobs_.front().second);
     jobs_.pop_front();
+    if (jobs_.empty() && wanted_) {
+      uint64_t count = 0;
+      (void)!::read(wanted_fd_, &count, sizeof count);
+      wanted_ = false;
+    }
     lock.unlock();
     fn();
     fn = nullptr;  // destroy what the job captured before taking the lock
@@ -467,28 +480,27 @@ void FrontedServer::Serve(std::shared_ptr<Conn> c) {
 }
 
 bool FrontedServer::NextRequestArrives(const Conn& c) {
-  if (c.lingering || options_.stay_on_connection.count() <= 0) return false;
-  // Slices short enough that a request queued meanwhile waits at most one.
-  constexpr std::chrono::microseconds kSlice{250};
-  const auto until = SteadyClock::now() + options_.stay_on_connection;
-  pollfd p{};
-  p.fd = c.fd;
-  p.events = POLLIN | POLLRDHUP;
-  while (!pool_.Waiting()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return false;
-    }
-    const auto left = until - SteadyClock::now();
-    if (left <= SteadyClock::duration::zero()) return false;
-    const auto slice = std::min<SteadyClock::duration>(left, kSlice);
-    timespec ts{};
-    ts.tv_nsec = static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(slice).count());
-    const int r = ::ppoll(&p, 1, &ts, nullptr);
-    if (r > 0) return true;
-    if (r < 0 && errno != EINTR) return false;
+  if (c.lingering || options_.stay_on_connection.count() <= 0 || pool_.wanted_fd() < 0) {
+    return false;
   }
-  return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+  }
+  // One wait, for the client's bytes or for a request queued with no idle
+  // worker (then this worker goes to take it). Timer slices instead cost a
+  // wake-up each on a machine already short of CPU.
+  pollfd p[2] = {};
+  p[0].fd = c.fd;
+  p[0].events = POLLIN | POLLRDHUP;
+  p[1].fd = pool_.wanted_fd();
+  p[1].events = POLLIN;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.stay_on_connection);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(ns.count() / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(ns.count() % 1'000'000'000);
+  const int r = ::ppoll(p, 2, &ts, nullptr);  // EINTR: a shorter stay, harmless
+  return r > 0 && p[1].revents == 0 && p[0].revents != 0;
 }
 
 void FrontedServer::Park(const std::shared_ptr<Conn>& c) {

@@ -76,6 +76,10 @@ class ElasticThreadPool {
   // it at least every grow_after while Waiting() (the reactor does).
   void Grow();
   bool Waiting() const;  // jobs are queued
+  // An eventfd, readable while a job is queued that no idle thread was
+  // there to take: a thread that waits on something else of its own
+  // (FrontedServer's stay on a connection) polls it too, to come back.
+  int wanted_fd() const { return wanted_fd_; }
   void Shutdown();
 
   size_t threads() const;       // running now
@@ -96,6 +100,8 @@ class ElasticThreadPool {
   size_t threads_ = 0;       // guarded by mu_
   size_t idle_threads_ = 0;  // guarded by mu_
   size_t peak_ = 0;          // guarded by mu_
+  const int wanted_fd_;
+  bool wanted_ = false;  // guarded by mu_: wanted_fd_ holds a count
   bool shutdown_ = false;    // guarded by mu_
 };
 

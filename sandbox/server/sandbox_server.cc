@@ -54,6 +54,10 @@ StatusOr<int> SandboxServer::Start() {
   // keep-alive request (../shared/httplib-0.11-notes.md); the front sets it
   // on every connection, this on the listening socket.
   http.set_tcp_nodelay(true);
+  // Only for the Keep-Alive header cpp-httplib writes: the front closes idle
+  // connections itself, after idle_timeout, and never by count.
+  http.set_keep_alive_max_count(100000);
+  http.set_keep_alive_timeout(std::max<time_t>(1, options_.idle_timeout_ms / 1000));
   http.set_write_timeout(10);
   http.set_payload_max_length(front.limits.max_body_bytes);
   // SO_REUSEADDR only: the default SO_REUSEPORT lets a second server bind the
