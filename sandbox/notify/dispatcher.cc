@@ -213,6 +213,7 @@ int64_t Dispatcher::ScanOnce() {
   // A cursor scan needs no exclusion list: every row behind the cursor was
   // passed already, and a row claimed twice is dropped below (held_).
   const auto real_now = std::chrono::steady_clock::now();
+  bool rescan_soon = false;
   const bool full = !cursor_ || real_now - last_full_scan_ >=
                                     std::chrono::milliseconds(options_.full_scan_ms);
   std::unordered_set<int64_t> exclude;
@@ -247,9 +248,14 @@ int64_t Dispatcher::ScanOnce() {
   if (due->last) {
     cursor_ = due->last;
   } else if (!full) {
-    // Nothing new behind the cursor: look at everything next time (cheap
-    // when idle; catches retries and resends that fell due before it).
+    // Nothing new behind the cursor: look at everything next time, at the
+    // latest full_scan_ms from now (cheap when idle; catches retries and
+    // resends that fell due behind it). Waiting for the next wake-up alone
+    // lost a retry made due by a clock advance while its row was still
+    // held: the advance's scan skipped the held row, the worker's wake-up
+    // found only the cursor, and nothing woke again for max_idle_wait_ms.
     cursor_.reset();
+    rescan_soon = true;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -274,6 +280,7 @@ int64_t Dispatcher::ScanOnce() {
   }
   worker_cv_.notify_one();  // the first worker wakes the next (WorkerLoop)
   int64_t wait_us = idle_us;
+  if (rescan_soon) wait_us = std::min(wait_us, options_.full_scan_ms * 1000);
   if (due->next_due_us) wait_us = std::min(wait_us, *due->next_due_us - now_us);
   if (next_extra_us >= 0) wait_us = std::min(wait_us, next_extra_us - now_us);
   return std::clamp<int64_t>(wait_us, 0, idle_us);

@@ -461,6 +461,42 @@ TEST_F(DispatcherTest, StartedDispatcherWakesOnPaymentAndOnClockAdvance) {
   EXPECT_EQ(calls, 2);
 }
 
+// The race behind a flaky run of the test above, made deterministic: the
+// clock advance that makes a retry due is scanned (a full scan) while the
+// attempt's row is still held, so that scan skips it; the worker's wake-up
+// then finds only the cursor. The retry must still go out within
+// full_scan_ms, not wait for max_idle_wait_ms. (The sleeps only order the
+// threads; a slower scheduler makes the test pass, never fail wrongly.)
+TEST_F(DispatcherTest, ARetryMadeDueWhileItsRowIsHeldIsNotLostBehindTheCursor) {
+  SandboxClock sandbox_clock(&clock_);
+  ctx_.clock = &sandbox_clock;
+  std::atomic<int> calls{0};
+  FakeSender sender([&](const OutboundTarget&) { return ++calls == 1 ? Http(500, "") : Ack(); });
+  DispatcherOptions o = Options("fast");
+  o.max_idle_wait_ms = 60'000;
+  o.full_scan_ms = 100;
+  std::atomic<bool> advanced{false};
+  // Called after the first attempt is recorded and before its row is
+  // released: wait until the next scan will be a full one, advance the
+  // clock, and give that scan time to run while the row is still held.
+  o.log = [&](const std::string& line) {
+    if (line.find("attempt 1/") == std::string::npos || advanced.exchange(true)) return;
+    std::this_thread::sleep_for(milliseconds(150));
+    ASSERT_TRUE(sandbox_clock.AdvanceMicros(kSec).ok());
+    std::this_thread::sleep_for(milliseconds(50));
+  };
+  Dispatcher d(ctx_, &guard_, &sender, o);
+  store_->SetOutboxObserver([&] { d.Wake(); });
+  sandbox_clock.AddObserver([&] { d.Wake(); });
+  d.Start();
+  Notification n = Pay("T-HELD");
+  ASSERT_TRUE(Eventually([&] { return advanced.load(); }));
+  EXPECT_TRUE(Eventually([&] { return Get(n).state == NotifyState::kAcked; }, milliseconds(3000)))
+      << "the retry waited for max_idle_wait_ms";
+  d.Stop();
+  EXPECT_EQ(calls, 2);
+}
+
 // One host that never answers in time and one that answers at once: the
 // second's notifications are all delivered while the first holds at most
 // per_host attempts (and so at most per_host workers).
