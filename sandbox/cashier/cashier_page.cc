@@ -72,6 +72,47 @@ constexpr std::string_view kPageTail =
 
 bool IsUnpaid(OrderStatus s) { return s == OrderStatus::kNotPay || s == OrderStatus::kUserPaying; }
 
+// "12.50" for 1250 fen: a price tag, not the API's JavaScript number ("12.5").
+std::string Yuan2(int64_t fen) {
+  const int64_t f = fen < 0 ? -fen : fen;
+  std::string cents = std::to_string(f % 100);
+  if (cents.size() < 2) cents.insert(0, "0");
+  return (fen < 0 ? "-" : "") + std::to_string(f / 100) + "." + cents;
+}
+
+// The host of an http(s) URL is loopback: a phone scanning the QR code
+// would open its own 127.0.0.1.
+bool OnLoopback(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return false;
+  std::string_view host = url.substr(scheme + 3);
+  host = host.substr(0, host.find('/'));
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  const bool ipv4 = !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
+  return host == "localhost" || host == "[::1]" || (ipv4 && host.rfind("127.", 0) == 0);
+}
+
+// The payment notification's delivery, one line for the paid page.
+std::string NotifyLine(const Notification& n) {
+  const std::string tries = std::to_string(n.total_attempts) + " 次尝试 / attempt(s)";
+  switch (n.state) {
+    case NotifyState::kAcked:
+      return "已送达 acked (" + tries + ")";
+    case NotifyState::kPending:
+      if (n.total_attempts == 0) return "待发送 pending";
+      return "重试中 pending (" + tries + (n.last_error.empty() ? "" : ": " + n.last_error) + ")";
+    case NotifyState::kFailed:
+      return "已放弃 failed (" + tries + (n.last_error.empty() ? "" : ": " + n.last_error) + ")";
+    case NotifyState::kBlocked:
+      return "未发送 blocked (" + n.last_error + ")";
+  }
+  return std::string(ToString(n.state));
+}
+
 // True if `url` starts with http:// or https:// (scheme case-insensitive), so
 // that it is safe as an href: no javascript:, data: or relative URLs.
 bool IsHttpUrl(std::string_view url) {
@@ -210,7 +251,7 @@ std::string RenderCashierPage(const CashierView& view) {
   out += HtmlEscape(view.merchant_name);
   out += "</strong> 付款</h1>\n";
   out += "<p class=\"amount\" id=\"amount\"><span class=\"cur\">¥</span>";
-  out += FormatYuan(order.total_fee);
+  out += Yuan2(order.total_fee);
   out += "</p>\n<p class=\"subject\" id=\"subject\">";
   out += HtmlEscape(order.subject);
   out += "</p>\n";
@@ -229,7 +270,9 @@ std::string RenderCashierPage(const CashierView& view) {
   AppendRow(out, "商户号", "merchantno", HtmlEscape(order.merchantno));
   if (!order.attach.empty()) AppendRow(out, "附加数据", "attach", HtmlEscape(order.attach));
   AppendRow(out, "创建时间", "created-at", FormatDisplayTime(order.created_at));
-  AppendRow(out, "有效期至", "expires-at", FormatDisplayTime(order.expires_at) + " (北京时间)");
+  if (IsUnpaid(order.status)) {
+    AppendRow(out, "有效期至", "expires-at", FormatDisplayTime(order.expires_at) + " (北京时间)");
+  }
   out += "</dl>\n";
 
   if (IsUnpaid(order.status)) {
@@ -247,8 +290,11 @@ std::string RenderCashierPage(const CashierView& view) {
     AppendRow(out, "支付时间", "paid-at", FormatDisplayTime(order.paid_at));
     if (order.status == OrderStatus::kRefund) {
       AppendRow(out, "已退款", "refunded-fee",
-                "¥" + FormatYuan(order.refunded_fee) + " (" + std::to_string(order.refund_count) +
+                "¥" + Yuan2(order.refunded_fee) + " (" + std::to_string(order.refund_count) +
                     " 笔)");
+    }
+    if (view.payment_notification) {
+      AppendRow(out, "商户通知", "notify-state", HtmlEscape(NotifyLine(*view.payment_notification)));
     }
     out += "</dl>\n</section>\n";
     AppendReturnLink(out, order.return_url);
@@ -266,13 +312,18 @@ std::string RenderCashierPage(const CashierView& view) {
     AppendReturnLink(out, order.return_url);
   }
 
-  const std::string qr = QrSvg(view.pay_url);
+  const std::string qr = IsUnpaid(order.status) ? QrSvg(view.pay_url) : std::string();
   if (!qr.empty()) {
     out += "<figure class=\"qr\" id=\"qr\">";
     out += qr;
     out += "<figcaption>扫码在手机上打开本页<br><span id=\"page-url\">";
     out += HtmlEscape(view.pay_url);
     out += "</span></figcaption></figure>\n";
+    if (OnLoopback(view.pay_url)) {
+      out += "<p class=\"hint\" id=\"loopback-note\">手机扫码打不开本机地址：启动沙箱时加 "
+             "<code>--public-url http://&lt;本机局域网 IP&gt;:端口</code>。"
+             " A phone cannot open a loopback address: start the sandbox with --public-url.</p>\n";
+    }
   }
   out += "</main>\n";
   out += kPageTail;

@@ -4,6 +4,7 @@
 #ifndef VKSPAY_SANDBOX_CASHIER_CASHIER_PAGE_H_
 #define VKSPAY_SANDBOX_CASHIER_CASHIER_PAGE_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,18 +22,27 @@ struct CashierView {
   // An error to show above the order (e.g. why the last action failed);
   // empty: none.
   std::string flash;
+  // The order's newest payment notification, if one was written: its
+  // delivery state is shown on a paid order's page.
+  std::optional<Notification> payment_notification;
 };
 
 // Renders the cashier page for `view`. Every merchant- or request-supplied
 // string (subject, body, attach, return_url, names, the URL) is HTML-escaped;
 // return_url is linked only if it starts with http:// or https://.
 //
+// Amounts are shown in yuan with two decimals ("¥12.50").
+//
 // Unpaid orders (NOTPAY, USERPAYING) get four forms posting to
 // /pay/<token> with hidden `channel` and `outcome` inputs: pay-wxpay,
-// pay-alipay, pay-fail and pay-cancel. Paid orders (SUCCESS, REFUND) show
-// the channel, transaction_id and payment time and, if the order has a usable
-// return_url, a link with id="return-link". The element id="status" always
-// holds the Chinese state label and the status code ("待支付 NOTPAY").
+// pay-alipay, pay-fail and pay-cancel, the expiry time (id="expires-at") and
+// the QR code of pay_url (id="qr"); when pay_url is on loopback, a note
+// (id="loopback-note") says a phone cannot open it without --public-url.
+// Final orders show neither expiry nor QR code. Paid orders (SUCCESS,
+// REFUND) show the channel, transaction_id, payment time, the payment
+// notification's delivery state (id="notify-state") and, if the order has a
+// usable return_url, a link with id="return-link". The element id="status"
+// always holds the Chinese state label and the status code ("待支付 NOTPAY").
 std::string RenderCashierPage(const CashierView& view);
 
 // The page for a token that names no order (serve with HTTP 404).

@@ -78,6 +78,81 @@ TEST(CashierPage, ShowsAmountInYuan) {
   EXPECT_TRUE(Contains(page, "<span class=\"cur\">¥</span>0.01</p>"));
 }
 
+TEST(CashierPage, AmountsHaveTwoDecimals) {
+  CashierView view = UnpaidView();
+  view.order.total_fee = 100;
+  EXPECT_TRUE(Contains(RenderCashierPage(view), "<span class=\"cur\">¥</span>1.00</p>"));
+  view.order.total_fee = 1250;
+  EXPECT_TRUE(Contains(RenderCashierPage(view), "<span class=\"cur\">¥</span>12.50</p>"));
+  view.order.total_fee = 123456789;
+  EXPECT_TRUE(Contains(RenderCashierPage(view), "<span class=\"cur\">¥</span>1234567.89</p>"));
+  view = PaidView();
+  view.order.status = OrderStatus::kRefund;
+  view.order.total_fee = 1000;
+  view.order.refunded_fee = 250;
+  view.order.refund_count = 1;
+  EXPECT_TRUE(Contains(RenderCashierPage(view), "¥2.50 (1 笔)"));
+}
+
+TEST(CashierPage, ExpiryAndQrOnlyWhileUnpaid) {
+  const std::string unpaid = RenderCashierPage(UnpaidView());
+  EXPECT_TRUE(Contains(unpaid, "id=\"expires-at\""));
+  EXPECT_TRUE(Contains(unpaid, "id=\"qr\""));
+  CashierView view = PaidView();
+  for (OrderStatus s : {OrderStatus::kSuccess, OrderStatus::kRefund, OrderStatus::kClosed,
+                        OrderStatus::kPayError}) {
+    view.order.status = s;
+    const std::string page = RenderCashierPage(view);
+    EXPECT_FALSE(Contains(page, "id=\"expires-at\"")) << ToString(s);
+    EXPECT_FALSE(Contains(page, "id=\"qr\"")) << ToString(s);
+    EXPECT_FALSE(Contains(page, "<svg")) << ToString(s);
+    EXPECT_FALSE(Contains(page, "id=\"loopback-note\"")) << ToString(s);
+  }
+}
+
+TEST(CashierPage, LoopbackLinkSaysAPhoneNeedsPublicUrl) {
+  CashierView view = UnpaidView();
+  for (const char* url : {"http://127.0.0.1:8080/pay/x", "http://localhost/pay/x",
+                          "http://[::1]:8080/pay/x", "http://127.1.2.3/pay/x"}) {
+    view.pay_url = url;
+    const std::string page = RenderCashierPage(view);
+    EXPECT_TRUE(Contains(page, "id=\"loopback-note\"")) << url;
+    EXPECT_TRUE(Contains(page, "--public-url")) << url;
+  }
+  for (const char* url : {"http://192.168.1.20:8080/pay/x", "https://pay.example.com/pay/x",
+                          "http://127.example.com/pay/x", "http://localhost.example/pay/x"}) {
+    view.pay_url = url;
+    EXPECT_FALSE(Contains(RenderCashierPage(view), "id=\"loopback-note\"")) << url;
+  }
+}
+
+TEST(CashierPage, PaidShowsTheNotificationsDeliveryState) {
+  CashierView view = PaidView();
+  EXPECT_FALSE(Contains(RenderCashierPage(view), "id=\"notify-state\""));  // none written
+  Notification n;
+  n.type = "payment";
+  n.state = NotifyState::kAcked;
+  n.total_attempts = 2;
+  view.payment_notification = n;
+  EXPECT_TRUE(Contains(RenderCashierPage(view),
+                       "<dd id=\"notify-state\">已送达 acked (2 次尝试 / attempt(s))</dd>"));
+  n.state = NotifyState::kPending;
+  n.total_attempts = 0;
+  view.payment_notification = n;
+  EXPECT_TRUE(Contains(RenderCashierPage(view), "待发送 pending"));
+  n.total_attempts = 3;
+  n.last_error = "HTTP 500 <b>";
+  view.payment_notification = n;
+  EXPECT_TRUE(Contains(RenderCashierPage(view),
+                       "重试中 pending (3 次尝试 / attempt(s): HTTP 500 &lt;b&gt;)"));
+  n.state = NotifyState::kBlocked;
+  n.last_error = "notify_url is not allowed";
+  view.payment_notification = n;
+  EXPECT_TRUE(Contains(RenderCashierPage(view), "未发送 blocked (notify_url is not allowed)"));
+  view.order.status = OrderStatus::kClosed;  // only a paid order shows it
+  EXPECT_FALSE(Contains(RenderCashierPage(view), "id=\"notify-state\""));
+}
+
 TEST(CashierPage, ShowsOrderDetails) {
   const std::string page = RenderCashierPage(UnpaidView());
   EXPECT_TRUE(Contains(page, "测试商品"));

@@ -79,6 +79,21 @@ void RenderOrder(const SandboxContext& ctx, const httplib::Request& req, httplib
   view.pay_url = PayUrl(ctx, req, token);
   view.flash = std::move(flash);
   view.order = std::move(order).value();
+  if (view.order.status == OrderStatus::kSuccess || view.order.status == OrderStatus::kRefund) {
+    NotificationFilter filter;
+    filter.merchantno = view.order.merchantno;
+    filter.out_trade_no = view.order.out_trade_no;
+    filter.limit = -1;
+    // Newest first; a page without the line beats an error page.
+    if (auto list = ctx.store->ListNotifications(filter); list.ok()) {
+      for (Notification& n : *list) {
+        if (n.type == "payment") {
+          view.payment_notification = std::move(n);
+          break;
+        }
+      }
+    }
+  }
   SendHtml(res, status, RenderCashierPage(view));
 }
 

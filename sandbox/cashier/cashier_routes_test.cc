@@ -259,6 +259,8 @@ TEST_F(CashierRoutesTest, PaidPageShowsStatusAndReturnLink) {
   EXPECT_TRUE(Contains(res->body, StoredOrder().transaction_id));
   EXPECT_TRUE(Contains(res->body, "id=\"return-link\""));
   EXPECT_FALSE(Contains(res->body, "id=\"pay-wxpay\""));
+  // The payment wrote its notification (no dispatcher runs here: pending).
+  EXPECT_TRUE(Contains(res->body, "<dd id=\"notify-state\">待发送 pending</dd>")) << res->body;
 }
 
 TEST_F(CashierRoutesTest, PostOnPaidOrderIs409WithMessage) {
