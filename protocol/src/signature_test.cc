@@ -107,6 +107,51 @@ TEST(VerifySign, UnknownFieldsTakePart) {
   EXPECT_EQ(VerifySign(f, kDemoKey).code(), ErrorCode::kSignError);
 }
 
+// The sign a wrong recipe gives: `canonical` (without the key) then `tail`.
+std::string WrongSign(const std::string& canonical, const std::string& tail) {
+  return Md5Hex(canonical + tail);
+}
+
+TEST(VerifySign, AMismatchFromAKnownWrongRecipeNamesTheMistake) {
+  auto f = ParseFlatJson(
+      R"({"method":"webpay","merchantno":"10001","total_fee":1,"attach":"","subject":"",)"
+      R"("notify_url":"http://127.0.0.1:9/n","signaturenonce":"12345678","timestamp":1700000000,"version":"2.0"})");
+  ASSERT_TRUE(f.ok());
+  const std::string key = kDemoKey;
+  // WeChat Pay's rule: empty values left out.
+  const std::string no_empty =
+      "merchantno=10001&method=webpay&notify_url=http://127.0.0.1:9/n&signaturenonce=12345678"
+      "&timestamp=1700000000&total_fee=1&version=2.0";
+  Fields g = *f;
+  g.Set("sign", WrongSign(no_empty, "&key=" + key));
+  Status st = VerifySign(g, key);
+  EXPECT_EQ(st.code(), ErrorCode::kSignError);
+  EXPECT_NE(st.message().find("跳过了空值字段 (attach, subject)"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("as WeChat Pay does"), std::string::npos);
+  // Python's str(): 1.0 and 1700000000.0 for the numbers.
+  const std::string python =
+      "attach=&merchantno=10001&method=webpay&notify_url=http://127.0.0.1:9/n"
+      "&signaturenonce=12345678&subject=&timestamp=1700000000.0&total_fee=1.0&version=2.0";
+  g.Set("sign", WrongSign(python, "&key=" + key));
+  st = VerifySign(g, key);
+  EXPECT_NE(st.message().find("Python's str()"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("timestamp, total_fee"), std::string::npos) << st.message();
+  // The key without "&key=".
+  const std::string right = CanonicalString(*f, "");
+  const std::string pairs = right.substr(0, right.size() - 5);  // drop "&key="
+  for (const std::string& tail : {"&" + key, key}) {
+    g.Set("sign", WrongSign(pairs, tail));
+    st = VerifySign(g, key);
+    EXPECT_NE(st.message().find("\"&key=<key>\""), std::string::npos) << st.message();
+  }
+  // Any other wrong sign: no hint, and never the key.
+  g.Set("sign", WrongSign(no_empty, "&key=another-key"));
+  st = VerifySign(g, key);
+  EXPECT_EQ(st.code(), ErrorCode::kSignError);
+  EXPECT_EQ(st.message().find("hint"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find(key), std::string::npos);
+}
+
 TEST(Md5Hex, KnownDigests) {
   EXPECT_EQ(Md5Hex(""), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(Md5Hex("abc"), "900150983cd24fb0d6963f7d28e17f72");

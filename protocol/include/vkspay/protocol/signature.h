@@ -27,7 +27,12 @@ Fields WithSign(Fields fields, std::string_view key);
 
 // Checks fields' `sign` against the key. Errors: kMissingField (no sign),
 // kSignError (wrong type, wrong length, not lowercase hex, or mismatch; the
-// message shows the masked canonical string so a developer can compare).
+// message shows the masked canonical string so a developer can compare and,
+// when the sign is what a known wrong recipe gives with this key, a hint
+// naming the mistake: empty fields left out as WeChat Pay does, values
+// written as Python's str() writes them (1.0, True, None), or the key
+// appended without "&key="). The hints need the key, so they tell nothing
+// to someone who does not have it.
 Status VerifySign(const Fields& fields, std::string_view key);
 
 }  // namespace vkspay
