@@ -221,7 +221,10 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     }
     const Merchant* merchant = ctx_.config->FindMerchant(*merchantno);
     if (merchant == nullptr) {
-      return Status(ErrorCode::kUnknownMerchant, "商户号 " + Shown(*merchantno) + " 不存在");
+      return Status(ErrorCode::kUnknownMerchant,
+                    "商户号 " + Shown(*merchantno) +
+                        " 不存在 / hint: no such merchant in this sandbox; its log lists the "
+                        "configured merchant numbers (--config FILE adds merchants)");
     }
     VKSPAY_RETURN_IF_ERROR(VerifySign(f, merchant->key));
 
@@ -297,6 +300,14 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     const Status& st = result.status();
     const ErrorInfo& info = InfoFor(st.code());
     resp.err_code = std::string(info.err_code);
+    if (st.code() == ErrorCode::kUnknownMerchant) {
+      // The caller may be anyone: the configured numbers go to the log only.
+      std::string known;
+      for (const Merchant& m : ctx_.config->merchants) {
+        known += (known.empty() ? "" : ", ") + m.merchantno;
+      }
+      resp.log_note = "configured merchants: " + (known.empty() ? "(none)" : known);
+    }
     Json j;
     j["return_code"] = "FAIL";
     j["return_msg"] = std::string(info.title) + ": " + st.message();

@@ -61,6 +61,9 @@ struct ApiResponse {
   std::string method;
   std::string merchantno;
   std::string err_code;
+  // For the sandbox's log only, never the caller: what the operator can fix
+  // (UNKNOWN_MERCHANT: the merchant numbers configured). "" when none.
+  std::string log_note;
 };
 
 class ApiService {

@@ -402,4 +402,23 @@ TEST(SaltedRandomTest, SaltZeroKeepsTheSeedsSequenceOtherSaltsChangeIt) {
 }
 
 }  // namespace
+
+TEST_F(ApiServiceTest, UnknownMerchantHintsAtTheLogAndOnlyTheLogListsTheMerchants) {
+  ApiResponse r = api_->Handle({"application/json",
+                                Request("orderquery", {{"out_trade_no", std::string("X")}}, "99999")
+                                    .ToJson(),
+                                "http://sandbox.test", ""});
+  json j = json::parse(r.body);
+  ExpectFail(j, "UNKNOWN_MERCHANT");
+  const std::string msg = j["return_msg"].get<std::string>();
+  EXPECT_NE(msg.find("\"99999\" 不存在"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("its log lists the configured merchant numbers"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("10001"), std::string::npos) << "the caller must not learn the merchants";
+  EXPECT_EQ(r.log_note, "configured merchants: 10001, 20002");
+  EXPECT_EQ(msg.find("20002"), std::string::npos);
+  // Any other refusal has no note.
+  ApiResponse other = api_->Handle({"application/json", "{}", "http://sandbox.test", ""});
+  EXPECT_EQ(other.log_note, "");
+}
+
 }  // namespace vkspay::sandbox

@@ -92,6 +92,13 @@ StatusOr<int> SandboxServer::Start() {
                            std::chrono::steady_clock::now() - start)
                            .count();
     if (ctx_.telemetry != nullptr) ctx_.telemetry->api.Record(out.method, us, out.err_code.empty());
+    // A note is for the operator (a misconfiguration): logged even when the
+    // per-request log is off.
+    if (!out.log_note.empty() && options_.refusal_log) {
+      options_.refusal_log("api " + (out.method.empty() ? "-" : out.method) + " merchant=" +
+                           (out.merchantno.empty() ? "-" : out.merchantno) + " FAIL " +
+                           out.err_code + ": " + out.log_note);
+    }
     if (options_.log) {
       options_.log("api " + (out.method.empty() ? "-" : out.method) + " merchant=" +
                    (out.merchantno.empty() ? "-" : out.merchantno) + " " +
