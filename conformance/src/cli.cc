@@ -1,9 +1,16 @@
 #include "vkspay/conformance/cli.h"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <ctime>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vkspay/conformance/report.h"
@@ -50,9 +57,10 @@ int ListCases(const std::vector<Case>& cases, const std::string& filter, std::os
 
 int RunAndReport(const std::string& mode, const std::string& target_name,
                  const std::vector<Case>& cases, const Common& c, std::ostream& out,
-                 std::ostream& err) {
+                 std::ostream& err, bool skip_is_incomplete = false) {
   Report report;
   report.mode = mode;
+  report.skip_is_incomplete = skip_is_incomplete;
   report.target = target_name;
   report.started_at = IsoNow();
   const auto start = std::chrono::steady_clock::now();
@@ -66,6 +74,12 @@ int RunAndReport(const std::string& mode, const std::string& target_name,
   }
   out << ConsoleTable(report);
   int code = ExitCodeFor(report);
+  if (code == 3) {
+    err << "vkspay-conformance " << mode << ": " << CountVerdicts(report).skip << " of "
+        << report.results.size()
+        << " cases skipped for want of input (see their reasons), so the handler is not fully "
+           "checked: exit 3 (--allow-skip accepts skips)\n";
+  }
   if (!c.junit.empty()) {
     Status st = WriteFile(c.junit, JUnitXml(report));
     if (!st.ok()) {
@@ -83,12 +97,66 @@ int RunAndReport(const std::string& mode, const std::string& target_name,
   return code;
 }
 
+// While alive, SIGINT and SIGTERM (Ctrl-C, a CI job's timeout) are taken by
+// a watcher thread instead of killing the process: it puts the sandbox clock
+// back through the keeper, even while the run's thread is inside a case, says
+// so on stderr and exits 128 + the signal (130, 143), as a shell reports it.
+// The signals are blocked in the creating thread first, so every thread the
+// run starts later (the notify receivers) inherits the block. The destructor
+// stops the watcher and restores the signal mask; a signal left pending then
+// acts as usual.
+class InterruptGuard {
+ public:
+  explicit InterruptGuard(std::shared_ptr<ClockKeeper> keeper) : keeper_(std::move(keeper)) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    watcher_ = std::thread([this] { Watch(); });
+  }
+  ~InterruptGuard() {
+    done_ = true;
+    pthread_kill(watcher_.native_handle(), SIGTERM);
+    watcher_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  void Watch() {
+    int sig = 0;
+    while (sigwait(&set_, &sig) != 0) {
+    }
+    if (done_) return;
+    Status st = keeper_->Restore();
+    // Straight to fd 2: the run's thread may be writing to the streams.
+    const std::string msg = std::string("vkspay-conformance: interrupted (") +
+                            (sig == SIGINT ? "SIGINT" : "SIGTERM") + "); " +
+                            (st.ok() ? "the sandbox clock is where the run found it"
+                                     : "could not put the sandbox clock back (" + st.message() +
+                                           "); POST /_sandbox/clock/reset puts it back") +
+                            "\n";
+    ssize_t ignored = ::write(STDERR_FILENO, msg.data(), msg.size());
+    (void)ignored;
+    _exit(128 + sig);
+  }
+
+  std::shared_ptr<ClockKeeper> keeper_;
+  sigset_t set_;
+  sigset_t old_;
+  std::atomic<bool> done_{false};
+  std::thread watcher_;
+};
+
 }  // namespace
 
 int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app{
       "vkspay-conformance: grade a VksPay server (server mode) or a merchant's notify handler "
-      "(merchant mode). Exit 0: no case failed; 1: a case failed; 2: bad command line.",
+      "(merchant mode). Exit 0: no case failed; 1: a case failed; 2: bad command line, or "
+      "nothing answers; 3 (merchant mode): cases skipped for want of --order, unless "
+      "--allow-skip.",
       "vkspay-conformance"};
   app.require_subcommand(1);
 
@@ -103,13 +171,16 @@ int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std:
       ->envname("VKSPAY_BASE_URL")
       ->default_val("http://127.0.0.1:8080");
   server->add_option("--merchantno", target.merchantno, "a merchant number the server knows")
+      ->envname("VKSPAY_MERCHANTNO")
       ->default_val("10001");
   server->add_option("--key", target.key, "that merchant's key")
+      ->envname("VKSPAY_KEY")
       ->default_val("sandbox-demo-key-0123456789abcdef");
   server
       ->add_option("--control-url", target.control_url,
                    "the sandbox control API (/_sandbox/...), needed to act as the buyer and "
-                   "move the clock; without it those cases are SKIP")
+                   "move the clock (put back when the run ends, also on Ctrl-C); without it "
+                   "those cases are SKIP")
       ->type_name("URL");
   server->add_option("--control-token", target.control_token, "the control API's bearer token")
       ->envname("VKSPAY_CONTROL_TOKEN");
@@ -129,6 +200,14 @@ int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std:
       ->default_val(10)
       ->check(CLI::Range(1, 600));
   server->add_option("--seed", target.seed, "seed for nonces and order numbers (0: random)");
+  double server_wait_s = 0;
+  server
+      ->add_option("--wait", server_wait_s,
+                   "wait up to SECONDS for the server (and the control API) to answer "
+                   "GET /_sandbox/health before running, e.g. right after starting it in CI; "
+                   "default: one try")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 3600.0));
   AddCommon(server, &server_common);
 
   MerchantSuiteOptions merchant_options;
@@ -139,8 +218,10 @@ int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std:
   merchant->add_option("--notify-url", merchant_options.notify_url, "the handler to grade")
       ->type_name("URL");
   merchant->add_option("--merchantno", merchant_options.merchantno, "the merchant number")
+      ->envname("VKSPAY_MERCHANTNO")
       ->default_val("10001");
   merchant->add_option("--key", merchant_options.key, "the merchant key the handler verifies with")
+      ->envname("VKSPAY_KEY")
       ->default_val("sandbox-demo-key-0123456789abcdef");
   merchant
       ->add_option("--state-url", merchant_options.state_url,
@@ -156,6 +237,16 @@ int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std:
       ->default_val(10)
       ->check(CLI::Range(1, 600));
   merchant->add_option("--seed", merchant_options.seed, "seed for ids and nonces (0: random)");
+  bool merchant_allow_skip = false;
+  merchant->add_flag("--allow-skip", merchant_allow_skip,
+                     "exit 0 even when cases are skipped for want of --order (default: exit 3)");
+  double merchant_wait_s = 0;
+  merchant
+      ->add_option("--wait", merchant_wait_s,
+                   "wait up to SECONDS for the notify handler to answer HTTP (any status) "
+                   "before running; default: no wait")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 3600.0));
   AddCommon(merchant, &merchant_common);
 
   std::vector<std::string> args;
@@ -189,6 +280,17 @@ int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std:
       err << "vkspay-conformance server: " << t.status().message() << "\n";
       return 2;
     }
+    // Nothing listening is one clear error, not a FAIL per case.
+    Status up = WaitForAnswer("--base-url", target.base_url, "/_sandbox/health", server_wait_s,
+                              target.timeout_s);
+    if (up.ok() && !target.control_url.empty() && target.control_url != target.base_url) {
+      up = WaitForAnswer("--control-url", target.control_url, "/_sandbox/health", server_wait_s,
+                         target.timeout_s);
+    }
+    if (!up.ok()) {
+      err << "vkspay-conformance server: " << up.message() << "\n";
+      return 2;
+    }
     if ((*t)->has_control()) {
       Status st = (*t)->SyncClock();
       if (!st.ok()) {
@@ -197,8 +299,24 @@ int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std:
         return 2;
       }
     }
-    return RunAndReport("server", target.base_url, ServerCases(t->get(), server_options),
-                        server_common, out, err);
+    std::shared_ptr<ClockKeeper> keeper = (*t)->clock_keeper();
+    if (keeper == nullptr) {
+      return RunAndReport("server", target.base_url, ServerCases(t->get(), server_options),
+                          server_common, out, err);
+    }
+    int code;
+    {
+      InterruptGuard guard(keeper);
+      code = RunAndReport("server", target.base_url, ServerCases(t->get(), server_options),
+                          server_common, out, err);
+      // Inside the guard: a Ctrl-C during the restore still restores.
+      Status restored = keeper->Restore();
+      if (!restored.ok()) {
+        err << "vkspay-conformance server: warning: could not put the sandbox clock back ("
+            << restored.message() << "); POST /_sandbox/clock/reset puts it back\n";
+      }
+    }
+    return code;
   }
 
   for (const std::string& spec : order_specs) {
@@ -225,8 +343,21 @@ int RunConformanceCli(int argc, const char* const* argv, std::ostream& out, std:
       return 2;
     }
   }
+  if (merchant_wait_s > 0) {
+    st = WaitForAnswer("--notify-url", merchant_options.notify_url, "", merchant_wait_s,
+                       merchant_options.timeout_s);
+    if (!st.ok()) {
+      err << "vkspay-conformance merchant: " << st.message() << "\n";
+      return 2;
+    }
+  }
+  st = CheckOrdersUnpaid(merchant_options);
+  if (!st.ok()) {
+    err << "vkspay-conformance merchant: " << st.message() << "\n";
+    return 2;
+  }
   return RunAndReport("merchant", merchant_options.notify_url, MerchantCases(merchant_options),
-                      merchant_common, out, err);
+                      merchant_common, out, err, /*skip_is_incomplete=*/!merchant_allow_skip);
 }
 
 }  // namespace vkspay::conformance

@@ -222,6 +222,35 @@ Outcome Attack(MerchantKit& k, size_t order_index, AttackKind kind,
 
 }  // namespace
 
+Status CheckOrdersUnpaid(const MerchantSuiteOptions& options) {
+  if (options.state_url.empty()) return Status::Ok();
+  MerchantKit kit(options);
+  for (size_t i = 0; i < options.orders.size(); ++i) {
+    const MerchantOrder& o = options.orders[i];
+    std::optional<Snapshot> s;
+    std::optional<Outcome> bad = kit.State(o.out_trade_no, &s);
+    const std::string which = "--order #" + std::to_string(i + 1) + " " + o.out_trade_no + ": ";
+    if (bad) {
+      return Status(ErrorCode::kInvalidField, which + "cannot read its state: " + bad->reason);
+    }
+    std::string why;
+    if (!s->exists) {
+      why = "does not exist";
+    } else if (s->paid || s->refunded) {
+      why = std::string("is already ") + (s->refunded ? "refunded" : "paid");
+    }
+    if (!why.empty()) {
+      return Status(ErrorCode::kInvalidField,
+                    which + "the merchant's --state-url says the order " + why + " (exists " +
+                        (s->exists ? "true" : "false") + ", paid " + (s->paid ? "true" : "false") +
+                        ", refunded " + (s->refunded ? "true" : "false") +
+                        "); each run needs orders the merchant created unpaid for it (a "
+                        "second run needs new ones)");
+    }
+  }
+  return Status::Ok();
+}
+
 std::vector<Case> MerchantCases(const MerchantSuiteOptions& options) {
   auto kit = std::make_shared<MerchantKit>(options);
   std::vector<Case> cases;

@@ -1,5 +1,6 @@
 #include "vkspay/conformance/report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -31,7 +32,11 @@ Counts CountVerdicts(const Report& report) {
   return c;
 }
 
-int ExitCodeFor(const Report& report) { return CountVerdicts(report).fail > 0 ? 1 : 0; }
+int ExitCodeFor(const Report& report) {
+  const Counts c = CountVerdicts(report);
+  if (c.fail > 0) return 1;
+  return report.skip_is_incomplete && c.skip > 0 ? 3 : 0;
+}
 
 namespace {
 
@@ -90,6 +95,57 @@ std::string OneLine(std::string_view s, size_t max_chars) {
     ++chars;
   }
   return out;
+}
+
+// The text on lines of at most `width` code points (at least 1), broken at
+// spaces where it can; line breaks and tabs count as spaces, runs of spaces
+// collapse, and a word longer than a line is split.
+std::vector<std::string> Wrap(std::string_view s, size_t width) {
+  if (width == 0) width = 1;
+  const std::string flat = OneLine(s, std::string::npos);
+  std::vector<std::string> words;  // with their lengths in code points
+  std::vector<size_t> lengths;
+  for (size_t i = 0; i < flat.size();) {
+    if (flat[i] == ' ') {
+      ++i;
+      continue;
+    }
+    std::string word;
+    size_t chars = 0;
+    while (i < flat.size() && flat[i] != ' ') {
+      uint32_t cp = 0;
+      const size_t len = std::max<size_t>(1, Utf8At(flat, i, &cp));
+      if (chars == width) {  // split an over-long word
+        words.push_back(word);
+        lengths.push_back(chars);
+        word.clear();
+        chars = 0;
+      }
+      word.append(flat, i, len);
+      i += len;
+      ++chars;
+    }
+    words.push_back(word);
+    lengths.push_back(chars);
+  }
+  std::vector<std::string> lines;
+  std::string line;
+  size_t line_chars = 0;
+  for (size_t w = 0; w < words.size(); ++w) {
+    if (line_chars > 0 && line_chars + 1 + lengths[w] > width) {
+      lines.push_back(line);
+      line.clear();
+      line_chars = 0;
+    }
+    if (line_chars > 0) {
+      line += ' ';
+      ++line_chars;
+    }
+    line += words[w];
+    line_chars += lengths[w];
+  }
+  if (!line.empty() || lines.empty()) lines.push_back(line);
+  return lines;
 }
 
 std::string Seconds(double s) {
@@ -241,8 +297,13 @@ std::string ConsoleTable(const Report& report, size_t width) {
   };
   out << pad("VERDICT", 8) << pad("ID", id_width + 2) << "REASON\n";
   for (const CaseResult& r : report.results) {
+    // Wrapped, not cut: the reason is what a CI log reader needs whole.
+    const std::vector<std::string> lines = Wrap(r.outcome.reason, reason_width);
     out << pad(std::string(VerdictName(r.outcome.verdict)), 8) << pad(r.id, id_width + 2)
-        << OneLine(r.outcome.reason, reason_width) << "\n";
+        << lines[0] << "\n";
+    for (size_t i = 1; i < lines.size(); ++i) {
+      out << std::string(8 + id_width + 2, ' ') << lines[i] << "\n";
+    }
   }
   const Counts c = CountVerdicts(report);
   out << c.total << (c.total == 1 ? " case: " : " cases: ") << c.pass << " pass, " << c.warn

@@ -126,13 +126,36 @@ TEST(ConsoleTable, OneRowPerCaseAndTotals) {
   EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 7);  // header + 5 rows + totals
 }
 
-TEST(ConsoleTable, ReasonsAreCutToOneLine) {
+// Reasons were cut at about 70 characters with "...", losing what a CI log
+// reader needs; they are wrapped now.
+TEST(ConsoleTable, LongReasonsWrapUnderTheReasonColumn) {
+  Report r = Sample();
+  r.results[0].outcome.reason =
+      "acked (HTTP 200), and the merchant acted on it (its state URL shows paid turned true "
+      "and processed grew from 0 to 1)";
+  const std::string t = ConsoleTable(r, 100);
+  // ids are up to 23 wide: the reason column starts at 8 + 25 = 33 and holds 67.
+  const std::string indent(33, ' ');
+  EXPECT_NE(t.find("PASS    signing/ok               acked (HTTP 200), and the merchant acted on "
+                   "it (its state URL shows\n" +
+                   indent + "paid turned true and processed grew from 0 to 1)\n"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("..."), std::string::npos) << t;
+  EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 8);  // one continuation line
+}
+
+TEST(ConsoleTable, LineBreaksFlattenAndOverlongWordsSplit) {
   Report r = Sample();
   r.results[0].outcome.reason = "line one\nline two " + std::string(300, 'x');
   const std::string t = ConsoleTable(r, 100);
-  EXPECT_NE(t.find("line one line two"), std::string::npos);
-  EXPECT_NE(t.find("..."), std::string::npos);
-  EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 7);
+  EXPECT_NE(t.find("line one line two\n"), std::string::npos) << t;
+  // 300 x: four full lines of 67 and one of 32, each under the reason column.
+  const std::string indent(33, ' ');
+  EXPECT_NE(t.find(indent + std::string(67, 'x') + "\n"), std::string::npos) << t;
+  EXPECT_NE(t.find(indent + std::string(32, 'x') + "\n"), std::string::npos) << t;
+  EXPECT_EQ(std::count(t.begin(), t.end(), 'x'), 300);
+  EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 12);
 }
 
 TEST(ExitCodeFor, OnlyFailsFailTheRun) {
@@ -140,6 +163,18 @@ TEST(ExitCodeFor, OnlyFailsFailTheRun) {
   EXPECT_EQ(ExitCodeFor(r), 1);
   r.results.erase(r.results.begin() + 1);
   EXPECT_EQ(ExitCodeFor(r), 0);  // a Warn and a Skip remain
+}
+
+// Merchant mode without --order skipped 8 of 9 cases and exited 0.
+TEST(ExitCodeFor, SkipsMakeAnIncompleteRunWhenAskedTo) {
+  Report r = Sample();
+  r.skip_is_incomplete = true;
+  EXPECT_EQ(ExitCodeFor(r), 1);  // a Fail still says 1
+  r.results.erase(r.results.begin() + 1);
+  EXPECT_EQ(ExitCodeFor(r), 3);  // the Skip
+  EXPECT_NE(JsonReport(r).find("\"exit_code\": 3"), std::string::npos) << JsonReport(r);
+  r.skip_is_incomplete = false;
+  EXPECT_EQ(ExitCodeFor(r), 0);
 }
 
 }  // namespace

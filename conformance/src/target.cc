@@ -2,8 +2,12 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <random>
+#include <thread>
 
 namespace vkspay::conformance {
 
@@ -56,7 +60,59 @@ std::unique_ptr<httplib::Client> MakeClient(const std::string& origin, int timeo
   return c;
 }
 
+// A transport error in words a user acts on.
+std::string DescribeTransportError(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "connection refused";
+    case httplib::Error::ConnectionTimeout:
+      return "the connection timed out";
+    case httplib::Error::Read:
+      return "the connection was closed without an answer";
+    case httplib::Error::Write:
+      return "the request could not be sent";
+    default:
+      return httplib::to_string(e);
+  }
+}
+
 }  // namespace
+
+Status WaitForAnswer(std::string_view flag, const std::string& url, std::string_view probe_path,
+                     double wait_s, int timeout_s) {
+  std::string origin, path;
+  VKSPAY_RETURN_IF_ERROR(SplitUrl(flag, url, &origin, &path));
+  std::string probe = path + std::string(probe_path);
+  if (probe.empty()) probe = "/";
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::duration<double>(wait_s);
+  std::string last_error;
+  for (;;) {
+    httplib::Client client(origin);
+    // One try never outlasts the wait by more than its own timeout, and a
+    // wait's last try gets what is left of it (at least 1 s).
+    const double left =
+        std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    const int try_s =
+        wait_s > 0 ? std::max(1, std::min(timeout_s, static_cast<int>(left) + 1)) : timeout_s;
+    client.set_connection_timeout(try_s, 0);
+    client.set_read_timeout(try_s, 0);
+    httplib::Result res = client.Get(probe);
+    if (res) return Status::Ok();
+    last_error = DescribeTransportError(res.error());
+    const auto now = std::chrono::steady_clock::now();
+    if (now + std::chrono::milliseconds(200) > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::string msg = "nothing answers at " + url + " (GET " + probe + "): " + last_error;
+  if (wait_s > 0) {
+    char waited[32];
+    std::snprintf(waited, sizeof waited, "%.1f",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    msg += " after waiting " + std::string(waited) + " s (--wait)";
+  }
+  return Status(ErrorCode::kInternal, msg + "; is the server running?");
+}
 
 Target::Target(TargetOptions options) : options_(std::move(options)) {}
 Target::~Target() = default;
@@ -72,6 +128,7 @@ StatusOr<std::unique_ptr<Target>> Target::Create(const TargetOptions& options) {
     VKSPAY_RETURN_IF_ERROR(SplitUrl("--control-url", options.control_url, &corigin, &cpath));
     t->control_ = MakeClient(corigin, options.timeout_s);
     t->control_prefix_ = cpath;
+    t->keeper_ = std::make_shared<ClockKeeper>(options);
   }
   uint64_t seed = options.seed;
   if (seed == 0)
@@ -172,20 +229,78 @@ Status Target::SyncClock() {
                                                 a.body.substr(0, 200));
   }
   offset_s_ = a.json["now"].get<int64_t>() - clock_.NowSeconds();
+  if (!synced_ && keeper_ != nullptr) {
+    auto off = a.json.find("offset_s");
+    keeper_->set_initial_offset_s(off != a.json.end() && off->is_number() ? off->get<double>() : 0);
+  }
+  synced_ = true;
   return Status::Ok();
 }
 
 Status Target::AdvanceClock(double seconds) {
-  HttpAnswer a = ControlPost("/_sandbox/clock/advance", {{"seconds", seconds}});
-  if (!a.transport_ok) {
-    return Status(ErrorCode::kInvalidField, "POST /_sandbox/clock/advance: no answer: " + a.error);
-  }
-  if (a.status != 200) {
-    return Status(ErrorCode::kInvalidField, "POST /_sandbox/clock/advance answered HTTP " +
-                                                std::to_string(a.status) + ": " +
-                                                a.body.substr(0, 200));
-  }
+  if (keeper_ == nullptr) return Status(ErrorCode::kInvalidField, "no control API");
+  VKSPAY_RETURN_IF_ERROR(keeper_->Advance(seconds));
   return SyncClock();
+}
+
+ClockKeeper::ClockKeeper(const TargetOptions& options) : options_(options) {
+  std::string origin;
+  Status st = SplitUrl("--control-url", options.control_url, &origin, &prefix_);
+  client_ = MakeClient(st.ok() ? origin : "http://127.0.0.1:9", options.timeout_s);
+}
+
+ClockKeeper::~ClockKeeper() = default;
+
+void ClockKeeper::set_initial_offset_s(double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  initial_offset_s_ = seconds;
+}
+
+bool ClockKeeper::moved() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return moved_;
+}
+
+Status ClockKeeper::PostChecked(const std::string& path, const nlohmann::json& body) {
+  httplib::Headers headers;
+  if (!options_.control_token.empty()) {
+    headers.emplace("Authorization", "Bearer " + options_.control_token);
+  }
+  httplib::Result res = client_->Post(prefix_ + path, headers, body.dump(), "application/json");
+  if (!res) {
+    return Status(ErrorCode::kInvalidField,
+                  "POST " + path + ": no answer: " + DescribeTransportError(res.error()));
+  }
+  if (res->status != 200) {
+    return Status(ErrorCode::kInvalidField, "POST " + path + " answered HTTP " +
+                                                std::to_string(res->status) + ": " +
+                                                res->body.substr(0, 200));
+  }
+  return Status::Ok();
+}
+
+Status ClockKeeper::Advance(double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (restoring_) {
+    return Status(ErrorCode::kInternal,
+                  "the run is ending: the sandbox clock is being put back, not advanced");
+  }
+  // Counted as moved before the answer: a timed-out advance may still land.
+  moved_ = true;
+  return PostChecked("/_sandbox/clock/advance", {{"seconds", seconds}});
+}
+
+Status ClockKeeper::Restore() {
+  std::lock_guard<std::mutex> lock(mu_);
+  restoring_ = true;
+  if (!moved_) return Status::Ok();
+  VKSPAY_RETURN_IF_ERROR(PostChecked("/_sandbox/clock/reset", nlohmann::json::object()));
+  if (initial_offset_s_ > 0) {
+    VKSPAY_RETURN_IF_ERROR(
+        PostChecked("/_sandbox/clock/advance", {{"seconds", initial_offset_s_}}));
+  }
+  moved_ = false;
+  return Status::Ok();
 }
 
 HttpAnswer Target::GetUrl(const std::string& url) {

@@ -1,6 +1,14 @@
 #include "vkspay/conformance/target.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 namespace vkspay::conformance {
 namespace {
@@ -67,6 +75,87 @@ TEST(Target, ABadBaseUrlIsRefused) {
   auto t = Target::Create(o);
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("--base-url"), std::string::npos);
+}
+
+// A port on which nothing listens: bound without listen(), then closed.
+int ClosedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Before --wait a server run against a dead port printed a FAIL "no answer:
+// Connection" for every case; now one error says what is wrong.
+TEST(WaitForAnswer, NothingListeningIsOneClearError) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  Status st = WaitForAnswer("--base-url", url, "/_sandbox/health", 0, 2);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ErrorCode::kInternal);
+  EXPECT_EQ(st.message(),
+            "nothing answers at " + url +
+                " (GET /_sandbox/health): connection refused; is the server running?");
+}
+
+TEST(WaitForAnswer, GivesUpAfterTheWaitSayingHowLong) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  const auto start = std::chrono::steady_clock::now();
+  Status st = WaitForAnswer("--base-url", url, "/_sandbox/health", 0.6, 2);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("connection refused after waiting 0."), std::string::npos)
+      << st.message();
+  EXPECT_GE(took, 0.4);
+  EXPECT_LT(took, 3.0);
+}
+
+// The CI case: the server comes up while the suite waits.
+TEST(WaitForAnswer, ReturnsOnceAServerStartedLateAnswers) {
+  httplib::Server server;
+  server.Get("/_sandbox/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"ok\":true}", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    server.listen_after_bind();
+  });
+  // Bound but not yet accepting: the first tries wait in the backlog or fail.
+  Status st = WaitForAnswer("--base-url", "http://127.0.0.1:" + std::to_string(port),
+                            "/_sandbox/health", 10, 2);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  server.stop();
+  late.join();
+}
+
+TEST(WaitForAnswer, AnyHttpStatusCountsAsAnAnswer) {
+  httplib::Server server;  // no routes: every GET is a 404
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(
+      WaitForAnswer("--notify-url", "http://127.0.0.1:" + std::to_string(port) + "/n", "", 0, 2)
+          .ok());
+  server.stop();
+  t.join();
+}
+
+TEST(WaitForAnswer, ABadUrlNamesTheFlag) {
+  Status st = WaitForAnswer("--control-url", "localhost:1", "/_sandbox/health", 0, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidField);
+  EXPECT_NE(st.message().find("--control-url"), std::string::npos);
 }
 
 }  // namespace

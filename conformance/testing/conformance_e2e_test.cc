@@ -7,11 +7,14 @@
 //  - merchant mode against the correct reference handler (all Pass) and the
 //    naive one (exactly the expected Fails);
 //  - every JUnit file loaded back and checked against the JSON report.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,9 +113,9 @@ RunResult RunBinary(const std::vector<std::string>& args, const std::string& dir
 // A vkspay-sandbox process on a free port, stopped by PID.
 class SandboxProcess {
  public:
-  SandboxProcess() : dir_(TempDir()) {
-    pid_ = Spawn({VKSPAY_SANDBOX_BIN, "--listen", "127.0.0.1:0", "--db",
-                  ":memory:", "--control-token", kToken, "--quiet"},
+  explicit SandboxProcess(const std::string& listen = "127.0.0.1:0") : dir_(TempDir()) {
+    pid_ = Spawn({VKSPAY_SANDBOX_BIN, "--listen", listen, "--db", ":memory:", "--control-token",
+                  kToken, "--quiet"},
                  dir_ + "/sandbox.out", dir_ + "/sandbox.err");
     for (int i = 0; i < 200 && pid_ > 0; ++i) {
       const std::string out = ReadFile(dir_ + "/sandbox.out");
@@ -208,6 +211,22 @@ std::string Summary(const json& report) {
   return s;
 }
 
+// The sandbox clock's offset in seconds (GET /_sandbox/clock), -1 if no answer.
+double ClockOffset(const std::string& base_url) {
+  httplib::Client c(base_url);
+  auto res = c.Get("/_sandbox/clock", {{"Authorization", std::string("Bearer ") + kToken}});
+  if (!res || res->status != 200) return -1;
+  json j = json::parse(res->body, nullptr, false);
+  return j.is_object() && j["offset_s"].is_number() ? j["offset_s"].get<double>() : -1;
+}
+
+bool AdvanceSandboxClock(const std::string& base_url, double seconds) {
+  httplib::Client c(base_url);
+  auto res = c.Post("/_sandbox/clock/advance", {{"Authorization", std::string("Bearer ") + kToken}},
+                    json{{"seconds", seconds}}.dump(), "application/json");
+  return res && res->status == 200;
+}
+
 TEST(ConformanceServer, EveryCasePassesAgainstTheSandbox) {
   SandboxProcess sandbox;
   ASSERT_FALSE(sandbox.base_url().empty()) << "sandbox did not start: " << sandbox.log();
@@ -231,6 +250,9 @@ TEST(ConformanceServer, EveryCasePassesAgainstTheSandbox) {
     EXPECT_EQ(res["verdict"], expected) << id << ": " << res["reason"];
   }
   EXPECT_EQ(r.exit_code, kKnownSandboxDeviations.empty() ? 0 : 1) << r.out;
+  // The run moved the clock about 26 h; it put it back (before: left there,
+  // so every later request with a real timestamp was TIMESTAMP_EXPIRED).
+  EXPECT_EQ(ClockOffset(sandbox.base_url()), 0.0);
   for (const char* group : {"signing/", "envelope/", "orders/", "lifecycle/", "notify/"}) {
     EXPECT_NE(r.out.find(group), std::string::npos) << "no " << group << " case in\n" << r.out;
   }
@@ -262,6 +284,74 @@ TEST(ConformanceServer, CasesNeedingTheControlApiSkipWithoutIt) {
     }
   }
   ExpectJUnitMatchesJson(dir + "/r.xml", report);
+}
+
+TEST(ConformanceServer, TheClockIsPutBackWhereTheRunFoundIt) {
+  SandboxProcess sandbox;
+  ASSERT_FALSE(sandbox.base_url().empty()) << sandbox.log();
+  ASSERT_TRUE(AdvanceSandboxClock(sandbox.base_url(), 100));
+  ScopedDir scoped;
+  RunResult r = RunBinary(
+      {VKSPAY_CONFORMANCE_BIN, "server", "--base-url", sandbox.base_url(), "--control-url",
+       sandbox.base_url(), "--control-token", kToken, "--case", "lifecycle/expired-order-closed"},
+      scoped.path);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ClockOffset(sandbox.base_url()), 100.0);
+}
+
+// Ctrl-C in the middle of a case that moved the clock a day ahead
+// (notify/ack-stops-retries then watches its receiver for 1.5 s).
+TEST(ConformanceServer, AnInterruptedRunPutsTheClockBack) {
+  SandboxProcess sandbox;
+  ASSERT_FALSE(sandbox.base_url().empty()) << sandbox.log();
+  ScopedDir scoped;
+  const std::string& dir = scoped.path;
+  pid_t suite =
+      Spawn({VKSPAY_CONFORMANCE_BIN, "server", "--base-url", sandbox.base_url(), "--control-url",
+             sandbox.base_url(), "--control-token", kToken, "--case", "notify/ack-stops-retries"},
+            dir + "/suite.out", dir + "/suite.err");
+  ASSERT_GT(suite, 0);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ClockOffset(sandbox.base_url()) < 86400 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_GE(ClockOffset(sandbox.base_url()), 86400.0) << ReadFile(dir + "/suite.err");
+  kill(suite, SIGINT);
+  int status = 0;
+  waitpid(suite, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_NE(ReadFile(dir + "/suite.err")
+                .find("vkspay-conformance: interrupted (SIGINT); the sandbox clock is where the "
+                      "run found it"),
+            std::string::npos)
+      << ReadFile(dir + "/suite.err");
+  EXPECT_EQ(ClockOffset(sandbox.base_url()), 0.0);
+}
+
+// --key and --merchantno come from VKSPAY_KEY / VKSPAY_MERCHANTNO when the
+// flags are absent, as in the vkspay CLI; a flag wins.
+TEST(ConformanceServer, KeyAndMerchantComeFromTheEnvironment) {
+  SandboxProcess sandbox;
+  ASSERT_FALSE(sandbox.base_url().empty()) << sandbox.log();
+  ScopedDir scoped;
+  const std::vector<std::string> args = {
+      VKSPAY_CONFORMANCE_BIN, "server", "--base-url",
+      sandbox.base_url(),     "--case", "signing/correct-request-accepted"};
+  ::setenv("VKSPAY_KEY", "not-the-demo-key", 1);
+  RunResult wrong_key = RunBinary(args, scoped.path);
+  std::vector<std::string> with_flag = args;
+  with_flag.insert(with_flag.end(), {"--key", "sandbox-demo-key-0123456789abcdef"});
+  RunResult flag_wins = RunBinary(with_flag, scoped.path);
+  ::unsetenv("VKSPAY_KEY");
+  ::setenv("VKSPAY_MERCHANTNO", "99999", 1);
+  RunResult wrong_merchant = RunBinary(args, scoped.path);
+  ::unsetenv("VKSPAY_MERCHANTNO");
+  EXPECT_EQ(wrong_key.exit_code, 1) << wrong_key.out;
+  EXPECT_NE(wrong_key.out.find("SIGN_ERROR"), std::string::npos) << wrong_key.out;
+  EXPECT_EQ(flag_wins.exit_code, 0) << flag_wins.out;
+  EXPECT_EQ(wrong_merchant.exit_code, 1) << wrong_merchant.out;
+  EXPECT_NE(wrong_merchant.out.find("UNKNOWN_MERCHANT"), std::string::npos) << wrong_merchant.out;
 }
 
 // A "server" that answers SUCCESS to everything, echoing out_trade_no: the
@@ -376,6 +466,56 @@ TEST(ConformanceMerchant, NaiveHandlerGetsExactlyTheExpectedFails) {
   ExpectJUnitMatchesJson(dir + "/m.xml", report);
 }
 
+// Before: no --order skipped 8 of 9 cases and exited 0, as if all was well.
+TEST(ConformanceMerchant, SkipsForWantOfOrdersExitThreeUnlessAllowed) {
+  HandlerOptions options;
+  options.kind = HandlerKind::kCorrect;
+  options.orders = Orders();
+  auto handler = ReferenceHandler::Start(options);
+  ASSERT_TRUE(handler.ok()) << handler.status().ToString();
+  ScopedDir scoped;
+  const std::string& dir = scoped.path;
+  RunResult r = RunBinary({VKSPAY_CONFORMANCE_BIN, "merchant", "--notify-url",
+                           (*handler)->notify_url(), "--json", dir + "/m.json"},
+                          dir);
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("8 of 9 cases skipped for want of input"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-skip"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadJson(dir + "/m.json")["exit_code"], 3);
+  RunResult allowed = RunBinary({VKSPAY_CONFORMANCE_BIN, "merchant", "--notify-url",
+                                 (*handler)->notify_url(), "--allow-skip"},
+                                dir);
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.out << allowed.err;
+}
+
+// Before: a second run with the same orders failed the correct handler,
+// whose orders the first run had paid.
+TEST(ConformanceMerchant, OrdersAlreadyPaidAreRefusedBeforeTheRun) {
+  HandlerOptions options;
+  options.kind = HandlerKind::kCorrect;
+  options.orders = Orders();
+  auto handler = ReferenceHandler::Start(options);
+  ASSERT_TRUE(handler.ok()) << handler.status().ToString();
+  ScopedDir scoped;
+  std::vector<std::string> args = {VKSPAY_CONFORMANCE_BIN, "merchant",
+                                   "--notify-url",         (*handler)->notify_url(),
+                                   "--state-url",          (*handler)->state_url()};
+  for (const MerchantOrder& o : Orders()) {
+    args.push_back("--order");
+    args.push_back(o.out_trade_no + "=" + o.total_fee);
+  }
+  RunResult first = RunBinary(args, scoped.path);
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
+  RunResult second = RunBinary(args, scoped.path);
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_EQ(second.out, "");
+  EXPECT_NE(second.err.find("vkspay-conformance merchant: --order #1 CONF-1: the merchant's "
+                            "--state-url says the order is already paid (exists true, paid true, "
+                            "refunded false)"),
+            std::string::npos)
+      << second.err;
+}
+
 TEST(ConformanceCli, BadCommandLinesExitTwoNamingTheProblem) {
   ScopedDir scoped;
   const std::string& dir = scoped.path;
@@ -397,6 +537,61 @@ TEST(ConformanceCli, BadCommandLinesExitTwoNamingTheProblem) {
       RunBinary({VKSPAY_CONFORMANCE_BIN, "server", "--base-url", "ftp://x"}, dir);
   EXPECT_EQ(bad_scheme.exit_code, 2);
   EXPECT_NE(bad_scheme.err.find("--base-url"), std::string::npos) << bad_scheme.err;
+}
+
+// A port on which nothing listens: bound without listen(), then closed.
+int ClosedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Before: 72 FAIL lines "no answer: Connection" and exit 1.
+TEST(ConformanceCli, NothingListeningIsOneErrorAndExitTwo) {
+  ScopedDir scoped;
+  const std::string url = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  RunResult r = RunBinary({VKSPAY_CONFORMANCE_BIN, "server", "--base-url", url}, scoped.path);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "vkspay-conformance server: nothing answers at " + url +
+                       " (GET /_sandbox/health): connection refused; is the server running?\n");
+  EXPECT_EQ(r.out, "");
+  RunResult waited = RunBinary(
+      {VKSPAY_CONFORMANCE_BIN, "server", "--base-url", url, "--wait", "0.5"}, scoped.path);
+  EXPECT_EQ(waited.exit_code, 2);
+  EXPECT_NE(waited.err.find("after waiting 0."), std::string::npos) << waited.err;
+}
+
+// The README's CI snippet: the sandbox is started in the background and the
+// suite, started at once, waits for it (before --wait: "the control API does
+// not answer", 3 runs out of 3).
+TEST(ConformanceCli, WaitLetsTheSuiteStartBeforeTheSandbox) {
+  ScopedDir scoped;
+  const std::string& dir = scoped.path;
+  const int port = ClosedPort();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  pid_t suite = Spawn(
+      {VKSPAY_CONFORMANCE_BIN, "server", "--wait", "20", "--base-url", url, "--control-url", url,
+       "--control-token", kToken, "--case", "signing/correct-*,lifecycle/paid-query-paid"},
+      dir + "/suite.out", dir + "/suite.err");
+  ASSERT_GT(suite, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  SandboxProcess sandbox("127.0.0.1:" + std::to_string(port));
+  ASSERT_EQ(sandbox.base_url(), url) << sandbox.log();
+  int status = 0;
+  waitpid(suite, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(dir + "/suite.out") << ReadFile(dir + "/suite.err");
+  EXPECT_NE(ReadFile(dir + "/suite.out").find("lifecycle/paid-query-paid"), std::string::npos);
 }
 
 }  // namespace

@@ -231,10 +231,20 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     const int64_t now = ctx_.clock->NowSeconds();
     const int64_t t = static_cast<int64_t>(*ts_num);
     if (t < now - settings.timestamp_window_s || t > now + settings.timestamp_window_s) {
-      return Status(ErrorCode::kTimestampExpired,
-                    "timestamp " + std::to_string(t) + " 与服务器时间 " + std::to_string(now) +
-                        " 相差 " + std::to_string(t > now ? t - now : now - t) +
-                        " 秒, 允许 ±" + std::to_string(settings.timestamp_window_s) + " 秒");
+      std::string msg = "timestamp " + std::to_string(t) + " 与服务器时间 " + std::to_string(now) +
+                        " 相差 " + std::to_string(t > now ? t - now : now - t) + " 秒, 允许 ±" +
+                        std::to_string(settings.timestamp_window_s) + " 秒";
+      // A sandbox-only hint: a clock advanced by a test (vkspay-conformance
+      // moves it ~26 h) otherwise looks like a client with a wrong clock.
+      const int64_t offset_s =
+          ctx_.sandbox_clock != nullptr ? ctx_.sandbox_clock->offset_us() / 1'000'000 : 0;
+      if (offset_s != 0) {
+        msg += "; 沙箱时钟已被拨快 " + std::to_string(offset_s) +
+               " 秒 (the sandbox clock is offset by +" + std::to_string(offset_s) +
+               " s from the system clock by POST /_sandbox/clock/advance; "
+               "POST /_sandbox/clock/reset puts it back)";
+      }
+      return Status(ErrorCode::kTimestampExpired, msg);
     }
     if (!replay_.Remember(*merchantno, std::get<std::string>(*f.Find("sign")), t, now)) {
       return Status(ErrorCode::kNonceReplayed,

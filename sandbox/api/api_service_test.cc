@@ -175,6 +175,36 @@ TEST_F(ApiServiceTest, TimestampWindowAndReplay) {
   EXPECT_EQ(OrderCount(), 1);
 }
 
+// After a vkspay-conformance run moved the sandbox clock ~26 h, requests
+// stamped with the real time were refused with no word of the offset.
+TEST_F(ApiServiceTest, TimestampExpiredSaysWhenTheSandboxClockIsOffset) {
+  SandboxClock sandbox_clock(&clock_);
+  SandboxContext ctx = ctx_;
+  ctx.clock = &sandbox_clock;
+  ctx.sandbox_clock = &sandbox_clock;
+  api_ = std::make_unique<ApiService>(ctx);
+  ASSERT_TRUE(sandbox_clock.AdvanceMicros(93'600'000'000).ok());
+  json j = Send(Request("orderquery", {{"out_trade_no", std::string("X")}}));
+  ExpectFail(j, "TIMESTAMP_EXPIRED");
+  EXPECT_EQ(j["return_msg"],
+            "请求已过期: timestamp " + std::to_string(kNow) + " 与服务器时间 " +
+                std::to_string(kNow + 93600) +
+                " 相差 93600 秒, 允许 ±300 秒; 沙箱时钟已被拨快 93600 秒 (the sandbox clock is "
+                "offset by +93600 s from the system clock by POST /_sandbox/clock/advance; "
+                "POST /_sandbox/clock/reset puts it back)");
+  // Put back, the same request (fresh nonce) passes the window; with no
+  // offset the message is VksPay's alone.
+  sandbox_clock.ResetOffset();
+  json ok = Send(Request("orderquery", {{"out_trade_no", std::string("X")}}));
+  ExpectFail(ok, "ORDER_NOT_EXIST");
+  clock_.AdvanceSeconds(301);
+  Fields stale = Request("orderquery", {{"out_trade_no", std::string("X")}});
+  clock_.AdvanceSeconds(-301);
+  json plain = Send(stale);
+  ExpectFail(plain, "TIMESTAMP_EXPIRED");
+  EXPECT_EQ(plain["return_msg"].get<std::string>().find("沙箱时钟"), std::string::npos);
+}
+
 TEST_F(ApiServiceTest, NotifyUrlIsRequiredUnlessTheMerchantHasOne) {
   ExpectFail(Send(Request("webpay", {{"total_fee", 0.01}})), "MISSING_FIELD");
   ExpectFail(Send(Request("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("ftp://x")}})),

@@ -218,11 +218,29 @@ void RegisterNotifyRoutes(httplib::Server& server, const SandboxContext& ctx,
                   return ReplyError(res, Status(ErrorCode::kInvalidField,
                                                 "seconds must be a number >= 0 (fractions "
                                                 "allowed, at most ten years), got " +
-                                                    ShowJson(*it)));
+                                                    ShowJson(*it) +
+                                                    "; POST /_sandbox/clock/reset puts the clock "
+                                                    "back to the system time"));
                 }
                 Status st = ctx.sandbox_clock->AdvanceMicros(std::llround(seconds * 1e6));
                 if (!st.ok()) return ReplyError(res, st);
                 Reply(res, 200, ClockJson(ctx));
+              }));
+
+  // The way back after advances (the clock never moves back otherwise):
+  // vkspay-conformance calls it when it ends, so a sandbox it graded accepts
+  // real timestamps again.
+  server.Post("/_sandbox/clock/reset",
+              Guarded(token, [ctx](const httplib::Request&, httplib::Response& res) {
+                if (ctx.sandbox_clock == nullptr) {
+                  return ReplyError(
+                      res, Status(ErrorCode::kInvalidField, "this sandbox's clock cannot be reset"),
+                      409);
+                }
+                const int64_t removed_us = ctx.sandbox_clock->ResetOffset();
+                Json j = ClockJson(ctx);
+                j["removed_s"] = static_cast<double>(removed_us) / 1e6;
+                Reply(res, 200, j);
               }));
 }
 

@@ -12,6 +12,9 @@
 //   POST /_sandbox/clock/advance  {"seconds":N}   N >= 0, may be fractional
 //        {"ok":true,"now":unix_s,"now_us":...,"offset_s":...,"time_scale":...,
 //         "notify_profile":...}
+//   POST /_sandbox/clock/reset    offset back to 0: the same + "removed_s"
+//        (what was removed); pending deliveries and scheduled actions keep
+//        their due times, so they fall due that much later
 //
 // N: {"id","notify_id","type","merchantno","out_trade_no","out_refund_no",
 //     "notify_url","delivered_to","state","attempts","total_attempts",

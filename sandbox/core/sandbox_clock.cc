@@ -11,13 +11,23 @@ Status SandboxClock::AdvanceMicros(int64_t micros) {
                                                 std::to_string(micros) + " microseconds");
   }
   offset_us_.fetch_add(micros);
+  NotifyObservers();
+  return Status::Ok();
+}
+
+int64_t SandboxClock::ResetOffset() {
+  const int64_t removed = offset_us_.exchange(0);
+  if (removed != 0) NotifyObservers();
+  return removed;
+}
+
+void SandboxClock::NotifyObservers() {
   std::vector<std::function<void()>> observers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     observers = observers_;
   }
   for (const auto& observer : observers) observer();
-  return Status::Ok();
 }
 
 void SandboxClock::AddObserver(std::function<void()> observer) {

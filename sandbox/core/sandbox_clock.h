@@ -1,7 +1,9 @@
 // The sandbox's clock: a base clock (the system clock in main, a FakeClock in
-// tests) plus an offset that only grows, moved by the control API
+// tests) plus an offset, moved forward by the control API
 // (POST /_sandbox/clock/advance) so tests can jump over retry delays, the way
-// Stripe's test clocks do. Every component reads time through it.
+// Stripe's test clocks do, and put back to 0 by POST /_sandbox/clock/reset
+// (never set to anything else, so no component sees time go back by more
+// than what was added). Every component reads time through it.
 //
 // Thread-safe. Owned by main (or a test), which keeps the base clock alive
 // longer than it.
@@ -31,11 +33,18 @@ class SandboxClock final : public Clock {
   // (on the calling thread). Errors: kInvalidField for a negative amount.
   Status AdvanceMicros(int64_t micros);
 
-  // Registers a function called after every advance (the notification
+  // Sets the offset back to 0 (the base clock's time) and then calls every
+  // observer. Returns the offset it removed, microseconds (0: nothing to do;
+  // the observers are not called then).
+  int64_t ResetOffset();
+
+  // Registers a function called after every advance or reset (the notification
   // dispatcher wakes up on it). The function must be thread-safe.
   void AddObserver(std::function<void()> observer);
 
  private:
+  void NotifyObservers();
+
   const Clock* base_;
   std::atomic<int64_t> offset_us_{0};
   std::mutex mu_;

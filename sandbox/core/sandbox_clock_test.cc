@@ -37,5 +37,21 @@ TEST(SandboxClock, TellsEveryObserverAfterEachAdvance) {
   EXPECT_EQ(seen, 7);  // observers run after the clock moved
 }
 
+// A conformance run advanced the clock ~26 h and nothing could put it back:
+// every later request with a real timestamp was TIMESTAMP_EXPIRED.
+TEST(SandboxClock, ResetPutsTheOffsetBackToZeroAndTellsTheObservers) {
+  FakeClock base(1'000'000);
+  SandboxClock clock(&base);
+  int calls = 0;
+  clock.AddObserver([&] { ++calls; });
+  ASSERT_TRUE(clock.AdvanceMicros(93'600'000'000).ok());
+  EXPECT_EQ(clock.ResetOffset(), 93'600'000'000);
+  EXPECT_EQ(clock.offset_us(), 0);
+  EXPECT_EQ(clock.NowMicros(), 1'000'000);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(clock.ResetOffset(), 0);  // nothing to remove: observers left alone
+  EXPECT_EQ(calls, 2);
+}
+
 }  // namespace
 }  // namespace vkspay::sandbox

@@ -318,6 +318,30 @@ TEST(NotifyIntegration, ClockAdvanceThroughTheControlApiMakesTheRetryDue) {
   h.Post("/_sandbox/clock/advance", {{"seconds", "1"}}, 400);
 }
 
+// Advances only ever added up, and POST /_sandbox/reset keeps the offset: a
+// vkspay-conformance run left the sandbox ~26 h ahead, refusing every request
+// stamped with the real time.
+TEST(NotifyIntegration, ClockResetPutsTheOffsetBackToZero) {
+  NotifyHarness h(1.0);
+  h.Post("/_sandbox/clock/advance", {{"seconds", 93600}});
+  h.Post("/_sandbox/reset", json::object());
+  EXPECT_EQ(h.Get("/_sandbox/clock")["offset_s"], 93600.0);
+  const int64_t real_now = SystemClock().NowSeconds();
+  json reset = h.Post("/_sandbox/clock/reset", json::object());
+  EXPECT_EQ(reset["ok"], true);
+  EXPECT_EQ(reset["offset_s"], 0.0);
+  EXPECT_EQ(reset["removed_s"], 93600.0);
+  EXPECT_LE(std::abs(reset["now"].get<int64_t>() - real_now), 2);
+  EXPECT_EQ(h.Get("/_sandbox/clock")["offset_s"], 0.0);
+  // Nothing left to remove: still 200, removed_s 0.
+  EXPECT_EQ(h.Post("/_sandbox/clock/reset", json::object())["removed_s"], 0.0);
+  // A negative advance is still refused, pointing at the way back.
+  json refused = h.Post("/_sandbox/clock/advance", {{"seconds", -60}}, 400);
+  EXPECT_NE(refused["message"].get<std::string>().find("POST /_sandbox/clock/reset"),
+            std::string::npos)
+      << refused.dump();
+}
+
 TEST(NotifyIntegration, RefusedNotifyUrlIsHeldAsBlockedWithTheReason) {
   NotifyHarness h(1.0);
   const std::string no = h.WebPayAndPay("http://169.254.169.254/latest/meta-data");

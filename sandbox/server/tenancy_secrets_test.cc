@@ -224,8 +224,9 @@ TEST(ControlToken, BeyondLoopbackTheControlApiRefusesRequestsWithoutItsToken) {
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->status, 200) << path << ": " << ok->body;
   }
-  for (const char* path : {"/_sandbox/pay", "/_sandbox/reset", "/_sandbox/clock/advance",
-                           "/_sandbox/faults/rules", "/_sandbox/notifications/resend"}) {
+  for (const char* path :
+       {"/_sandbox/pay", "/_sandbox/reset", "/_sandbox/clock/advance", "/_sandbox/clock/reset",
+        "/_sandbox/faults/rules", "/_sandbox/notifications/resend"}) {
     auto res = c.Post(path, "{}", "application/json");
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 401) << path << ": " << res->body;

@@ -18,6 +18,9 @@ struct Report {
   std::string started_at;  // ISO 8601 UTC
   double seconds = 0;
   std::vector<CaseResult> results;
+  // A skip makes the run incomplete (exit 3): merchant mode, where every skip
+  // is for want of input (--order), unless --allow-skip.
+  bool skip_is_incomplete = false;
 };
 
 struct Counts {
@@ -25,7 +28,9 @@ struct Counts {
 };
 Counts CountVerdicts(const Report& report);
 
-// 0 when no case failed, else 1 (warnings and skips do not fail a run).
+// 1 when a case failed; else 3 when a case was skipped and
+// skip_is_incomplete is set; else 0 (warnings, and skips otherwise, do not
+// fail a run).
 int ExitCodeFor(const Report& report);
 
 // Escapes text for XML 1.0 content and attribute values: & < > " ' become
@@ -46,8 +51,9 @@ std::string JUnitXml(const Report& report);
 // Invalid UTF-8 in reasons is replaced by U+FFFD.
 std::string JsonReport(const Report& report);
 
-// The console summary: one row per case (verdict, id, reason cut to one
-// line of at most `width` columns) and a totals line.
+// The console summary: one row per case (verdict, id, reason wrapped at
+// spaces onto continuation lines, indented to the reason column, so every row
+// stays within `width` code points) and a totals line.
 std::string ConsoleTable(const Report& report, size_t width = 120);
 
 // Writes `content` to `path` (truncating). Errors: kInternal naming the path.

@@ -49,6 +49,14 @@ constexpr size_t kMerchantOrdersNeeded = 8;
 // The merchant-mode cases, in run order (run them with the same options).
 std::vector<Case> MerchantCases(const MerchantSuiteOptions& options);
 
+// The preflight of merchant mode with a state URL: every --order must be an
+// order the merchant holds unpaid (exists, not paid, not refunded), or the
+// cases would grade a correct handler wrong (a second run with the same
+// orders finds them paid). Ok without a state URL. Errors: kInvalidField
+// naming the --order and what the state URL said, or what it answered when
+// that is not the documented JSON.
+Status CheckOrdersUnpaid(const MerchantSuiteOptions& options);
+
 }  // namespace vkspay::conformance
 
 #endif  // VKSPAY_CONFORMANCE_SUITES_H_

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,18 @@ struct ApiReply {
 Status SplitUrl(std::string_view what, const std::string& url, std::string* origin,
                 std::string* path);
 
+// Waits until something answers HTTP at `url`: GETs <url><probe> (server
+// mode: probe "/_sandbox/health", the sandbox's health route; merchant mode:
+// probe "", the notify URL itself) every 200 ms until any HTTP answer arrives
+// (a server without the control API answering 404 is up too) or `wait_s`
+// seconds have passed; `wait_s` 0 is a single try. A try's connect/read
+// timeout is `timeout_s`, cut to what is left of the wait.
+// Errors: kInvalidField naming `flag` for a bad URL; kInternal when nothing
+// answered: "nothing answers at <url> (GET <path>): connection refused; is the
+// server running?", saying how long it waited when it did.
+Status WaitForAnswer(std::string_view flag, const std::string& url, std::string_view probe,
+                     double wait_s, int timeout_s);
+
 struct TargetOptions {
   std::string base_url;  // requests go to <base_url>/api
   std::string merchantno;
@@ -57,6 +70,44 @@ struct TargetOptions {
   std::string control_token;
   int timeout_s = 10;
   uint64_t seed = 0;  // nonces and order numbers; 0 = from the system
+};
+
+// The sandbox clock's moves during a run, and the way back. The cases move
+// the clock forward (about 26 h in all against the sandbox); a clock left
+// there refuses every later request stamped with the real time, and
+// POST /_sandbox/reset does not move it. Restore puts it back to where the
+// run found it: at the end of the run, or from a signal watcher on Ctrl-C.
+// Thread-safe: Advance and Restore exclude each other, so an advance in
+// flight when Restore starts is undone too, and none starts after it.
+class ClockKeeper {
+ public:
+  // Uses its own HTTP client to options.control_url (which must be valid).
+  explicit ClockKeeper(const TargetOptions& options);
+  ~ClockKeeper();
+
+  // The offset the run found (the "offset_s" of the first GET /_sandbox/clock).
+  void set_initial_offset_s(double seconds);
+  // POST /_sandbox/clock/advance. Errors: kInvalidField with the control API's
+  // answer; kInternal once Restore has been called (the run is ending).
+  Status Advance(double seconds);
+  // If an advance was made: POST /_sandbox/clock/reset, then an advance by the
+  // initial offset when it was not 0. Later Advance calls are refused; a second
+  // Restore does nothing. Errors: kInvalidField with the control API's answer
+  // (a sandbox older than /_sandbox/clock/reset answers 404).
+  Status Restore();
+  // Whether the clock is (possibly) away from where the run found it.
+  bool moved() const;
+
+ private:
+  Status PostChecked(const std::string& path, const nlohmann::json& body);
+
+  TargetOptions options_;
+  std::string prefix_;
+  mutable std::mutex mu_;
+  std::unique_ptr<httplib::Client> client_;  // guarded by mu_
+  double initial_offset_s_ = 0;              // guarded by mu_
+  bool moved_ = false;                       // guarded by mu_
+  bool restoring_ = false;                   // guarded by mu_
 };
 
 class Target {
@@ -89,9 +140,13 @@ class Target {
   HttpAnswer ControlPost(const std::string& path, const nlohmann::json& body);
   // Re-reads the server clock (GET /_sandbox/clock) and updates the offset.
   Status SyncClock();
-  // POST /_sandbox/clock/advance, then SyncClock. Errors: kInvalidField when
-  // the target refuses (e.g. a clock that cannot move), with its message.
+  // POST /_sandbox/clock/advance (through clock_keeper()), then SyncClock.
+  // Errors: kInvalidField when the target refuses (e.g. a clock that cannot
+  // move), with its message; kInternal once the keeper is restoring.
   Status AdvanceClock(double seconds);
+  // Null without a control API. Shared so a signal watcher can restore the
+  // clock while the run's thread is inside a case.
+  std::shared_ptr<ClockKeeper> clock_keeper() const { return keeper_; }
 
   // GET of an absolute URL (for the payment link), same timeouts.
   HttpAnswer GetUrl(const std::string& url);
@@ -106,6 +161,8 @@ class Target {
   std::string control_prefix_;
   std::unique_ptr<httplib::Client> api_;
   std::unique_ptr<httplib::Client> control_;
+  std::shared_ptr<ClockKeeper> keeper_;
+  bool synced_ = false;
   SystemClock clock_;
   int64_t offset_s_ = 0;
   std::unique_ptr<SeededRandom> random_;
