@@ -19,6 +19,7 @@
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/errors.h"
 #include "vkspay/protocol/signature.h"
+#include "vkspay/version.h"
 
 namespace vkspay::client {
 namespace {
@@ -396,6 +397,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   app.footer(kFooter);
   app.fallthrough();
   app.require_subcommand(1);
+  app.set_version_flag("--version", VersionLine("vkspay"));
   app.add_option("--base-url", a.base_url, "VksPay base URL; requests go to <base>/api")
       ->envname("VKSPAY_BASE_URL")
       ->capture_default_str();

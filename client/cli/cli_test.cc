@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fake_vkspay.h"
+#include "vkspay/version.h"
 
 namespace vkspay::client {
 namespace {
@@ -232,6 +233,12 @@ TEST(CliUsage, UnknownFlagIsUsage) {
 TEST(CliUsage, NoSubcommandIsUsage) {
   CliRun r = RunRaw({"vkspay"});
   EXPECT_EQ(r.code, kExitUsage);
+}
+
+TEST(CliUsage, VersionNamesTheCommitAndExitsZero) {
+  CliRun r = RunRaw({"vkspay", "--version"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, VersionLine("vkspay") + "\n");
 }
 
 TEST(CliUsage, HelpExitsZero) {
