@@ -269,8 +269,11 @@ int RunListen(const Args& a, std::ostream& out, std::ostream& err) {
   }
   std::string merchants;
   for (const auto& [mno, key] : opts.keys) merchants += (merchants.empty() ? "" : ", ") + mno;
-  out << "vkspay listen: listening on " << listener.url() << " ("
-      << (opts.keys.size() == 1 ? "merchant " : "merchants ") << merchants << ")" << std::endl;
+  // With --json, stdout carries only JSON lines (one per notification, then
+  // the stats) so it can be piped to jq; the ready line goes to stderr.
+  std::ostream& ready = a.json ? err : out;
+  ready << "vkspay listen: listening on " << listener.url() << " ("
+        << (opts.keys.size() == 1 ? "merchant " : "merchants ") << merchants << ")" << std::endl;
   if (!a.json) {
     if (!opts.forward_to.empty()) out << "  forwarding to " << opts.forward_to << "\n";
     if (opts.fail_mode != FailMode::kNone || opts.fail_first > 0 || opts.fail_rate > 0) {

@@ -52,4 +52,13 @@ for _ in $(seq 100); do grep -q "listening on" "$work/out2" && break; sleep 0.05
 export VKSPAY_BASE_URL=$(grep -o 'http://[0-9.:]*' "$work/out2" | head -1)
 "$VKSPAY" query "$no" | grep -q REFUND || fail "after restart the order is not REFUND"
 echo "ok - restart keeps the order (status REFUND)"
+
+# listen --json: stdout is JSON only (the ready line is on stderr).
+"$VKSPAY" listen --port 0 --json >"$work/listen.out" 2>"$work/listen.err" &
+lpid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/listen.err" && break; sleep 0.05; done
+kill -TERM "$lpid"; wait "$lpid" || fail "listen exit status"
+grep -q "listening on" "$work/listen.err" || fail "listen --json ready line not on stderr"
+[[ $(head -c1 "$work/listen.out") == "{" ]] || fail "listen --json stdout: $(cat "$work/listen.out")"
+echo "ok - listen --json keeps stdout JSON"
 echo "all CLI end-to-end checks passed"

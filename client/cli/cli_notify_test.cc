@@ -95,10 +95,12 @@ class ListenRun {
   int WaitReady() {
     const std::string marker = "listening on http://127.0.0.1:";
     for (int i = 0; i < 10'000; ++i) {
-      std::string s = out_.str();
-      size_t at = s.find(marker);
-      if (at != std::string::npos && s.find('\n', at) != std::string::npos) {
-        return std::stoi(s.substr(at + marker.size()));
+      // The ready line is on stdout, or on stderr with --json.
+      for (const std::string& s : {out_.str(), err_.str()}) {
+        size_t at = s.find(marker);
+        if (at != std::string::npos && s.find('\n', at) != std::string::npos) {
+          return std::stoi(s.substr(at + marker.size()));
+        }
       }
       if (!err_.str().empty()) return -1;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -186,12 +188,14 @@ TEST(CliListen, JsonPrintsOneObjectPerNotificationAndStatsAtTheEnd) {
   const std::string body = EncodeForm(SignNotification(Payment("N1"), 1764296761, "1", kKey));
   EXPECT_EQ(PostNotification(port, body, "/notify"), 200);
   EXPECT_EQ(run.Stop(), kExitOk) << run.err();
+  // Regression (issue #14): the human ready line was the first line of
+  // stdout, so `vkspay listen --json | jq` failed; it is on stderr now.
+  EXPECT_EQ(run.err().rfind("vkspay listen: listening on http://127.0.0.1:", 0), 0u) << run.err();
   std::istringstream lines(run.out());
-  std::string ready, event, stats;
-  std::getline(lines, ready);
+  std::string event, stats, extra;
   std::getline(lines, event);
   std::getline(lines, stats);
-  EXPECT_EQ(ready.rfind("vkspay listen: listening on ", 0), 0u) << ready;
+  EXPECT_FALSE(std::getline(lines, extra)) << "unexpected third stdout line: " << extra;
   nlohmann::json e = nlohmann::json::parse(event, nullptr, false);
   ASSERT_TRUE(e.is_object()) << run.out();
   EXPECT_EQ(e["out_trade_no"], "P1");
