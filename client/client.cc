@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <utility>
@@ -45,6 +47,40 @@ Value YuanValue(int64_t fen) { return static_cast<double>(fen) / 100.0; }
 
 void SetIf(Fields& f, const char* name, const std::optional<std::string>& v) {
   if (v.has_value()) f.Set(name, *v);
+}
+
+// "2", "0.25": seconds as a person would write them.
+std::string Seconds(std::chrono::milliseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+// A request that got no HTTP answer: TIMEOUT when httplib gave up on a
+// timeout (a read or write that failed only after `timeout` is one: httplib
+// reports it as Read/Write), CONNECT_ERROR otherwise (refused, unreachable,
+// TLS, or the connection dropped before the answer).
+Status TransportError(const std::string& url, httplib::Error error,
+                      std::chrono::milliseconds timeout,
+                      std::chrono::steady_clock::duration elapsed) {
+  const bool timed_out = error == httplib::Error::ConnectionTimeout ||
+                         ((error == httplib::Error::Read || error == httplib::Error::Write) &&
+                          elapsed >= timeout * 9 / 10);
+  if (timed_out) {
+    return Status(ErrorCode::kTimeout,
+                  url + ": " +
+                      (error == httplib::Error::ConnectionTimeout ? "connect timed out after "
+                                                                  : "timed out after ") +
+                      Seconds(timeout) + " s");
+  }
+  if (error == httplib::Error::Read || error == httplib::Error::Write) {
+    return Status(ErrorCode::kConnectError,
+                  url + ": 连接在应答前断开 (" + httplib::to_string(error) + ")");
+  }
+  return Status(ErrorCode::kConnectError, "无法连接 " + url + ": " + httplib::to_string(error));
 }
 
 Status BadAnswer(std::string_view where, std::string what) {
@@ -201,6 +237,18 @@ ErrorCode ErrorCodeFromName(std::string_view name) {
   return ErrorCode::kInternal;
 }
 
+namespace {
+
+// ErrorCodeFromName for an err_code a server sent: the client-side codes
+// (CONNECT_ERROR, TIMEOUT) would pass a server's failure off as a transport
+// failure, so they count as unknown (kInternal) there.
+ErrorCode ServerErrorCode(std::string_view name) {
+  const ErrorCode ec = ErrorCodeFromName(name);
+  return ec == ErrorCode::kConnectError || ec == ErrorCode::kTimeout ? ErrorCode::kInternal : ec;
+}
+
+}  // namespace
+
 Status AnswerStatus(const nlohmann::json& answer) {
   auto rc = answer.find("return_code");
   if (rc == answer.end() || !rc->is_string()) {
@@ -216,7 +264,7 @@ Status AnswerStatus(const nlohmann::json& answer) {
   std::string msg;
   if (!GetString(answer, "err_code", "", err_code).ok()) err_code.clear();
   if (!GetString(answer, "return_msg", "", msg).ok()) msg.clear();
-  ErrorCode ec = ErrorCodeFromName(err_code);
+  ErrorCode ec = ServerErrorCode(err_code);
   if (msg.empty()) msg = err_code.empty() ? "FAIL (应答没有 err_code)" : err_code;
   if (ec == ErrorCode::kInternal && !err_code.empty() &&
       err_code != ErrCodeName(ErrorCode::kInternal)) {
@@ -276,7 +324,7 @@ Status ControlStatus(const nlohmann::json& answer) {
   if (!GetString(answer, "err_code", "", err_code).ok()) err_code.clear();
   if (!GetString(answer, "message", "", msg).ok()) msg.clear();
   if (msg.empty()) msg = err_code.empty() ? "控制接口失败 (应答没有 err_code)" : err_code;
-  return Status(ErrorCodeFromName(err_code), std::move(msg));
+  return Status(ServerErrorCode(err_code), std::move(msg));
 }
 
 StatusOr<Order> DecodeControlAnswer(const nlohmann::json& answer) {
@@ -554,9 +602,11 @@ StatusOr<RawAnswer> Client::Post(const std::string& path, const std::string& bod
   if (control && !options_.control_token.empty()) {
     headers.emplace("Authorization", "Bearer " + options_.control_token);
   }
+  const auto start = std::chrono::steady_clock::now();
   httplib::Result res = http_->Post(path, headers, body, kContentType);
   if (!res) {
-    return Status(ErrorCode::kInternal, "无法连接 " + url + ": " + httplib::to_string(res.error()));
+    return TransportError(url, res.error(), options_.timeout,
+                          std::chrono::steady_clock::now() - start);
   }
   return Decode(url, res->status, res->body);
 }
@@ -567,9 +617,11 @@ StatusOr<RawAnswer> Client::Get(const std::string& path_and_query) {
   if (!options_.control_token.empty()) {
     headers.emplace("Authorization", "Bearer " + options_.control_token);
   }
+  const auto start = std::chrono::steady_clock::now();
   httplib::Result res = http_->Get(path_and_query, headers);
   if (!res) {
-    return Status(ErrorCode::kInternal, "无法连接 " + url + ": " + httplib::to_string(res.error()));
+    return TransportError(url, res.error(), options_.timeout,
+                          std::chrono::steady_clock::now() - start);
   }
   return Decode(url, res->status, res->body);
 }
@@ -583,8 +635,13 @@ StatusOr<RawAnswer> Client::Decode(const std::string& url, int http_status, std:
     std::string shown = answer.body.substr(0, 120);
     if (answer.body.size() > 120) shown += "...";
     if (http_status == 404) {
-      // httplib's own 404: the sandbox has no such route (an older sandbox).
-      return Status(ErrorCode::kNotFound, url + " 不存在 (HTTP 404, 应答不是 JSON; 沙箱版本太旧?)" +
+      // httplib's own 404: the sandbox has no such route. A base URL that
+      // already ends in /api gets <base>/api/api: that, not an old sandbox,
+      // is the likely cause then.
+      const std::string why = prefix_.ends_with("/api")
+                                  ? "base URL 以 /api 结尾, 请求会发到 <base>/api: drop /api"
+                                  : "沙箱版本太旧?";
+      return Status(ErrorCode::kNotFound, url + " 不存在 (HTTP 404, 应答不是 JSON; " + why + ")" +
                                               (shown.empty() ? "" : ": " + shown));
     }
     return Status(ErrorCode::kInvalidJson, url + " 的应答 (HTTP " + std::to_string(http_status) +

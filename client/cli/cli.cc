@@ -25,9 +25,13 @@ namespace vkspay::client {
 namespace {
 
 constexpr char kFooter[] =
-    "Exit codes: 0 success; 1 VksPay answered FAIL, or the sandbox could not be reached\n"
-    "or answered something unreadable (stderr: \"vkspay: <ERR_CODE>: <message>\");\n"
-    "2 bad command line or invalid amount; 3 query: the order exists but is not paid.";
+    "Exit codes: 0 success; 1 VksPay answered FAIL, or answered something unreadable\n"
+    "(stderr: \"vkspay: <ERR_CODE>: <message>\"); 2 bad command line or invalid amount;\n"
+    "3 query: the order exists but is not paid; 4 CONNECT_ERROR: the server could not be\n"
+    "reached; 5 TIMEOUT: no answer within --timeout.";
+
+// What to check when nothing answered at all.
+constexpr char kTransportHint[] = " (is the sandbox running? --base-url / VKSPAY_BASE_URL)";
 
 // Everything the command line can set, bound to CLI11 options.
 struct Args {
@@ -84,8 +88,15 @@ std::string OneLine(std::string s) {
   return s;
 }
 
+// Prints the error line and returns `code`, except that a transport failure
+// (CONNECT_ERROR, TIMEOUT) gets its own exit code and a hint.
 int Fail(std::ostream& err, const Status& st, int code = kExitFailed) {
-  err << "vkspay: " << ErrCodeName(st.code()) << ": " << OneLine(st.message()) << "\n";
+  std::string hint;
+  if (st.code() == ErrorCode::kConnectError || st.code() == ErrorCode::kTimeout) {
+    code = st.code() == ErrorCode::kConnectError ? kExitConnect : kExitTimeout;
+    hint = kTransportHint;
+  }
+  err << "vkspay: " << ErrCodeName(st.code()) << ": " << OneLine(st.message()) << hint << "\n";
   return code;
 }
 

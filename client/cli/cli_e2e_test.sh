@@ -61,4 +61,9 @@ kill -TERM "$lpid"; wait "$lpid" || fail "listen exit status"
 grep -q "listening on" "$work/listen.err" || fail "listen --json ready line not on stderr"
 [[ $(head -c1 "$work/listen.out") == "{" ]] || fail "listen --json stdout: $(cat "$work/listen.out")"
 echo "ok - listen --json keeps stdout JSON"
+
+# Nothing listening: CONNECT_ERROR, exit 4.
+set +e; err=$(VKSPAY_BASE_URL=http://127.0.0.1:1 "$VKSPAY" query X 2>&1); rc=$?; set -e
+[[ $rc -eq 4 && "$err" == *CONNECT_ERROR*"is the sandbox running?"* ]] || fail "unreachable: rc=$rc err=$err"
+echo "ok - unreachable sandbox exits 4 with CONNECT_ERROR"
 echo "all CLI end-to-end checks passed"

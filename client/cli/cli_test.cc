@@ -1,6 +1,10 @@
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -247,12 +251,35 @@ TEST(CliUsage, HelpExitsZero) {
   EXPECT_NE(r.out.find("Exit codes"), std::string::npos) << r.out;
 }
 
-TEST(CliTransport, UnreachableSandboxIsOneLineAndExitOne) {
+constexpr char kHint[] = " (is the sandbox running? --base-url / VKSPAY_BASE_URL)\n";
+
+// Regression (issue #14): a refused connection was "SYSTEM_ERROR: 无法连接
+// ...", exit 1, the same as a server-side failure.
+TEST(CliTransport, UnreachableSandboxIsConnectErrorWithHintAndExitFour) {
   // Port 1 on loopback: nothing listens there, connecting is refused at once.
   CliRun r =
       RunRaw({"vkspay", "--base-url", "http://127.0.0.1:1", "--timeout", "1", "query", "P1"});
-  EXPECT_EQ(r.code, kExitFailed);
-  EXPECT_EQ(r.err.rfind("vkspay: SYSTEM_ERROR: 无法连接 http://127.0.0.1:1/api: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.code, kExitConnect);
+  EXPECT_EQ(r.err.rfind("vkspay: CONNECT_ERROR: 无法连接 http://127.0.0.1:1/api: ", 0), 0u)
+      << r.err;
+  EXPECT_TRUE(r.err.ends_with(kHint)) << r.err;
+}
+
+TEST(CliTransport, NoAnswerIsTimeoutWithTheSecondsAndExitFive) {
+  // Listens but never accepts: connecting succeeds, no answer ever comes.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  CliRun r = RunRaw({"vkspay", "--base-url", base, "--timeout", "0.2", "query", "P1"});
+  ::close(fd);
+  EXPECT_EQ(r.code, kExitTimeout);
+  EXPECT_EQ(r.err, "vkspay: TIMEOUT: " + base + "/api: timed out after 0.2 s" + kHint);
 }
 
 }  // namespace

@@ -216,8 +216,9 @@ struct NotificationFilter {
 };
 
 // The status a control answer stands for: OK for {"ok":true}, else the
-// catalogue entry named by err_code (kInternal if unknown) with `message`.
-// kInvalidJson without a boolean "ok".
+// catalogue entry named by err_code (kInternal if unknown, or one of the
+// client-side CONNECT_ERROR and TIMEOUT) with `message`. kInvalidJson
+// without a boolean "ok".
 Status ControlStatus(const nlohmann::json& answer);
 // Decoders for the notification control answers. Errors: ControlStatus's,
 // kInvalidJson naming a missing member or a field of the wrong type.
@@ -244,7 +245,8 @@ struct RawAnswer {
 };
 
 // The error a FAIL answer stands for: the catalogue entry named by err_code
-// (kInternal for an unknown or missing one) with return_msg as the message.
+// (kInternal for an unknown or missing one, and for the client-side
+// CONNECT_ERROR and TIMEOUT) with return_msg as the message.
 // OK for return_code "SUCCESS". kInvalidJson if return_code is missing or
 // neither SUCCESS nor FAIL.
 Status AnswerStatus(const nlohmann::json& answer);
@@ -281,8 +283,13 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Each returns the typed answer, or:
-  //  kInternal "无法连接 <url>: <httplib error>" when the request could not be
-  //  sent or its answer not read (timeouts included);
+  //  kTimeout "<url>: timed out after <timeout> s" when no answer came within
+  //  options().timeout (connecting, sending or reading);
+  //  kConnectError "无法连接 <url>: <httplib error>" when the server could not
+  //  be reached, or "<url>: 连接在应答前断开 (...)" when it dropped the
+  //  connection before answering;
+  //  kNotFound when the server has no such route (a non-JSON 404; the message
+  //  says "drop /api" when base_url ends in /api);
   //  kInvalidJson when the answer is not a JSON object or misses a field;
   //  the catalogue entry named by err_code when VksPay answers FAIL.
   StatusOr<Order> WebPay(const WebPayRequest& req);
@@ -296,8 +303,8 @@ class Client {
   // version, timestamp, signaturenonce) is set first, then each extra field
   // is set (so extra may override the envelope, which conformance tests
   // need), then sign. Returns the answer whatever its return_code; errors
-  // only for transport (kInternal) and a body that is not a JSON object
-  // (kInvalidJson).
+  // only for transport (kTimeout, kConnectError) and a body that is not a
+  // JSON object (kInvalidJson, or kNotFound for a non-JSON 404).
   StatusOr<RawAnswer> Call(std::string_view method, const Fields& extra);
 
   // The body Call would send (signed), for inspection and tests.
@@ -316,7 +323,7 @@ class Client {
 
   // Sandbox control API, notifications (Authorization: Bearer control_token).
   // Each returns the answer whatever its "ok" (decode it with the Decode*
-  // functions above); errors only for transport (kInternal), a body that is
+  // functions above); errors only for transport (kTimeout, kConnectError), a body that is
   // not a JSON object (kInvalidJson), or kNotFound when the sandbox answers
   // 404 without JSON (a sandbox that has no such endpoint).
   // GET /_sandbox/notifications?merchantno=&out_trade_no=&state=&limit=
