@@ -215,6 +215,7 @@ Fields ToFields(const MicroPayRequest& req) {
   SetIf(f, "out_trade_no", req.out_trade_no);
   SetIf(f, "subject", req.subject);
   SetIf(f, "attach", req.attach);
+  SetIf(f, "notify_url", req.notify_url);
   return f;
 }
 
@@ -293,23 +294,36 @@ StatusOr<Order> DecodeOrderAnswer(const nlohmann::json& answer, bool allow_not_p
   return OrderFromJson(*data, "data");
 }
 
+namespace {
+
+// The refund fields of `d`; out_refund_no may still be empty.
+StatusOr<Refund> RefundFromJson(const nlohmann::json& d, std::string_view where) {
+  if (!d.is_object()) {
+    return BadAnswer(where, "应为退款对象, 收到 " + std::string(d.type_name()));
+  }
+  Refund r;
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_trade_no", where, r.out_trade_no));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_refund_no", where, r.out_refund_no));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refund_fee", where, r.refund_fee));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "total_fee", where, r.total_fee));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refunded_fee", where, r.refunded_fee));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "status", where, r.status));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_refund", where, r.time_refund));
+  return r;
+}
+
+}  // namespace
+
 StatusOr<Refund> DecodeRefundAnswer(const nlohmann::json& answer) {
   VKSPAY_RETURN_IF_ERROR(AnswerStatus(answer));
   auto data = answer.find("data");
   if (data == answer.end() || !data->is_object()) return BadAnswer("data", "应为退款对象");
-  const nlohmann::json& d = *data;
-  Refund r;
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_trade_no", "data", r.out_trade_no));
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_refund_no", "data", r.out_refund_no));
-  if (r.out_refund_no.empty()) {
-    VKSPAY_RETURN_IF_ERROR(GetString(answer, "out_refund_no", "", r.out_refund_no));
+  StatusOr<Refund> r = RefundFromJson(*data, "data");
+  if (!r.ok()) return r.status();
+  if (r->out_refund_no.empty()) {
+    VKSPAY_RETURN_IF_ERROR(GetString(answer, "out_refund_no", "", r->out_refund_no));
   }
-  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refund_fee", "data", r.refund_fee));
-  VKSPAY_RETURN_IF_ERROR(GetFen(d, "total_fee", "data", r.total_fee));
-  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refunded_fee", "data", r.refunded_fee));
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "status", "data", r.status));
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_refund", "data", r.time_refund));
-  if (r.out_refund_no.empty()) return BadAnswer("data.out_refund_no", "缺失");
+  if (r->out_refund_no.empty()) return BadAnswer("data.out_refund_no", "缺失");
   return r;
 }
 
@@ -441,6 +455,36 @@ StatusOr<NotificationRecord> DecodeNotificationAnswer(const nlohmann::json& answ
   auto n = answer.find("notification");
   if (n == answer.end()) return BadAnswer("notification", "缺失");
   return RecordFromJson(*n, "notification");
+}
+
+StatusOr<std::vector<Order>> DecodeOrderList(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  auto list = answer.find("orders");
+  if (list == answer.end() || !list->is_array()) return BadAnswer("orders", "应为数组");
+  std::vector<Order> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    StatusOr<Order> o = OrderFromJson((*list)[i], "orders[" + std::to_string(i) + "]");
+    if (!o.ok()) return o.status();
+    out.push_back(std::move(o).value());
+  }
+  return out;
+}
+
+StatusOr<std::vector<Refund>> DecodeRefundList(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  auto list = answer.find("refunds");
+  if (list == answer.end() || !list->is_array()) return BadAnswer("refunds", "应为数组");
+  std::vector<Refund> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string where = "refunds[" + std::to_string(i) + "]";
+    StatusOr<Refund> r = RefundFromJson((*list)[i], where);
+    if (!r.ok()) return r.status();
+    if (r->out_refund_no.empty()) return BadAnswer(where + ".out_refund_no", "缺失");
+    out.push_back(std::move(r).value());
+  }
+  return out;
 }
 
 StatusOr<int64_t> DecodeResentAnswer(const nlohmann::json& answer) {
@@ -710,17 +754,44 @@ StatusOr<Order> Client::Pay(std::string_view out_trade_no, std::string_view chan
   return DecodeControlAnswer(a->json);
 }
 
+namespace {
+
+// Appends "?name=value" or "&name=value" (value URL-encoded); empty values
+// are not sent.
+void AddQuery(std::string& query, const char* name, const std::string& value) {
+  if (value.empty()) return;
+  query += query.empty() ? "?" : "&";
+  query += std::string(name) + "=" + httplib::detail::encode_query_param(value);
+}
+
+}  // namespace
+
+StatusOr<RawAnswer> Client::ListOrders(const OrderListFilter& filter) {
+  std::string query;
+  AddQuery(query, "merchantno", options_.merchantno);
+  AddQuery(query, "status", filter.status);
+  AddQuery(query, "limit", filter.limit > 0 ? std::to_string(filter.limit) : std::string());
+  AddQuery(query, "offset", filter.offset > 0 ? std::to_string(filter.offset) : std::string());
+  return Get(prefix_ + "/_sandbox/orders" + query);
+}
+
+StatusOr<RawAnswer> Client::ListRefunds(std::string_view out_trade_no) {
+  std::string query;
+  AddQuery(query, "merchantno", options_.merchantno);
+  AddQuery(query, "out_trade_no", std::string(out_trade_no));
+  return Get(prefix_ + "/_sandbox/refunds" + query);
+}
+
+StatusOr<RawAnswer> Client::Reset() {
+  return Post(prefix_ + "/_sandbox/reset", "{}", /*control=*/true);
+}
+
 StatusOr<RawAnswer> Client::ListNotifications(const NotificationFilter& filter) {
   std::string query;
-  auto add = [&query](const char* name, const std::string& value) {
-    if (value.empty()) return;
-    query += query.empty() ? "?" : "&";
-    query += std::string(name) + "=" + httplib::detail::encode_query_param(value);
-  };
-  add("merchantno", options_.merchantno);
-  add("out_trade_no", filter.out_trade_no);
-  add("state", filter.state);
-  add("limit", filter.limit > 0 ? std::to_string(filter.limit) : std::string());
+  AddQuery(query, "merchantno", options_.merchantno);
+  AddQuery(query, "out_trade_no", filter.out_trade_no);
+  AddQuery(query, "state", filter.state);
+  AddQuery(query, "limit", filter.limit > 0 ? std::to_string(filter.limit) : std::string());
   return Get(prefix_ + "/_sandbox/notifications" + query);
 }
 

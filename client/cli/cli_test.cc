@@ -143,6 +143,7 @@ TEST_F(CliTest, MicroPaySendsEmptyStringsAndPayCate) {
   EXPECT_EQ(Str(f, "kuantai"), "");
   EXPECT_EQ(Str(f, "pay_cate"), "pay");
   EXPECT_EQ(Str(f, "out_trade_no"), "<absent>");
+  EXPECT_EQ(Str(f, "notify_url"), "<absent>");
 }
 
 TEST_F(CliTest, MicroPayUserPayingPrintsTheOrderAndExitsNotPaid) {
@@ -173,6 +174,40 @@ TEST_F(CliTest, PayUsesTheControlTokenAndDefaults) {
   EXPECT_EQ(fake_.last().authorization, "Bearer t0k");
   EXPECT_EQ(fake_.last().body,
             R"({"merchantno":"10001","out_trade_no":"P1","channel":"auto","outcome":"success"})");
+}
+
+// Regression (issue #14): pay exited 0 whatever the order became, so a
+// script could not tell that a fault or magic amount had failed the payment.
+TEST_F(CliTest, PayThatDidNotReachTheAskedOutcomeExitsThree) {
+  fake_.Answer(R"({"ok":true,"order":{"out_trade_no":"P1","status":"PAYERROR"}})");
+  CliRun r = Vkspay({"pay", "P1"});
+  EXPECT_EQ(r.code, kExitNotPaid) << r.err;
+  EXPECT_NE(r.out.find("status          PAYERROR\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "vkspay: pay: order P1 is PAYERROR, not SUCCESS as --outcome success asked\n");
+}
+
+TEST_F(CliTest, PayFailThatFailedExitsZero) {
+  fake_.Answer(R"({"ok":true,"order":{"out_trade_no":"P1","status":"PAYERROR"}})");
+  CliRun r = Vkspay({"pay", "P1", "--outcome", "fail"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, PayCancelThatLeftTheOrderUnpaidExitsThree) {
+  fake_.Answer(R"({"ok":true,"order":{"out_trade_no":"P1","status":"USERPAYING"}})");
+  CliRun r = Vkspay({"--json", "pay", "P1", "--outcome", "cancel"});
+  EXPECT_EQ(r.code, kExitNotPaid) << r.err;
+  EXPECT_EQ(r.out, R"({"ok":true,"order":{"out_trade_no":"P1","status":"USERPAYING"}})"
+                   "\n");
+  EXPECT_NE(r.err.find("is USERPAYING, not CLOSED"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, MicroPaySendsNotifyUrlWhenGiven) {
+  fake_.Answer(kPaidOrder);
+  CliRun r = Vkspay({"micropay", "--total-fee", "0.01", "--auth-code", "134567890123456789",
+                     "--notify-url", "http://127.0.0.1:9000/notify"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(Str(*fake_.last().fields, "notify_url"), "http://127.0.0.1:9000/notify");
 }
 
 TEST_F(CliTest, PayRejectsAnUnknownOutcomeAsUsage) {
@@ -237,6 +272,20 @@ TEST(CliUsage, UnknownFlagIsUsage) {
 TEST(CliUsage, NoSubcommandIsUsage) {
   CliRun r = RunRaw({"vkspay"});
   EXPECT_EQ(r.code, kExitUsage);
+}
+
+TEST(CliUsage, EverySubcommandsHelpShowsAnExample) {
+  for (const char* sub : {"sign", "webpay", "micropay", "query", "refund", "refund-query", "pay",
+                          "listen", "notifications", "resend", "orders", "refunds", "reset"}) {
+    CliRun r = RunRaw({"vkspay", sub, "--help"});
+    EXPECT_EQ(r.code, kExitOk) << sub << ": " << r.err;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ":\n" << r.out;
+    const std::string example = std::string("\n  vkspay ") + sub;
+    const size_t at = r.out.find(example);
+    ASSERT_NE(at, std::string::npos) << sub << ":\n" << r.out;
+    const char after = r.out[at + example.size()];
+    EXPECT_TRUE(after == ' ' || after == '\n') << sub << ":\n" << r.out;
+  }
 }
 
 TEST(CliUsage, VersionNamesTheCommitAndExitsZero) {

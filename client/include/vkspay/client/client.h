@@ -104,6 +104,9 @@ struct MicroPayRequest {
   std::optional<std::string> out_trade_no;
   std::optional<std::string> subject;
   std::optional<std::string> attach;
+  // Without it the sandbox notifies the merchant's configured default, or
+  // holds the notification as blocked when there is none.
+  std::optional<std::string> notify_url;
 };
 
 struct OrderQueryRequest {
@@ -215,6 +218,14 @@ struct NotificationFilter {
   int64_t limit = 0;
 };
 
+// Filter for ListOrders; empty strings and 0 are not sent (the sandbox then
+// answers its newest 100).
+struct OrderListFilter {
+  std::string status;  // NOTPAY, USERPAYING, SUCCESS, REFUND, CLOSED or PAYERROR
+  int64_t limit = 0;
+  int64_t offset = 0;
+};
+
 // The status a control answer stands for: OK for {"ok":true}, else the
 // catalogue entry named by err_code (kInternal if unknown, or one of the
 // client-side CONNECT_ERROR and TIMEOUT) with `message`. kInvalidJson
@@ -229,6 +240,11 @@ StatusOr<std::vector<NotificationRecord>> DecodeNotificationList(const nlohmann:
 StatusOr<NotificationRecord> DecodeNotificationAnswer(const nlohmann::json& answer);
 // {"ok":true,"resent":count}
 StatusOr<int64_t> DecodeResentAnswer(const nlohmann::json& answer);
+// {"ok":true,"orders":[order...]} (GET /_sandbox/orders)
+StatusOr<std::vector<Order>> DecodeOrderList(const nlohmann::json& answer);
+// {"ok":true,"refunds":[refund...]} (GET /_sandbox/refunds); the control API
+// leaves total_fee and refunded_fee out, so they are 0.
+StatusOr<std::vector<Refund>> DecodeRefundList(const nlohmann::json& answer);
 
 // The method's own fields, in the order they are sent (no envelope, no sign).
 Fields ToFields(const WebPayRequest& req);
@@ -334,6 +350,15 @@ class Client {
   StatusOr<RawAnswer> ResendNotification(std::string_view id);
   // POST /_sandbox/notifications/resend {"state":"failed"[,"since":unix_seconds]}
   StatusOr<RawAnswer> ResendFailed(std::optional<int64_t> since);
+  // Sandbox control API, orders and refunds; errors as for the notification
+  // calls above.
+  // GET /_sandbox/orders?merchantno=&status=&limit=&offset= (newest first)
+  StatusOr<RawAnswer> ListOrders(const OrderListFilter& filter);
+  // GET /_sandbox/refunds?merchantno=&out_trade_no=
+  StatusOr<RawAnswer> ListRefunds(std::string_view out_trade_no);
+  // POST /_sandbox/reset: deletes every order, refund and notification of
+  // every merchant (not only options().merchantno). Answers {"ok":true}.
+  StatusOr<RawAnswer> Reset();
 
   // Checks a payment notification VksPay sent to notify_url (the fields of
   // its form or JSON body). Returns VerifySign(form, key): kMissingField
