@@ -21,6 +21,7 @@
 #include "bench/merchant.h"
 #include "bench/report.h"
 #include "bench/sections.h"
+#include "vkspay/version.h"
 
 using namespace vkspay::bench;
 
@@ -239,7 +240,14 @@ int main(int argc, char** argv) {
   render->add_option("json", render_from, "the report's .json file")
       ->required()
       ->check(CLI::ExistingFile);
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", vkspay::VersionLine("vkspay-bench"));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and exit 0; any other parse error is a usage
+    // error, exit 2 (CLI11's own codes, 109 for an unknown flag, read like a crash).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (app.got_subcommand(render)) {
     std::ifstream in(render_from, std::ios::binary);

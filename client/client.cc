@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <utility>
@@ -45,6 +47,40 @@ Value YuanValue(int64_t fen) { return static_cast<double>(fen) / 100.0; }
 
 void SetIf(Fields& f, const char* name, const std::optional<std::string>& v) {
   if (v.has_value()) f.Set(name, *v);
+}
+
+// "2", "0.25": seconds as a person would write them.
+std::string Seconds(std::chrono::milliseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+// A request that got no HTTP answer: TIMEOUT when httplib gave up on a
+// timeout (a read or write that failed only after `timeout` is one: httplib
+// reports it as Read/Write), CONNECT_ERROR otherwise (refused, unreachable,
+// TLS, or the connection dropped before the answer).
+Status TransportError(const std::string& url, httplib::Error error,
+                      std::chrono::milliseconds timeout,
+                      std::chrono::steady_clock::duration elapsed) {
+  const bool timed_out = error == httplib::Error::ConnectionTimeout ||
+                         ((error == httplib::Error::Read || error == httplib::Error::Write) &&
+                          elapsed >= timeout * 9 / 10);
+  if (timed_out) {
+    return Status(ErrorCode::kTimeout,
+                  url + ": " +
+                      (error == httplib::Error::ConnectionTimeout ? "connect timed out after "
+                                                                  : "timed out after ") +
+                      Seconds(timeout) + " s");
+  }
+  if (error == httplib::Error::Read || error == httplib::Error::Write) {
+    return Status(ErrorCode::kConnectError,
+                  url + ": 连接在应答前断开 (" + httplib::to_string(error) + ")");
+  }
+  return Status(ErrorCode::kConnectError, "无法连接 " + url + ": " + httplib::to_string(error));
 }
 
 Status BadAnswer(std::string_view where, std::string what) {
@@ -179,6 +215,7 @@ Fields ToFields(const MicroPayRequest& req) {
   SetIf(f, "out_trade_no", req.out_trade_no);
   SetIf(f, "subject", req.subject);
   SetIf(f, "attach", req.attach);
+  SetIf(f, "notify_url", req.notify_url);
   return f;
 }
 
@@ -201,6 +238,18 @@ ErrorCode ErrorCodeFromName(std::string_view name) {
   return ErrorCode::kInternal;
 }
 
+namespace {
+
+// ErrorCodeFromName for an err_code a server sent: the client-side codes
+// (CONNECT_ERROR, TIMEOUT) would pass a server's failure off as a transport
+// failure, so they count as unknown (kInternal) there.
+ErrorCode ServerErrorCode(std::string_view name) {
+  const ErrorCode ec = ErrorCodeFromName(name);
+  return ec == ErrorCode::kConnectError || ec == ErrorCode::kTimeout ? ErrorCode::kInternal : ec;
+}
+
+}  // namespace
+
 Status AnswerStatus(const nlohmann::json& answer) {
   auto rc = answer.find("return_code");
   if (rc == answer.end() || !rc->is_string()) {
@@ -216,7 +265,7 @@ Status AnswerStatus(const nlohmann::json& answer) {
   std::string msg;
   if (!GetString(answer, "err_code", "", err_code).ok()) err_code.clear();
   if (!GetString(answer, "return_msg", "", msg).ok()) msg.clear();
-  ErrorCode ec = ErrorCodeFromName(err_code);
+  ErrorCode ec = ServerErrorCode(err_code);
   if (msg.empty()) msg = err_code.empty() ? "FAIL (应答没有 err_code)" : err_code;
   if (ec == ErrorCode::kInternal && !err_code.empty() &&
       err_code != ErrCodeName(ErrorCode::kInternal)) {
@@ -245,23 +294,36 @@ StatusOr<Order> DecodeOrderAnswer(const nlohmann::json& answer, bool allow_not_p
   return OrderFromJson(*data, "data");
 }
 
+namespace {
+
+// The refund fields of `d`; out_refund_no may still be empty.
+StatusOr<Refund> RefundFromJson(const nlohmann::json& d, std::string_view where) {
+  if (!d.is_object()) {
+    return BadAnswer(where, "应为退款对象, 收到 " + std::string(d.type_name()));
+  }
+  Refund r;
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_trade_no", where, r.out_trade_no));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_refund_no", where, r.out_refund_no));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refund_fee", where, r.refund_fee));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "total_fee", where, r.total_fee));
+  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refunded_fee", where, r.refunded_fee));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "status", where, r.status));
+  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_refund", where, r.time_refund));
+  return r;
+}
+
+}  // namespace
+
 StatusOr<Refund> DecodeRefundAnswer(const nlohmann::json& answer) {
   VKSPAY_RETURN_IF_ERROR(AnswerStatus(answer));
   auto data = answer.find("data");
   if (data == answer.end() || !data->is_object()) return BadAnswer("data", "应为退款对象");
-  const nlohmann::json& d = *data;
-  Refund r;
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_trade_no", "data", r.out_trade_no));
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "out_refund_no", "data", r.out_refund_no));
-  if (r.out_refund_no.empty()) {
-    VKSPAY_RETURN_IF_ERROR(GetString(answer, "out_refund_no", "", r.out_refund_no));
+  StatusOr<Refund> r = RefundFromJson(*data, "data");
+  if (!r.ok()) return r.status();
+  if (r->out_refund_no.empty()) {
+    VKSPAY_RETURN_IF_ERROR(GetString(answer, "out_refund_no", "", r->out_refund_no));
   }
-  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refund_fee", "data", r.refund_fee));
-  VKSPAY_RETURN_IF_ERROR(GetFen(d, "total_fee", "data", r.total_fee));
-  VKSPAY_RETURN_IF_ERROR(GetFen(d, "refunded_fee", "data", r.refunded_fee));
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "status", "data", r.status));
-  VKSPAY_RETURN_IF_ERROR(GetString(d, "time_refund", "data", r.time_refund));
-  if (r.out_refund_no.empty()) return BadAnswer("data.out_refund_no", "缺失");
+  if (r->out_refund_no.empty()) return BadAnswer("data.out_refund_no", "缺失");
   return r;
 }
 
@@ -276,7 +338,7 @@ Status ControlStatus(const nlohmann::json& answer) {
   if (!GetString(answer, "err_code", "", err_code).ok()) err_code.clear();
   if (!GetString(answer, "message", "", msg).ok()) msg.clear();
   if (msg.empty()) msg = err_code.empty() ? "控制接口失败 (应答没有 err_code)" : err_code;
-  return Status(ErrorCodeFromName(err_code), std::move(msg));
+  return Status(ServerErrorCode(err_code), std::move(msg));
 }
 
 StatusOr<Order> DecodeControlAnswer(const nlohmann::json& answer) {
@@ -393,6 +455,36 @@ StatusOr<NotificationRecord> DecodeNotificationAnswer(const nlohmann::json& answ
   auto n = answer.find("notification");
   if (n == answer.end()) return BadAnswer("notification", "缺失");
   return RecordFromJson(*n, "notification");
+}
+
+StatusOr<std::vector<Order>> DecodeOrderList(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  auto list = answer.find("orders");
+  if (list == answer.end() || !list->is_array()) return BadAnswer("orders", "应为数组");
+  std::vector<Order> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    StatusOr<Order> o = OrderFromJson((*list)[i], "orders[" + std::to_string(i) + "]");
+    if (!o.ok()) return o.status();
+    out.push_back(std::move(o).value());
+  }
+  return out;
+}
+
+StatusOr<std::vector<Refund>> DecodeRefundList(const nlohmann::json& answer) {
+  VKSPAY_RETURN_IF_ERROR(ControlStatus(answer));
+  auto list = answer.find("refunds");
+  if (list == answer.end() || !list->is_array()) return BadAnswer("refunds", "应为数组");
+  std::vector<Refund> out;
+  out.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string where = "refunds[" + std::to_string(i) + "]";
+    StatusOr<Refund> r = RefundFromJson((*list)[i], where);
+    if (!r.ok()) return r.status();
+    if (r->out_refund_no.empty()) return BadAnswer(where + ".out_refund_no", "缺失");
+    out.push_back(std::move(r).value());
+  }
+  return out;
 }
 
 StatusOr<int64_t> DecodeResentAnswer(const nlohmann::json& answer) {
@@ -554,9 +646,11 @@ StatusOr<RawAnswer> Client::Post(const std::string& path, const std::string& bod
   if (control && !options_.control_token.empty()) {
     headers.emplace("Authorization", "Bearer " + options_.control_token);
   }
+  const auto start = std::chrono::steady_clock::now();
   httplib::Result res = http_->Post(path, headers, body, kContentType);
   if (!res) {
-    return Status(ErrorCode::kInternal, "无法连接 " + url + ": " + httplib::to_string(res.error()));
+    return TransportError(url, res.error(), options_.timeout,
+                          std::chrono::steady_clock::now() - start);
   }
   return Decode(url, res->status, res->body);
 }
@@ -567,9 +661,11 @@ StatusOr<RawAnswer> Client::Get(const std::string& path_and_query) {
   if (!options_.control_token.empty()) {
     headers.emplace("Authorization", "Bearer " + options_.control_token);
   }
+  const auto start = std::chrono::steady_clock::now();
   httplib::Result res = http_->Get(path_and_query, headers);
   if (!res) {
-    return Status(ErrorCode::kInternal, "无法连接 " + url + ": " + httplib::to_string(res.error()));
+    return TransportError(url, res.error(), options_.timeout,
+                          std::chrono::steady_clock::now() - start);
   }
   return Decode(url, res->status, res->body);
 }
@@ -583,8 +679,13 @@ StatusOr<RawAnswer> Client::Decode(const std::string& url, int http_status, std:
     std::string shown = answer.body.substr(0, 120);
     if (answer.body.size() > 120) shown += "...";
     if (http_status == 404) {
-      // httplib's own 404: the sandbox has no such route (an older sandbox).
-      return Status(ErrorCode::kNotFound, url + " 不存在 (HTTP 404, 应答不是 JSON; 沙箱版本太旧?)" +
+      // httplib's own 404: the sandbox has no such route. A base URL that
+      // already ends in /api gets <base>/api/api: that, not an old sandbox,
+      // is the likely cause then.
+      const std::string why = prefix_.ends_with("/api")
+                                  ? "base URL 以 /api 结尾, 请求会发到 <base>/api: drop /api"
+                                  : "沙箱版本太旧?";
+      return Status(ErrorCode::kNotFound, url + " 不存在 (HTTP 404, 应答不是 JSON; " + why + ")" +
                                               (shown.empty() ? "" : ": " + shown));
     }
     return Status(ErrorCode::kInvalidJson, url + " 的应答 (HTTP " + std::to_string(http_status) +
@@ -653,17 +754,44 @@ StatusOr<Order> Client::Pay(std::string_view out_trade_no, std::string_view chan
   return DecodeControlAnswer(a->json);
 }
 
+namespace {
+
+// Appends "?name=value" or "&name=value" (value URL-encoded); empty values
+// are not sent.
+void AddQuery(std::string& query, const char* name, const std::string& value) {
+  if (value.empty()) return;
+  query += query.empty() ? "?" : "&";
+  query += std::string(name) + "=" + httplib::detail::encode_query_param(value);
+}
+
+}  // namespace
+
+StatusOr<RawAnswer> Client::ListOrders(const OrderListFilter& filter) {
+  std::string query;
+  AddQuery(query, "merchantno", options_.merchantno);
+  AddQuery(query, "status", filter.status);
+  AddQuery(query, "limit", filter.limit > 0 ? std::to_string(filter.limit) : std::string());
+  AddQuery(query, "offset", filter.offset > 0 ? std::to_string(filter.offset) : std::string());
+  return Get(prefix_ + "/_sandbox/orders" + query);
+}
+
+StatusOr<RawAnswer> Client::ListRefunds(std::string_view out_trade_no) {
+  std::string query;
+  AddQuery(query, "merchantno", options_.merchantno);
+  AddQuery(query, "out_trade_no", std::string(out_trade_no));
+  return Get(prefix_ + "/_sandbox/refunds" + query);
+}
+
+StatusOr<RawAnswer> Client::Reset() {
+  return Post(prefix_ + "/_sandbox/reset", "{}", /*control=*/true);
+}
+
 StatusOr<RawAnswer> Client::ListNotifications(const NotificationFilter& filter) {
   std::string query;
-  auto add = [&query](const char* name, const std::string& value) {
-    if (value.empty()) return;
-    query += query.empty() ? "?" : "&";
-    query += std::string(name) + "=" + httplib::detail::encode_query_param(value);
-  };
-  add("merchantno", options_.merchantno);
-  add("out_trade_no", filter.out_trade_no);
-  add("state", filter.state);
-  add("limit", filter.limit > 0 ? std::to_string(filter.limit) : std::string());
+  AddQuery(query, "merchantno", options_.merchantno);
+  AddQuery(query, "out_trade_no", filter.out_trade_no);
+  AddQuery(query, "state", filter.state);
+  AddQuery(query, "limit", filter.limit > 0 ? std::to_string(filter.limit) : std::string());
   return Get(prefix_ + "/_sandbox/notifications" + query);
 }
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <set>
+#include <thread>
 
 #include "fake_vkspay.h"
 #include "vkspay/protocol/signature.h"
@@ -392,6 +393,15 @@ TEST_F(ClientTest, SystemErrorMapsToInternal) {
   EXPECT_EQ(o.status().message(), "系统错误");
 }
 
+// A server that sends a client-side code is not a transport failure.
+TEST_F(ClientTest, ServerSentTimeoutErrCodeMapsToInternal) {
+  fake_.Answer(R"({"return_code":"FAIL","return_msg":"上游超时","err_code":"TIMEOUT"})");
+  StatusOr<Order> o = client_->OrderQuery({"P1"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().code(), ErrorCode::kInternal);
+  EXPECT_EQ(o.status().message(), "上游超时 (未知 err_code \"TIMEOUT\")");
+}
+
 TEST_F(ClientTest, NonJsonAnswerIsInvalidJson) {
   fake_.Answer("<html>502 Bad Gateway</html>", 502);
   StatusOr<Order> o = client_->OrderQuery({"P1"});
@@ -500,11 +510,74 @@ TEST(ClientTransport, UnreachableServerFailsQuicklyNamingTheUrl) {
   StatusOr<Order> o = (*c)->OrderQuery({"P1"});
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(o.ok());
-  EXPECT_EQ(o.status().code(), ErrorCode::kInternal);
-  EXPECT_NE(o.status().message().find("无法连接 " + opts.base_url + "/api"), std::string::npos)
+  // Regression (issue #14): this was SYSTEM_ERROR, like a server-side failure.
+  EXPECT_EQ(o.status().code(), ErrorCode::kConnectError);
+  EXPECT_EQ(o.status().message().rfind("无法连接 " + opts.base_url + "/api: ", 0), 0u)
       << o.status().message();
   EXPECT_NE(o.status().message().find("Connection"), std::string::npos) << o.status().message();
   EXPECT_LT(elapsed, std::chrono::seconds(2));
+}
+
+// A socket that listens but never accepts: the kernel completes the TCP
+// handshake (backlog), so connecting and sending succeed and no answer ever
+// comes. Closed at the end of scope.
+struct SilentServer {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  SilentServer() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::listen(fd, 8) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+  }
+  ~SilentServer() { ::close(fd); }
+};
+
+TEST(ClientTransport, NoAnswerWithinTheTimeoutIsTimeoutNamingTheSeconds) {
+  SilentServer silent;
+  ASSERT_GT(silent.port, 0);
+  ClientOptions opts;
+  opts.base_url = "http://127.0.0.1:" + std::to_string(silent.port);
+  opts.merchantno = "10001";
+  opts.key = kKey;
+  opts.timeout = std::chrono::milliseconds(250);
+  auto c = Client::Create(opts);
+  ASSERT_TRUE(c.ok());
+  StatusOr<Order> o = (*c)->OrderQuery({"P1"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().code(), ErrorCode::kTimeout);
+  EXPECT_EQ(o.status().message(), opts.base_url + "/api: timed out after 0.25 s");
+}
+
+TEST(ClientTransport, BaseUrlEndingInApiSaysDropApiOnA404) {
+  // The sandbox serves /api; a base URL of <sandbox>/api sends to /api/api.
+  httplib::Server sandbox;
+  sandbox.Post("/api", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{}", "application/json");
+  });
+  const int port = sandbox.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread t([&] { sandbox.listen_after_bind(); });
+  while (!sandbox.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ClientOptions opts;
+  opts.base_url = "http://127.0.0.1:" + std::to_string(port) + "/api";
+  opts.merchantno = "10001";
+  opts.key = kKey;
+  auto c = Client::Create(opts);
+  ASSERT_TRUE(c.ok());
+  StatusOr<Order> o = (*c)->OrderQuery({"P1"});
+  sandbox.stop();
+  t.join();
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().code(), ErrorCode::kNotFound);
+  EXPECT_NE(o.status().message().find(opts.base_url + "/api 不存在"), std::string::npos)
+      << o.status().message();
+  EXPECT_NE(o.status().message().find("drop /api"), std::string::npos) << o.status().message();
+  EXPECT_EQ(o.status().message().find("太旧"), std::string::npos) << o.status().message();
 }
 
 TEST_F(ClientTest, PaySendsControlBodyWithBearerToken) {

@@ -23,6 +23,7 @@
 #include "sandbox/store/store.h"
 #include "sandbox/telemetry/telemetry.h"
 #include "vkspay/protocol/clock.h"
+#include "vkspay/version.h"
 
 namespace {
 
@@ -150,7 +151,14 @@ int main(int argc, char** argv) {
                  "scenario files and magic_amounts.json (default: the source tree's "
                  "fixtures/faults)")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", vkspay::VersionLine("vkspay-sandbox"));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and exit 0; any other parse error is a usage
+    // error, exit 2 (CLI11's own codes, 109 for an unknown flag, read like a crash).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   std::string host;
   int port = 0;

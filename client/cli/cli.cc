@@ -19,14 +19,20 @@
 #include "vkspay/protocol/amount.h"
 #include "vkspay/protocol/errors.h"
 #include "vkspay/protocol/signature.h"
+#include "vkspay/version.h"
 
 namespace vkspay::client {
 namespace {
 
 constexpr char kFooter[] =
-    "Exit codes: 0 success; 1 VksPay answered FAIL, or the sandbox could not be reached\n"
-    "or answered something unreadable (stderr: \"vkspay: <ERR_CODE>: <message>\");\n"
-    "2 bad command line or invalid amount; 3 query: the order exists but is not paid.";
+    "Exit codes: 0 success; 1 VksPay answered FAIL, or answered something unreadable\n"
+    "(stderr: \"vkspay: <ERR_CODE>: <message>\"); 2 bad command line or invalid amount;\n"
+    "3 query: the order exists but is not paid, micropay: USERPAYING, pay: the order did not\n"
+    "reach the asked outcome (status on stdout); 4 CONNECT_ERROR: the server could not be\n"
+    "reached; 5 TIMEOUT: no answer within --timeout.";
+
+// What to check when nothing answered at all.
+constexpr char kTransportHint[] = " (is the sandbox running? --base-url / VKSPAY_BASE_URL)";
 
 // Everything the command line can set, bound to CLI11 options.
 struct Args {
@@ -68,6 +74,9 @@ struct Args {
   bool quiet = false;
   std::vector<std::string> merchant_keys;
 
+  // orders
+  int64_t offset = 0;
+
   // notifications / resend
   std::string notification_id;
   std::string state;
@@ -83,8 +92,15 @@ std::string OneLine(std::string s) {
   return s;
 }
 
+// Prints the error line and returns `code`, except that a transport failure
+// (CONNECT_ERROR, TIMEOUT) gets its own exit code and a hint.
 int Fail(std::ostream& err, const Status& st, int code = kExitFailed) {
-  err << "vkspay: " << ErrCodeName(st.code()) << ": " << OneLine(st.message()) << "\n";
+  std::string hint;
+  if (st.code() == ErrorCode::kConnectError || st.code() == ErrorCode::kTimeout) {
+    code = st.code() == ErrorCode::kConnectError ? kExitConnect : kExitTimeout;
+    hint = kTransportHint;
+  }
+  err << "vkspay: " << ErrCodeName(st.code()) << ": " << OneLine(st.message()) << hint << "\n";
   return code;
 }
 
@@ -268,8 +284,11 @@ int RunListen(const Args& a, std::ostream& out, std::ostream& err) {
   }
   std::string merchants;
   for (const auto& [mno, key] : opts.keys) merchants += (merchants.empty() ? "" : ", ") + mno;
-  out << "vkspay listen: listening on " << listener.url() << " ("
-      << (opts.keys.size() == 1 ? "merchant " : "merchants ") << merchants << ")" << std::endl;
+  // With --json, stdout carries only JSON lines (one per notification, then
+  // the stats) so it can be piped to jq; the ready line goes to stderr.
+  std::ostream& ready = a.json ? err : out;
+  ready << "vkspay listen: listening on " << listener.url() << " ("
+        << (opts.keys.size() == 1 ? "merchant " : "merchants ") << merchants << ")" << std::endl;
   if (!a.json) {
     if (!opts.forward_to.empty()) out << "  forwarding to " << opts.forward_to << "\n";
     if (opts.fail_mode != FailMode::kNone || opts.fail_first > 0 || opts.fail_rate > 0) {
@@ -388,6 +407,42 @@ void PrintAttemptLog(std::ostream& out, const NotificationRecord& r) {
   PrintTable(out, rows);
 }
 
+void PrintOrderList(std::ostream& out, const std::vector<Order>& list) {
+  if (list.empty()) {
+    out << "no orders\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"OUT_TRADE_NO", "STATUS", "TOTAL_FEE", "REFUNDED", "PAY_CHNL", "TIME_CREATE", "SUBJECT"}};
+  for (const Order& o : list) {
+    rows.push_back({o.out_trade_no, o.status, FormatYuan(o.total_fee),
+                    o.refund_fee > 0 ? FormatYuan(o.refund_fee) : "-", OrDash(o.pay_chnl),
+                    OrDash(o.time_create), OrDash(OneLine(o.subject))});
+  }
+  PrintTable(out, rows);
+}
+
+void PrintRefundList(std::ostream& out, const std::vector<Refund>& list) {
+  if (list.empty()) {
+    out << "no refunds\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"OUT_REFUND_NO", "REFUND_FEE", "STATUS", "TIME_REFUND"}};
+  for (const Refund& r : list) {
+    rows.push_back(
+        {r.out_refund_no, FormatYuan(r.refund_fee), OrDash(r.status), OrDash(r.time_refund)});
+  }
+  PrintTable(out, rows);
+}
+
+// The order status `vkspay pay --outcome` asks the sandbox to reach.
+std::string StatusForOutcome(const std::string& outcome) {
+  if (outcome == "fail") return "PAYERROR";
+  if (outcome == "cancel") return "CLOSED";
+  return "SUCCESS";
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -396,6 +451,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   app.footer(kFooter);
   app.fallthrough();
   app.require_subcommand(1);
+  app.set_version_flag("--version", VersionLine("vkspay"));
   app.add_option("--base-url", a.base_url, "VksPay base URL; requests go to <base>/api")
       ->envname("VKSPAY_BASE_URL")
       ->capture_default_str();
@@ -406,7 +462,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       ->envname("VKSPAY_KEY")
       ->capture_default_str();
   app.add_option("--control-token", a.control_token,
-                 "sandbox control API token (pay, notifications, resend)")
+                 "sandbox control API token (pay, orders, refunds, reset, notifications, resend)")
       ->envname("VKSPAY_CONTROL_TOKEN");
   app.add_option("--timeout", a.timeout_seconds, "connect/read timeout in seconds")
       ->check(CLI::Range(0.001, 3600.0))
@@ -426,6 +482,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   sign->add_option("--number", a.numbers, "treat name=value's value as a JSON number")
       ->allow_extra_args(false);
   sign->add_flag("--show-key", a.show_key, "show the key in the canonical string");
+  sign->footer("Example:\n  vkspay sign method=orderquery merchantno=10001 out_trade_no=T1");
 
   CLI::App* webpay = app.add_subcommand("webpay", "create a QR-code/web payment order");
   webpay->add_option("--total-fee", a.total_fee, "amount in yuan, e.g. 0.01")->required();
@@ -437,6 +494,9 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   auto* o_return = webpay->add_option("--return-url", a.return_url, "page after payment");
   auto* o_w_chnl = webpay->add_option("--pay-chnl", a.pay_chnl, "wxpay, alipay or auto")
                        ->check(CLI::IsMember({"wxpay", "alipay", "auto"}));
+  webpay->footer(
+      "Example:\n  vkspay webpay --total-fee 0.01 --notify-url http://127.0.0.1:9000/notify "
+      "--subject test");
 
   CLI::App* micropay = app.add_subcommand("micropay", "charge a buyer's pay code (auth code)");
   micropay->add_option("--total-fee", a.total_fee, "amount in yuan, e.g. 0.01")->required();
@@ -451,28 +511,45 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   auto* o_m_otn = micropay->add_option("--out-trade-no", a.out_trade_no, "merchant order number");
   auto* o_m_subject = micropay->add_option("--subject", a.subject, "order title");
   auto* o_m_attach = micropay->add_option("--attach", a.attach, "merchant data echoed back");
+  auto* o_m_notify =
+      micropay->add_option("--notify-url", a.notify_url,
+                           "payment notification URL (default: the merchant's configured one)");
+  micropay->footer(
+      "Example:\n  vkspay micropay --total-fee 0.01 --auth-code 134567890123456789 "
+      "--notify-url http://127.0.0.1:9000/notify\n"
+      "Exit 3 when the buyer must still confirm (USERPAYING): poll with `vkspay query`.");
 
   CLI::App* query = app.add_subcommand("query", "query an order (exit 3 if not paid)");
   query->add_option("out_trade_no", a.out_trade_no, "merchant order number")->required();
+  query->footer("Example:\n  vkspay query P10001-20261128104124560195");
 
   CLI::App* refund = app.add_subcommand("refund", "refund part or all of a paid order");
   refund->add_option("out_trade_no", a.out_trade_no, "merchant order number")->required();
   refund->add_option("--refund-fee", a.refund_fee, "amount in yuan, e.g. 0.01")->required();
   auto* o_orn = refund->add_option("--out-refund-no", a.out_refund_no, "merchant refund number");
+  refund->footer("Example:\n  vkspay refund P10001-20261128104124560195 --refund-fee 0.30");
 
   CLI::App* refund_query = app.add_subcommand("refund-query", "query a refund");
   refund_query->add_option("out_trade_no", a.out_trade_no, "merchant order number")->required();
   refund_query->add_option("out_refund_no", a.out_refund_no, "merchant refund number")->required();
+  refund_query->footer(
+      "Example:\n  vkspay refund-query P10001-20261128104124560195 R10001-20261128104130123456");
 
-  CLI::App* pay =
-      app.add_subcommand("pay", "sandbox only: act as the buyer on an unpaid order (control API)");
+  CLI::App* pay = app.add_subcommand(
+      "pay",
+      "sandbox only: act as the buyer on an unpaid order (control API); exit 3 if the order "
+      "did not reach the asked outcome (a fault or magic amount decided otherwise)");
   pay->add_option("out_trade_no", a.out_trade_no, "merchant order number")->required();
   pay->add_option("--channel", a.channel, "wxpay, alipay or auto")
       ->check(CLI::IsMember({"wxpay", "alipay", "auto"}))
       ->capture_default_str();
-  pay->add_option("--outcome", a.outcome, "success, fail or cancel")
+  pay->add_option("--outcome", a.outcome,
+                  "success, fail or cancel (order status SUCCESS, PAYERROR or CLOSED)")
       ->check(CLI::IsMember({"success", "fail", "cancel"}))
       ->capture_default_str();
+  pay->footer(
+      "Examples:\n  vkspay pay P10001-20261128104124560195 --channel wxpay\n"
+      "  vkspay pay P10001-20261128104124560195 --outcome fail   # exit 0: the order is PAYERROR");
 
   CLI::App* listen = app.add_subcommand(
       "listen",
@@ -512,6 +589,9 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
                    "also accept merchant MERCHANTNO=KEY (repeatable)")
       ->allow_extra_args(false);
   listen->add_flag("--quiet", a.quiet, "print only the ready line and the final counters");
+  listen->footer(
+      "Examples:\n  vkspay listen --port 9000 --fail-first 2\n"
+      "  vkspay listen --json | jq .out_trade_no   # with --json the ready line is on stderr");
 
   CLI::App* notifications = app.add_subcommand(
       "notifications",
@@ -523,6 +603,9 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       ->check(CLI::IsMember({"pending", "acked", "failed", "blocked"}));
   notifications->add_option("--limit", a.limit, "at most N")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  notifications->footer(
+      "Examples:\n  vkspay notifications --state failed\n"
+      "  vkspay notifications 41   # every delivery attempt of notification 41");
 
   CLI::App* resend = app.add_subcommand(
       "resend",
@@ -534,6 +617,28 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
           ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   o_since->needs(o_failed);
   o_resend_id->excludes(o_failed);
+  resend->footer("Examples:\n  vkspay resend 41\n  vkspay resend --failed --since 1764296761");
+
+  CLI::App* orders = app.add_subcommand(
+      "orders", "sandbox only: list this merchant's orders, newest first (control API)");
+  orders->add_option("--status", a.state, "NOTPAY, USERPAYING, SUCCESS, REFUND, CLOSED or PAYERROR")
+      ->check(CLI::IsMember({"NOTPAY", "USERPAYING", "SUCCESS", "REFUND", "CLOSED", "PAYERROR"}));
+  orders->add_option("--limit", a.limit, "at most N (the sandbox's default: 100)")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}));
+  orders->add_option("--offset", a.offset, "skip the N newest")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  orders->footer("Example:\n  vkspay orders --status SUCCESS --limit 20");
+
+  CLI::App* refunds =
+      app.add_subcommand("refunds", "sandbox only: list the refunds of an order (control API)");
+  refunds->add_option("out_trade_no", a.out_trade_no, "merchant order number")->required();
+  refunds->footer("Example:\n  vkspay refunds P10001-20261128104124560195");
+
+  CLI::App* reset = app.add_subcommand(
+      "reset",
+      "sandbox only: delete every order, refund and notification of every merchant "
+      "(control API)");
+  reset->footer("Example:\n  vkspay reset");
 
   try {
     app.parse(argc, argv);
@@ -610,6 +715,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       req.out_trade_no = IfGiven(o_m_otn, a.out_trade_no);
       req.subject = IfGiven(o_m_subject, a.subject);
       req.attach = IfGiven(o_m_attach, a.attach);
+      req.notify_url = IfGiven(o_m_notify, a.notify_url);
       // USERPAYING: print the order and exit 3, as `query` does for an unpaid order.
       StatusOr<RawAnswer> raw = c.Call("micropay", ToFields(req));
       if (!raw.ok()) return Fail(err, raw.status());
@@ -642,8 +748,41 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
                             print_refund, out, err);
     }
     if (pay->parsed()) {
-      return Finish<Order>(a, c.PayRaw(a.out_trade_no, a.channel, a.outcome), DecodeControlAnswer,
-                           print_order, out, err);
+      StatusOr<RawAnswer> raw = c.PayRaw(a.out_trade_no, a.channel, a.outcome);
+      if (!raw.ok()) return Fail(err, raw.status());
+      if (a.json) out << raw->body << (raw->body.ends_with('\n') ? "" : "\n");
+      StatusOr<Order> order = DecodeControlAnswer(raw->json);
+      if (!order.ok()) return Fail(err, order.status());
+      if (!a.json) PrintOrder(out, *order);
+      // Fault injection (a magic amount, a rule, pay.userpaying) may decide
+      // otherwise than asked; a script must not take that for success.
+      const std::string want = StatusForOutcome(a.outcome);
+      if (order->status != want) {
+        err << "vkspay: pay: order " << order->out_trade_no << " is " << order->status << ", not "
+            << want << " as --outcome " << a.outcome << " asked\n";
+        return kExitNotPaid;
+      }
+      return kExitOk;
+    }
+    if (orders->parsed()) {
+      OrderListFilter filter{a.state, a.limit, a.offset};
+      return Finish<std::vector<Order>>(
+          a, c.ListOrders(filter), DecodeOrderList,
+          [&](const std::vector<Order>& list) { PrintOrderList(out, list); }, out, err);
+    }
+    if (refunds->parsed()) {
+      return Finish<std::vector<Refund>>(
+          a, c.ListRefunds(a.out_trade_no), DecodeRefundList,
+          [&](const std::vector<Refund>& list) { PrintRefundList(out, list); }, out, err);
+    }
+    if (reset->parsed()) {
+      return Finish<bool>(
+          a, c.Reset(),
+          [](const nlohmann::json& j) -> StatusOr<bool> {
+            VKSPAY_RETURN_IF_ERROR(ControlStatus(j));
+            return true;
+          },
+          [&](bool) { out << "reset: every order, refund and notification deleted\n"; }, out, err);
     }
     if (notifications->parsed()) {
       if (!a.notification_id.empty()) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end through the installed-style binaries, as the README shows it:
-# start vkspay-sandbox, then vkspay webpay -> pay -> query -> refunds -> refund-query.
+# start vkspay-sandbox, then vkspay webpay -> pay -> query -> refunds -> refund-query,
+# then orders, refunds, pay of a magic amount, reset, listen --json.
 #   cli_e2e_test.sh <vkspay-sandbox> <vkspay>
 set -euo pipefail
 SANDBOX=$1
@@ -52,4 +53,31 @@ for _ in $(seq 100); do grep -q "listening on" "$work/out2" && break; sleep 0.05
 export VKSPAY_BASE_URL=$(grep -o 'http://[0-9.:]*' "$work/out2" | head -1)
 "$VKSPAY" query "$no" | grep -q REFUND || fail "after restart the order is not REFUND"
 echo "ok - restart keeps the order (status REFUND)"
+
+# The control API subcommands against the real sandbox.
+"$VKSPAY" orders --status REFUND | grep -q "^$no  *REFUND  *1  *1 " || fail "orders: $("$VKSPAY" orders)"
+[[ $("$VKSPAY" refunds "$no" | grep -c '^R') -eq 2 ]] || fail "refunds: $("$VKSPAY" refunds "$no")"
+echo "ok - orders and refunds list them"
+out=$("$VKSPAY" --json webpay --total-fee 1001.01 --notify-url http://127.0.0.1:9/notify)
+no2=$(printf '%s' "$out" | sed -n 's/.*"out_trade_no":"\([^"]*\)".*/\1/p')
+set +e; "$VKSPAY" pay "$no2" >/dev/null 2>"$work/pay.err"; rc=$?; set -e
+[[ $rc -eq 3 ]] && grep -q "not SUCCESS" "$work/pay.err" || fail "pay of magic amount 1001.01 should exit 3, got $rc: $(cat "$work/pay.err")"
+echo "ok - pay that the sandbox failed exits 3"
+"$VKSPAY" reset | grep -q deleted || fail "reset"
+[[ $("$VKSPAY" orders) == "no orders" ]] || fail "orders after reset: $("$VKSPAY" orders)"
+echo "ok - reset empties the sandbox"
+
+# listen --json: stdout is JSON only (the ready line is on stderr).
+"$VKSPAY" listen --port 0 --json >"$work/listen.out" 2>"$work/listen.err" &
+lpid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/listen.err" && break; sleep 0.05; done
+kill -TERM "$lpid"; wait "$lpid" || fail "listen exit status"
+grep -q "listening on" "$work/listen.err" || fail "listen --json ready line not on stderr"
+[[ $(head -c1 "$work/listen.out") == "{" ]] || fail "listen --json stdout: $(cat "$work/listen.out")"
+echo "ok - listen --json keeps stdout JSON"
+
+# Nothing listening: CONNECT_ERROR, exit 4.
+set +e; err=$(VKSPAY_BASE_URL=http://127.0.0.1:1 "$VKSPAY" query X 2>&1); rc=$?; set -e
+[[ $rc -eq 4 && "$err" == *CONNECT_ERROR*"is the sandbox running?"* ]] || fail "unreachable: rc=$rc err=$err"
+echo "ok - unreachable sandbox exits 4 with CONNECT_ERROR"
 echo "all CLI end-to-end checks passed"

@@ -1,5 +1,6 @@
-// `vkspay listen`, `vkspay notifications` and `vkspay resend`, run in-process:
-// listen against real HTTP on a free port, the other two against a fake
+// `vkspay listen`, `vkspay notifications`, `vkspay resend`, `vkspay orders`,
+// `vkspay refunds` and `vkspay reset`, run in-process:
+// listen against real HTTP on a free port, the others against a fake
 // control API.
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -95,10 +96,12 @@ class ListenRun {
   int WaitReady() {
     const std::string marker = "listening on http://127.0.0.1:";
     for (int i = 0; i < 10'000; ++i) {
-      std::string s = out_.str();
-      size_t at = s.find(marker);
-      if (at != std::string::npos && s.find('\n', at) != std::string::npos) {
-        return std::stoi(s.substr(at + marker.size()));
+      // The ready line is on stdout, or on stderr with --json.
+      for (const std::string& s : {out_.str(), err_.str()}) {
+        size_t at = s.find(marker);
+        if (at != std::string::npos && s.find('\n', at) != std::string::npos) {
+          return std::stoi(s.substr(at + marker.size()));
+        }
       }
       if (!err_.str().empty()) return -1;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -186,12 +189,14 @@ TEST(CliListen, JsonPrintsOneObjectPerNotificationAndStatsAtTheEnd) {
   const std::string body = EncodeForm(SignNotification(Payment("N1"), 1764296761, "1", kKey));
   EXPECT_EQ(PostNotification(port, body, "/notify"), 200);
   EXPECT_EQ(run.Stop(), kExitOk) << run.err();
+  // Regression (issue #14): the human ready line was the first line of
+  // stdout, so `vkspay listen --json | jq` failed; it is on stderr now.
+  EXPECT_EQ(run.err().rfind("vkspay listen: listening on http://127.0.0.1:", 0), 0u) << run.err();
   std::istringstream lines(run.out());
-  std::string ready, event, stats;
-  std::getline(lines, ready);
+  std::string event, stats, extra;
   std::getline(lines, event);
   std::getline(lines, stats);
-  EXPECT_EQ(ready.rfind("vkspay listen: listening on ", 0), 0u) << ready;
+  EXPECT_FALSE(std::getline(lines, extra)) << "unexpected third stdout line: " << extra;
   nlohmann::json e = nlohmann::json::parse(event, nullptr, false);
   ASSERT_TRUE(e.is_object()) << run.out();
   EXPECT_EQ(e["out_trade_no"], "P1");
@@ -417,6 +422,92 @@ TEST_F(CliControlTest, UnknownStateIsUsage) {
   CliRun r = Vkspay({"notifications", "--state", "lost"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_TRUE(fake_.calls().empty());
+}
+
+// --- orders / refunds / reset ------------------------------------------------
+
+TEST_F(CliControlTest, OrdersListsATableWithTheFilterInTheQuery) {
+  fake_.Route("GET /_sandbox/orders",
+              R"({"ok":true,"orders":[{"merchantno":"10001","out_trade_no":"P2",)"
+              R"("transaction_id":"T2","trade_type":"webpay","total_fee":1.5,"status":"REFUND",)"
+              R"("pay_chnl":"wxpay","subject":"两件","body":"","attach":"",)"
+              R"("time_create":"2025-11-28 10:25:30","time_expire":"","time_end":"",)"
+              R"("refund_fee":0.5,"refund_count":1},)"
+              R"({"merchantno":"10001","out_trade_no":"P1","status":"NOTPAY","total_fee":0.01}]})");
+  CliRun r = Vkspay({"orders", "--status", "REFUND", "--limit", "5", "--offset", "2"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  const auto call = fake_.last();
+  EXPECT_EQ(call.method, "GET");
+  EXPECT_EQ(call.path, "/_sandbox/orders");
+  EXPECT_EQ(call.query.at("merchantno"), "10001");
+  EXPECT_EQ(call.query.at("status"), "REFUND");
+  EXPECT_EQ(call.query.at("limit"), "5");
+  EXPECT_EQ(call.query.at("offset"), "2");
+  EXPECT_EQ(call.authorization, "Bearer t0k");
+  EXPECT_EQ(r.out,
+            "OUT_TRADE_NO  STATUS  TOTAL_FEE  REFUNDED  PAY_CHNL  TIME_CREATE          SUBJECT\n"
+            "P2            REFUND  1.5        0.5       wxpay     2025-11-28 10:25:30  两件\n"
+            "P1            NOTPAY  0.01       -         -         -                    -\n");
+}
+
+TEST_F(CliControlTest, OrdersWithoutFiltersSendsOnlyTheMerchant) {
+  fake_.Route("GET /_sandbox/orders", R"({"ok":true,"orders":[]})");
+  CliRun r = Vkspay({"orders"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake_.last().target, "/_sandbox/orders?merchantno=10001");
+  EXPECT_EQ(r.out, "no orders\n");
+}
+
+TEST_F(CliControlTest, OrdersWithAnOrderOfTheWrongShapeNamesIt) {
+  fake_.Route("GET /_sandbox/orders", R"({"ok":true,"orders":[{"out_trade_no":"P1"}]})");
+  CliRun r = Vkspay({"orders"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err.rfind("vkspay: INVALID_JSON: 应答字段 orders[0].status", 0), 0u) << r.err;
+}
+
+TEST_F(CliControlTest, OrdersUnknownStatusIsUsage) {
+  CliRun r = Vkspay({"orders", "--status", "PAID"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(fake_.calls().empty());
+}
+
+TEST_F(CliControlTest, RefundsListsTheOrdersRefunds) {
+  fake_.Route("GET /_sandbox/refunds",
+              R"({"ok":true,"refunds":[{"merchantno":"10001","out_trade_no":"P1",)"
+              R"("out_refund_no":"R1","refund_fee":0.3,"status":"SUCCESS",)"
+              R"("time_refund":"2025-11-28 10:30:00"}]})");
+  CliRun r = Vkspay({"refunds", "P1"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake_.last().target, "/_sandbox/refunds?merchantno=10001&out_trade_no=P1");
+  EXPECT_EQ(r.out,
+            "OUT_REFUND_NO  REFUND_FEE  STATUS   TIME_REFUND\n"
+            "R1             0.3         SUCCESS  2025-11-28 10:30:00\n");
+}
+
+TEST_F(CliControlTest, RefundsOfAnUnknownOrderIsTheControlError) {
+  fake_.Route("GET /_sandbox/refunds",
+              R"({"ok":false,"err_code":"ORDER_NOT_EXIST","message":"no order P9"})", 404);
+  CliRun r = Vkspay({"refunds", "P9"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err, "vkspay: ORDER_NOT_EXIST: no order P9\n");
+}
+
+TEST_F(CliControlTest, ResetPostsToResetWithTheToken) {
+  fake_.Route("POST /_sandbox/reset", R"({"ok":true})");
+  CliRun r = Vkspay({"reset"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake_.last().method, "POST");
+  EXPECT_EQ(fake_.last().path, "/_sandbox/reset");
+  EXPECT_EQ(fake_.last().authorization, "Bearer t0k");
+  EXPECT_EQ(r.out, "reset: every order, refund and notification deleted\n");
+}
+
+TEST_F(CliControlTest, ResetRefusedIsTheControlError) {
+  fake_.Route("POST /_sandbox/reset",
+              R"({"ok":false,"err_code":"UNAUTHORIZED","message":"needs a token"})", 401);
+  CliRun r = Vkspay({"reset"});
+  EXPECT_EQ(r.code, kExitFailed);
+  EXPECT_EQ(r.err, "vkspay: UNAUTHORIZED: needs a token\n");
 }
 
 TEST_F(CliControlTest, SandboxWithoutTheEndpointIsNotFound) {

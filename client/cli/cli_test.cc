@@ -1,6 +1,10 @@
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -10,6 +14,7 @@
 #include <vector>
 
 #include "fake_vkspay.h"
+#include "vkspay/version.h"
 
 namespace vkspay::client {
 namespace {
@@ -138,6 +143,7 @@ TEST_F(CliTest, MicroPaySendsEmptyStringsAndPayCate) {
   EXPECT_EQ(Str(f, "kuantai"), "");
   EXPECT_EQ(Str(f, "pay_cate"), "pay");
   EXPECT_EQ(Str(f, "out_trade_no"), "<absent>");
+  EXPECT_EQ(Str(f, "notify_url"), "<absent>");
 }
 
 TEST_F(CliTest, MicroPayUserPayingPrintsTheOrderAndExitsNotPaid) {
@@ -168,6 +174,40 @@ TEST_F(CliTest, PayUsesTheControlTokenAndDefaults) {
   EXPECT_EQ(fake_.last().authorization, "Bearer t0k");
   EXPECT_EQ(fake_.last().body,
             R"({"merchantno":"10001","out_trade_no":"P1","channel":"auto","outcome":"success"})");
+}
+
+// Regression (issue #14): pay exited 0 whatever the order became, so a
+// script could not tell that a fault or magic amount had failed the payment.
+TEST_F(CliTest, PayThatDidNotReachTheAskedOutcomeExitsThree) {
+  fake_.Answer(R"({"ok":true,"order":{"out_trade_no":"P1","status":"PAYERROR"}})");
+  CliRun r = Vkspay({"pay", "P1"});
+  EXPECT_EQ(r.code, kExitNotPaid) << r.err;
+  EXPECT_NE(r.out.find("status          PAYERROR\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "vkspay: pay: order P1 is PAYERROR, not SUCCESS as --outcome success asked\n");
+}
+
+TEST_F(CliTest, PayFailThatFailedExitsZero) {
+  fake_.Answer(R"({"ok":true,"order":{"out_trade_no":"P1","status":"PAYERROR"}})");
+  CliRun r = Vkspay({"pay", "P1", "--outcome", "fail"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, PayCancelThatLeftTheOrderUnpaidExitsThree) {
+  fake_.Answer(R"({"ok":true,"order":{"out_trade_no":"P1","status":"USERPAYING"}})");
+  CliRun r = Vkspay({"--json", "pay", "P1", "--outcome", "cancel"});
+  EXPECT_EQ(r.code, kExitNotPaid) << r.err;
+  EXPECT_EQ(r.out, R"({"ok":true,"order":{"out_trade_no":"P1","status":"USERPAYING"}})"
+                   "\n");
+  EXPECT_NE(r.err.find("is USERPAYING, not CLOSED"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, MicroPaySendsNotifyUrlWhenGiven) {
+  fake_.Answer(kPaidOrder);
+  CliRun r = Vkspay({"micropay", "--total-fee", "0.01", "--auth-code", "134567890123456789",
+                     "--notify-url", "http://127.0.0.1:9000/notify"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(Str(*fake_.last().fields, "notify_url"), "http://127.0.0.1:9000/notify");
 }
 
 TEST_F(CliTest, PayRejectsAnUnknownOutcomeAsUsage) {
@@ -234,18 +274,61 @@ TEST(CliUsage, NoSubcommandIsUsage) {
   EXPECT_EQ(r.code, kExitUsage);
 }
 
+TEST(CliUsage, EverySubcommandsHelpShowsAnExample) {
+  for (const char* sub : {"sign", "webpay", "micropay", "query", "refund", "refund-query", "pay",
+                          "listen", "notifications", "resend", "orders", "refunds", "reset"}) {
+    CliRun r = RunRaw({"vkspay", sub, "--help"});
+    EXPECT_EQ(r.code, kExitOk) << sub << ": " << r.err;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ":\n" << r.out;
+    const std::string example = std::string("\n  vkspay ") + sub;
+    const size_t at = r.out.find(example);
+    ASSERT_NE(at, std::string::npos) << sub << ":\n" << r.out;
+    const char after = r.out[at + example.size()];
+    EXPECT_TRUE(after == ' ' || after == '\n') << sub << ":\n" << r.out;
+  }
+}
+
+TEST(CliUsage, VersionNamesTheCommitAndExitsZero) {
+  CliRun r = RunRaw({"vkspay", "--version"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, VersionLine("vkspay") + "\n");
+}
+
 TEST(CliUsage, HelpExitsZero) {
   CliRun r = RunRaw({"vkspay", "--help"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_NE(r.out.find("Exit codes"), std::string::npos) << r.out;
 }
 
-TEST(CliTransport, UnreachableSandboxIsOneLineAndExitOne) {
+constexpr char kHint[] = " (is the sandbox running? --base-url / VKSPAY_BASE_URL)\n";
+
+// Regression (issue #14): a refused connection was "SYSTEM_ERROR: 无法连接
+// ...", exit 1, the same as a server-side failure.
+TEST(CliTransport, UnreachableSandboxIsConnectErrorWithHintAndExitFour) {
   // Port 1 on loopback: nothing listens there, connecting is refused at once.
   CliRun r =
       RunRaw({"vkspay", "--base-url", "http://127.0.0.1:1", "--timeout", "1", "query", "P1"});
-  EXPECT_EQ(r.code, kExitFailed);
-  EXPECT_EQ(r.err.rfind("vkspay: SYSTEM_ERROR: 无法连接 http://127.0.0.1:1/api: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.code, kExitConnect);
+  EXPECT_EQ(r.err.rfind("vkspay: CONNECT_ERROR: 无法连接 http://127.0.0.1:1/api: ", 0), 0u)
+      << r.err;
+  EXPECT_TRUE(r.err.ends_with(kHint)) << r.err;
+}
+
+TEST(CliTransport, NoAnswerIsTimeoutWithTheSecondsAndExitFive) {
+  // Listens but never accepts: connecting succeeds, no answer ever comes.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string base = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  CliRun r = RunRaw({"vkspay", "--base-url", base, "--timeout", "0.2", "query", "P1"});
+  ::close(fd);
+  EXPECT_EQ(r.code, kExitTimeout);
+  EXPECT_EQ(r.err, "vkspay: TIMEOUT: " + base + "/api: timed out after 0.2 s" + kHint);
 }
 
 }  // namespace

@@ -72,6 +72,11 @@ constexpr std::array kErrors = {
               "no such control API resource"},
     ErrorInfo{ErrorCode::kInternal, "SYSTEM_ERROR", "系统错误",
               "the sandbox failed internally (database error, bug); retry later"},
+    ErrorInfo{ErrorCode::kConnectError, "CONNECT_ERROR", "无法连接",
+              "client side: the server could not be reached (refused, unreachable, TLS) or "
+              "dropped the connection before answering"},
+    ErrorInfo{ErrorCode::kTimeout, "TIMEOUT", "超时",
+              "client side: no answer within the client's timeout"},
 };
 
 constexpr ErrorInfo kOkInfo{ErrorCode::kOk, "OK", "成功", "no error"};

@@ -104,6 +104,9 @@ struct MicroPayRequest {
   std::optional<std::string> out_trade_no;
   std::optional<std::string> subject;
   std::optional<std::string> attach;
+  // Without it the sandbox notifies the merchant's configured default, or
+  // holds the notification as blocked when there is none.
+  std::optional<std::string> notify_url;
 };
 
 struct OrderQueryRequest {
@@ -215,9 +218,18 @@ struct NotificationFilter {
   int64_t limit = 0;
 };
 
+// Filter for ListOrders; empty strings and 0 are not sent (the sandbox then
+// answers its newest 100).
+struct OrderListFilter {
+  std::string status;  // NOTPAY, USERPAYING, SUCCESS, REFUND, CLOSED or PAYERROR
+  int64_t limit = 0;
+  int64_t offset = 0;
+};
+
 // The status a control answer stands for: OK for {"ok":true}, else the
-// catalogue entry named by err_code (kInternal if unknown) with `message`.
-// kInvalidJson without a boolean "ok".
+// catalogue entry named by err_code (kInternal if unknown, or one of the
+// client-side CONNECT_ERROR and TIMEOUT) with `message`. kInvalidJson
+// without a boolean "ok".
 Status ControlStatus(const nlohmann::json& answer);
 // Decoders for the notification control answers. Errors: ControlStatus's,
 // kInvalidJson naming a missing member or a field of the wrong type.
@@ -228,6 +240,11 @@ StatusOr<std::vector<NotificationRecord>> DecodeNotificationList(const nlohmann:
 StatusOr<NotificationRecord> DecodeNotificationAnswer(const nlohmann::json& answer);
 // {"ok":true,"resent":count}
 StatusOr<int64_t> DecodeResentAnswer(const nlohmann::json& answer);
+// {"ok":true,"orders":[order...]} (GET /_sandbox/orders)
+StatusOr<std::vector<Order>> DecodeOrderList(const nlohmann::json& answer);
+// {"ok":true,"refunds":[refund...]} (GET /_sandbox/refunds); the control API
+// leaves total_fee and refunded_fee out, so they are 0.
+StatusOr<std::vector<Refund>> DecodeRefundList(const nlohmann::json& answer);
 
 // The method's own fields, in the order they are sent (no envelope, no sign).
 Fields ToFields(const WebPayRequest& req);
@@ -244,7 +261,8 @@ struct RawAnswer {
 };
 
 // The error a FAIL answer stands for: the catalogue entry named by err_code
-// (kInternal for an unknown or missing one) with return_msg as the message.
+// (kInternal for an unknown or missing one, and for the client-side
+// CONNECT_ERROR and TIMEOUT) with return_msg as the message.
 // OK for return_code "SUCCESS". kInvalidJson if return_code is missing or
 // neither SUCCESS nor FAIL.
 Status AnswerStatus(const nlohmann::json& answer);
@@ -281,8 +299,13 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Each returns the typed answer, or:
-  //  kInternal "无法连接 <url>: <httplib error>" when the request could not be
-  //  sent or its answer not read (timeouts included);
+  //  kTimeout "<url>: timed out after <timeout> s" when no answer came within
+  //  options().timeout (connecting, sending or reading);
+  //  kConnectError "无法连接 <url>: <httplib error>" when the server could not
+  //  be reached, or "<url>: 连接在应答前断开 (...)" when it dropped the
+  //  connection before answering;
+  //  kNotFound when the server has no such route (a non-JSON 404; the message
+  //  says "drop /api" when base_url ends in /api);
   //  kInvalidJson when the answer is not a JSON object or misses a field;
   //  the catalogue entry named by err_code when VksPay answers FAIL.
   StatusOr<Order> WebPay(const WebPayRequest& req);
@@ -296,8 +319,8 @@ class Client {
   // version, timestamp, signaturenonce) is set first, then each extra field
   // is set (so extra may override the envelope, which conformance tests
   // need), then sign. Returns the answer whatever its return_code; errors
-  // only for transport (kInternal) and a body that is not a JSON object
-  // (kInvalidJson).
+  // only for transport (kTimeout, kConnectError) and a body that is not a
+  // JSON object (kInvalidJson, or kNotFound for a non-JSON 404).
   StatusOr<RawAnswer> Call(std::string_view method, const Fields& extra);
 
   // The body Call would send (signed), for inspection and tests.
@@ -316,7 +339,7 @@ class Client {
 
   // Sandbox control API, notifications (Authorization: Bearer control_token).
   // Each returns the answer whatever its "ok" (decode it with the Decode*
-  // functions above); errors only for transport (kInternal), a body that is
+  // functions above); errors only for transport (kTimeout, kConnectError), a body that is
   // not a JSON object (kInvalidJson), or kNotFound when the sandbox answers
   // 404 without JSON (a sandbox that has no such endpoint).
   // GET /_sandbox/notifications?merchantno=&out_trade_no=&state=&limit=
@@ -327,6 +350,15 @@ class Client {
   StatusOr<RawAnswer> ResendNotification(std::string_view id);
   // POST /_sandbox/notifications/resend {"state":"failed"[,"since":unix_seconds]}
   StatusOr<RawAnswer> ResendFailed(std::optional<int64_t> since);
+  // Sandbox control API, orders and refunds; errors as for the notification
+  // calls above.
+  // GET /_sandbox/orders?merchantno=&status=&limit=&offset= (newest first)
+  StatusOr<RawAnswer> ListOrders(const OrderListFilter& filter);
+  // GET /_sandbox/refunds?merchantno=&out_trade_no=
+  StatusOr<RawAnswer> ListRefunds(std::string_view out_trade_no);
+  // POST /_sandbox/reset: deletes every order, refund and notification of
+  // every merchant (not only options().merchantno). Answers {"ok":true}.
+  StatusOr<RawAnswer> Reset();
 
   // Checks a payment notification VksPay sent to notify_url (the fields of
   // its form or JSON body). Returns VerifySign(form, key): kMissingField

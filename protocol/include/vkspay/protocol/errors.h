@@ -51,6 +51,10 @@ enum class ErrorCode {
   kUnauthorized,
   kNotFound,
   kInternal,
+  // Client side only: a transport failure the client library reports; no
+  // server sends these.
+  kConnectError,
+  kTimeout,
 };
 
 struct ErrorInfo {
