@@ -234,6 +234,15 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
       std::string msg = "timestamp " + std::to_string(t) + " 与服务器时间 " + std::to_string(now) +
                         " 相差 " + std::to_string(t > now ? t - now : now - t) + " 秒, 允许 ±" +
                         std::to_string(settings.timestamp_window_s) + " 秒";
+      // Milliseconds (JavaScript's Date.now(), Java's currentTimeMillis())
+      // are the commonest wrong timestamp: a thousand times now, give or
+      // take the window.
+      const int64_t secs = t / 1000;
+      if (t > 0 && secs >= now - settings.timestamp_window_s &&
+          secs <= now + settings.timestamp_window_s) {
+        msg += "; 这看起来是毫秒, timestamp 要用秒 / hint: this looks like milliseconds; "
+               "VksPay wants Unix seconds (Math.floor(Date.now() / 1000))";
+      }
       // A sandbox-only hint: a clock advanced by a test (vkspay-conformance
       // moves it ~26 h) otherwise looks like a client with a wrong clock.
       const int64_t offset_s =

@@ -175,6 +175,20 @@ TEST_F(ApiServiceTest, TimestampWindowAndReplay) {
   EXPECT_EQ(OrderCount(), 1);
 }
 
+TEST_F(ApiServiceTest, AMillisecondTimestampIsNamedAsSuch) {
+  Fields f = Request("orderquery", {{"out_trade_no", std::string("X")}});
+  f.Set("timestamp", static_cast<double>(clock_.NowSeconds() * 1000 + 123));
+  json j = Send(WithSign(f, kDemoKey));
+  ExpectFail(j, "TIMESTAMP_EXPIRED");
+  EXPECT_NE(j["return_msg"].get<std::string>().find("hint: this looks like milliseconds"),
+            std::string::npos) << j.dump();
+  // Merely wrong seconds get no such hint.
+  f.Set("timestamp", static_cast<double>(clock_.NowSeconds() + 3600));
+  j = Send(WithSign(f, kDemoKey));
+  ExpectFail(j, "TIMESTAMP_EXPIRED");
+  EXPECT_EQ(j["return_msg"].get<std::string>().find("milliseconds"), std::string::npos) << j.dump();
+}
+
 // After a vkspay-conformance run moved the sandbox clock ~26 h, requests
 // stamped with the real time were refused with no word of the offset.
 TEST_F(ApiServiceTest, TimestampExpiredSaysWhenTheSandboxClockIsOffset) {

@@ -49,12 +49,21 @@ bool Authorized(const httplib::Request& req, const std::string& token) {
          CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
 }
 
+std::string UnauthorizedMessage(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  const bool given = !req.get_header_value("X-Sandbox-Token").empty() ||
+                     (auth.rfind("Bearer ", 0) == 0 && auth.size() > 7);
+  return std::string(given ? "wrong token" : "no token") +
+         ": this control API needs Authorization: Bearer <token>, the sandbox's --control-token "
+         "(printed at start when generated); vkspay and vkspay-conformance take "
+         "--control-token or VKSPAY_CONTROL_TOKEN";
+}
+
 Handler Guarded(const std::string& token, Handler handler) {
   return
       [token, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
         if (!Authorized(req, token)) {
-          ReplyError(res, Status(ErrorCode::kUnauthorized,
-                                 "this control API needs Authorization: Bearer <token>"));
+          ReplyError(res, Status(ErrorCode::kUnauthorized, UnauthorizedMessage(req)));
           return;
         }
         handler(req, res);

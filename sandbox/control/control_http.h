@@ -30,6 +30,9 @@ void ReplyError(httplib::Response& res, const Status& st, int status = 0);
 // True if no token is set or the request carries it (Authorization: Bearer,
 // or X-Sandbox-Token), compared in constant time.
 bool Authorized(const httplib::Request& req, const std::string& token);
+// The UNAUTHORIZED message for a request Authorized() refused: whether the
+// token was missing or wrong, and where a client sets it. Never echoes it.
+std::string UnauthorizedMessage(const httplib::Request& req);
 // Wraps a handler with the token check (401 when it fails).
 Handler Guarded(const std::string& token, Handler handler);
 

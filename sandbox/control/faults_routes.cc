@@ -31,8 +31,7 @@ void RegisterFaultRoutes(httplib::Server& server, FaultEngine& engine, RequestGu
   auto guarded = [guard](auto handler) {
     return [guard, handler](const httplib::Request& req, httplib::Response& res) {
       if (guard && !guard(req)) {
-        ReplyError(res, Status(ErrorCode::kUnauthorized,
-                               "this control API needs Authorization: Bearer <token>"));
+        ReplyError(res, Status(ErrorCode::kUnauthorized, control::UnauthorizedMessage(req)));
         return;
       }
       handler(req, res);

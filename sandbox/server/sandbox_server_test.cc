@@ -125,8 +125,16 @@ TEST(SandboxServer, WrongContentTypeOverHttpIsAVksPayFail) {
 TEST(SandboxServer, ControlApiNeedsTheTokenWhenOneIsSet) {
   Harness h(":memory:", "s3cret-token");
   std::string no = h.Api("webpay", kWebPay)["data"]["out_trade_no"];
-  EXPECT_EQ(h.Control("/_sandbox/pay", {{"out_trade_no", no}}, 401)["err_code"], "UNAUTHORIZED");
-  h.Control("/_sandbox/pay", {{"out_trade_no", no}}, 401, "wrong-token");
+  json missing = h.Control("/_sandbox/pay", {{"out_trade_no", no}}, 401);
+  EXPECT_EQ(missing["err_code"], "UNAUTHORIZED");
+  const std::string missing_msg = missing.dump();
+  EXPECT_NE(missing_msg.find("no token: "), std::string::npos) << missing_msg;
+  EXPECT_NE(missing_msg.find("VKSPAY_CONTROL_TOKEN"), std::string::npos) << missing_msg;
+  const std::string wrong =
+      h.Control("/_sandbox/pay", {{"out_trade_no", no}}, 401, "wrong-token").dump();
+  EXPECT_NE(wrong.find("wrong token: "), std::string::npos) << wrong;
+  EXPECT_EQ(wrong.find("wrong-token"), std::string::npos) << "never echoed";
+  EXPECT_EQ(wrong.find("s3cret-token"), std::string::npos);
   h.Control("/_sandbox/pay", {{"out_trade_no", no}}, 200, "s3cret-token");
   auto list = h.Client().Get("/_sandbox/orders");
   ASSERT_TRUE(list);
