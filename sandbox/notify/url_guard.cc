@@ -500,6 +500,7 @@ StatusOr<OutboundTarget> UrlGuard::Resolve(std::string_view url) const {
                                  [&](const std::string& n) { return IEquals(n, parsed->host); });
 
   std::string reasons;
+  std::string permit;  // the --notify-allow entry that would permit it, if any may
   for (const std::string& text : addresses) {
     std::string reason;
     auto addr = ParseIp(text);
@@ -543,12 +544,23 @@ StatusOr<OutboundTarget> UrlGuard::Resolve(std::string_view url) const {
       }
       if (danger != nullptr) {
         reason = text + " is " + danger->what + " and refused unless listed as a CIDR";
+        // Only loopback is worth opening on purpose (a local handler); the
+        // other dangerous ranges get no suggestion.
+        if (danger == &kLoopbackV4 || danger == &kLoopbackV6) {
+          if (permit.empty()) {
+            permit = text + (text.find(':') == std::string::npos ? "/32" : "/128");
+          }
+        }
       } else {
         reason = text + " is not in the allow-list";
+        if (permit.empty()) permit = parsed->host_is_ip ? text : parsed->host;
       }
     }
     if (!reasons.empty()) reasons += "; ";
     reasons += reason;
+  }
+  if (!permit.empty()) {
+    reasons += " (--notify-allow " + permit + ", or notify_allow in the config, permits it)";
   }
   if (parsed->host_is_ip) return Refused(reasons);
   return Refused(parsed->host + ": " + reasons);

@@ -164,7 +164,8 @@ TEST(UrlGuardResolve, ListedNameAllowsWhatItResolvesTo) {
 
 TEST(UrlGuardResolve, UnlistedNameIsRefusedOnItsAddress) {
   EXPECT_EQ(Outcome(Guard({}), "http://merchant.test/n"),
-            "merchant.test: 10.1.2.3 is not in the allow-list");
+            "merchant.test: 10.1.2.3 is not in the allow-list (--notify-allow merchant.test, "
+            "or notify_allow in the config, permits it)");
 }
 
 // The cloud metadata service: a listed name must not open it.
@@ -200,8 +201,8 @@ TEST(UrlGuardResolve, ReturnsFirstAllowedAddress) {
   EXPECT_EQ(Outcome(Guard({"10.0.0.0/8"}), "http://two.test/"), "OK: 10.9.9.9");
   EXPECT_EQ(Outcome(Guard({"192.0.2.0/24", "10.0.0.0/8"}), "http://two.test/"), "OK: 192.0.2.1");
   EXPECT_EQ(Outcome(Guard({}), "http://two.test/"),
-            "two.test: 192.0.2.1 is not in the allow-list; 10.9.9.9 is not in the "
-            "allow-list");
+            "two.test: 192.0.2.1 is not in the allow-list; 10.9.9.9 is not in the allow-list "
+            "(--notify-allow two.test, or notify_allow in the config, permits it)");
 }
 
 TEST(UrlGuardResolve, DnsFailureIsRefused) {
@@ -216,11 +217,13 @@ TEST(UrlGuardResolve, LoopbackAllowedByDefaultOnly) {
   EXPECT_EQ(Outcome(Guard({}), "http://127.8.9.10/"), "OK: 127.8.9.10");
   EXPECT_EQ(Outcome(Guard({}), "http://mapped.test/"), "OK: ::ffff:127.0.0.1");
   EXPECT_EQ(Outcome(Guard({}, false), "http://[::1]/"),
-            "::1 is loopback (::1; notify_refuse_loopback or strict_notify_url is on) and "
-            "refused unless listed as a CIDR");
+            "::1 is loopback (::1; notify_refuse_loopback or strict_notify_url is on) and ref"
+            "used unless listed as a CIDR (--notify-allow ::1/128, or notify_allow in the con"
+            "fig, permits it)");
   EXPECT_EQ(Outcome(Guard({}, false), "http://mapped.test/"),
-            "mapped.test: ::ffff:127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or "
-            "strict_notify_url is on) and refused unless listed as a CIDR");
+            "mapped.test: ::ffff:127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback o"
+            "r strict_notify_url is on) and refused unless listed as a CIDR (--notify-allow :"
+            ":ffff:127.0.0.1/128, or notify_allow in the config, permits it)");
   EXPECT_EQ(Outcome(Guard({"127.0.0.1"}, false), "http://local.test/"), "OK: 127.0.0.1");
   EXPECT_EQ(Outcome(Guard({"127.0.0.0/8"}, false), "http://127.8.9.10/"), "OK: 127.8.9.10");
 }
@@ -230,11 +233,13 @@ TEST(UrlGuardResolve, LoopbackAllowedByDefaultOnly) {
 // services. A CIDR spanning loopback (0.0.0.0/0) does not either.
 TEST(UrlGuardResolve, RefusedLoopbackIsNotOpenedByANameOrAWideCidr) {
   EXPECT_EQ(Outcome(Guard({"local.test"}, false), "http://local.test/"),
-            "local.test: 127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or "
-            "strict_notify_url is on) and refused unless listed as a CIDR");
+            "local.test: 127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or strict"
+            "_notify_url is on) and refused unless listed as a CIDR (--notify-allow 127.0.0.1"
+            "/32, or notify_allow in the config, permits it)");
   EXPECT_EQ(Outcome(Guard({"0.0.0.0/0"}, false), "http://127.0.0.1/"),
-            "127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or strict_notify_url is "
-            "on) and refused unless listed as a CIDR");
+            "127.0.0.1 is loopback (127.0.0.0/8; notify_refuse_loopback or strict_notify_url "
+            "is on) and refused unless listed as a CIDR (--notify-allow 127.0.0.1/32, or noti"
+            "fy_allow in the config, permits it)");
   // Unspecified and link-local stay refused as before.
   EXPECT_NE(Outcome(Guard({}, false), "http://zero.test/").find("0.0.0.0 is in 0.0.0.0/8"),
             std::string::npos);
@@ -342,31 +347,39 @@ TEST(UrlGuardCidr, Ipv4Boundaries) {
   UrlGuard guard = Guard({"10.0.0.0/8", "192.168.1.128/25", "203.0.113.7/32"}, false);
   EXPECT_EQ(Outcome(guard, "http://10.0.0.0/"), "OK: 10.0.0.0");
   EXPECT_EQ(Outcome(guard, "http://10.255.255.255/"), "OK: 10.255.255.255");
-  EXPECT_EQ(Outcome(guard, "http://11.0.0.0/"), "11.0.0.0 is not in the allow-list");
-  EXPECT_EQ(Outcome(guard, "http://9.255.255.255/"), "9.255.255.255 is not in the allow-list");
+  EXPECT_EQ(Outcome(guard, "http://11.0.0.0/"), "11.0.0.0 is not in the allow-list (--notify-allow 11.0.0.0, or notify_allow in t"
+            "he config, permits it)");
+  EXPECT_EQ(Outcome(guard, "http://9.255.255.255/"), "9.255.255.255 is not in the allow-list (--notify-allow 9.255.255.255, or notify_"
+            "allow in the config, permits it)");
   EXPECT_EQ(Outcome(guard, "http://192.168.1.128/"), "OK: 192.168.1.128");
   EXPECT_EQ(Outcome(guard, "http://192.168.1.255/"), "OK: 192.168.1.255");
-  EXPECT_EQ(Outcome(guard, "http://192.168.1.127/"), "192.168.1.127 is not in the allow-list");
+  EXPECT_EQ(Outcome(guard, "http://192.168.1.127/"), "192.168.1.127 is not in the allow-list (--notify-allow 192.168.1.127, or notify_"
+            "allow in the config, permits it)");
   EXPECT_EQ(Outcome(guard, "http://203.0.113.7/"), "OK: 203.0.113.7");
-  EXPECT_EQ(Outcome(guard, "http://203.0.113.8/"), "203.0.113.8 is not in the allow-list");
+  EXPECT_EQ(Outcome(guard, "http://203.0.113.8/"), "203.0.113.8 is not in the allow-list (--notify-allow 203.0.113.8, or notify_allo"
+            "w in the config, permits it)");
 }
 
 TEST(UrlGuardCidr, HostBitsAreMaskedAndZeroPrefixMatchesAll) {
   EXPECT_EQ(Outcome(Guard({"10.1.2.3/8"}, false), "http://10.200.0.1/"), "OK: 10.200.0.1");
   EXPECT_EQ(Outcome(Guard({"0.0.0.0/0"}, false), "http://198.51.100.1/"), "OK: 198.51.100.1");
   EXPECT_EQ(Outcome(Guard({"0.0.0.0/0"}, false), "http://[2001:db8::1]/"),
-            "2001:db8::1 is not in the allow-list");
+            "2001:db8::1 is not in the allow-list (--notify-allow 2001:db8::1, or notify_allo"
+            "w in the config, permits it)");
 }
 
 TEST(UrlGuardCidr, Ipv6) {
   UrlGuard guard = Guard({"2001:db8::/33", "[2001:db9::1]"}, false);
   EXPECT_EQ(Outcome(guard, "http://[2001:db8:7fff::1]/"), "OK: 2001:db8:7fff::1");
   EXPECT_EQ(Outcome(guard, "http://[2001:db8:8000::1]/"),
-            "2001:db8:8000::1 is not in the allow-list");
+            "2001:db8:8000::1 is not in the allow-list (--notify-allow 2001:db8:8000::1, or n"
+            "otify_allow in the config, permits it)");
   EXPECT_EQ(Outcome(guard, "http://v6.test/"), "OK: 2001:db8::5");
   EXPECT_EQ(Outcome(guard, "http://[2001:DB9::1]/"), "OK: 2001:db9::1");
-  EXPECT_EQ(Outcome(guard, "http://[2001:db9::2]/"), "2001:db9::2 is not in the allow-list");
-  EXPECT_EQ(Outcome(guard, "http://10.0.0.1/"), "10.0.0.1 is not in the allow-list");
+  EXPECT_EQ(Outcome(guard, "http://[2001:db9::2]/"), "2001:db9::2 is not in the allow-list (--notify-allow 2001:db9::2, or notify_allo"
+            "w in the config, permits it)");
+  EXPECT_EQ(Outcome(guard, "http://10.0.0.1/"), "10.0.0.1 is not in the allow-list (--notify-allow 10.0.0.1, or notify_allow in t"
+            "he config, permits it)");
 }
 
 TEST(UrlGuardCidr, Ipv4MappedComparesAsIpv4) {
@@ -374,7 +387,8 @@ TEST(UrlGuardCidr, Ipv4MappedComparesAsIpv4) {
             "OK: ::ffff:10.1.1.1");
   EXPECT_EQ(Outcome(Guard({"::ffff:10.0.0.0/104"}, false), "http://10.2.2.2/"), "OK: 10.2.2.2");
   EXPECT_EQ(Outcome(Guard({"::ffff:10.0.0.0/104"}, false), "http://11.2.2.2/"),
-            "11.2.2.2 is not in the allow-list");
+            "11.2.2.2 is not in the allow-list (--notify-allow 11.2.2.2, or notify_allow in t"
+            "he config, permits it)");
   EXPECT_EQ(Outcome(Guard({"10.0.0.0/8"}, false), "http://[::ffff:169.254.169.254]/"),
             "::ffff:169.254.169.254 is link-local (169.254.0.0/16, cloud metadata) and refused "
             "unless listed as a CIDR");
@@ -394,7 +408,8 @@ TEST(UrlGuardAllowList, ReportsBadEntries) {
             "'.')");
   // A bad entry allows nothing.
   EXPECT_EQ(Outcome(Guard({"10.0.0.0/33"}), "http://10.0.0.1/"),
-            "10.0.0.1 is not in the allow-list");
+            "10.0.0.1 is not in the allow-list (--notify-allow 10.0.0.1, or notify_allow in t"
+            "he config, permits it)");
 }
 
 TEST(UrlGuardAllowList, AllowHostOfAddsTheHost) {
