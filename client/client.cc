@@ -786,6 +786,17 @@ StatusOr<RawAnswer> Client::Reset() {
   return Post(prefix_ + "/_sandbox/reset", "{}", /*control=*/true);
 }
 
+StatusOr<RawAnswer> Client::GetClock() { return Get(prefix_ + "/_sandbox/clock"); }
+
+StatusOr<RawAnswer> Client::AdvanceClock(int64_t seconds) {
+  return Post(prefix_ + "/_sandbox/clock/advance",
+              "{\"seconds\":" + std::to_string(seconds) + "}", /*control=*/true);
+}
+
+StatusOr<RawAnswer> Client::ResetClock() {
+  return Post(prefix_ + "/_sandbox/clock/reset", "{}", /*control=*/true);
+}
+
 StatusOr<RawAnswer> Client::ListNotifications(const NotificationFilter& filter) {
   std::string query;
   AddQuery(query, "merchantno", options_.merchantno);

@@ -83,6 +83,9 @@ struct Args {
   int64_t limit = 0;
   bool failed = false;
   int64_t since = 0;
+
+  // clock advance
+  int64_t advance_seconds = 0;
 };
 
 std::string OneLine(std::string s) {
@@ -640,6 +643,22 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       "(control API)");
   reset->footer("Example:\n  vkspay reset");
 
+  CLI::App* clock = app.add_subcommand(
+      "clock", "sandbox only: show the sandbox clock, move it forward, or put it back (control API)");
+  clock->footer(
+      "Examples:\n  vkspay clock                 # now, and the offset from the system clock\n"
+      "  vkspay clock advance 3600    # retries due in the next hour go out at once\n"
+      "  vkspay clock reset           # offset back to 0");
+  CLI::App* clock_advance =
+      clock->add_subcommand("advance", "move the sandbox clock forward by SECONDS");
+  clock_advance->add_option("seconds", a.advance_seconds, "seconds, 1 or more")
+      ->required()
+      ->check(CLI::Range(int64_t{1}, int64_t{10} * 365 * 24 * 3600));
+  clock_advance->footer("Example:\n  vkspay clock advance 3600");
+  CLI::App* clock_reset =
+      clock->add_subcommand("reset", "put the sandbox clock back to the system clock (offset 0)");
+  clock_reset->footer("Example:\n  vkspay clock reset");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -774,6 +793,26 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       return Finish<std::vector<Refund>>(
           a, c.ListRefunds(a.out_trade_no), DecodeRefundList,
           [&](const std::vector<Refund>& list) { PrintRefundList(out, list); }, out, err);
+    }
+    if (clock->parsed()) {
+      StatusOr<RawAnswer> answer = clock_advance->parsed() ? c.AdvanceClock(a.advance_seconds)
+                                   : clock_reset->parsed() ? c.ResetClock()
+                                                           : c.GetClock();
+      return Finish<nlohmann::json>(
+          a, std::move(answer),
+          [](const nlohmann::json& j) -> StatusOr<nlohmann::json> {
+            VKSPAY_RETURN_IF_ERROR(ControlStatus(j));
+            return j;
+          },
+          [&](const nlohmann::json& j) {
+            const int64_t offset = j.value("offset_s", int64_t{0});
+            out << "sandbox clock  " << j.value("time", std::string("?")) << " (unix "
+                << j.value("now", int64_t{0}) << "), offset "
+                << (offset > 0 ? "+" : "") << offset << " s";
+            if (j.contains("removed_s")) out << " (removed " << j.value("removed_s", int64_t{0}) << " s)";
+            out << "\n";
+          },
+          out, err);
     }
     if (reset->parsed()) {
       return Finish<bool>(

@@ -502,6 +502,41 @@ TEST_F(CliControlTest, ResetPostsToResetWithTheToken) {
   EXPECT_EQ(r.out, "reset: every order, refund and notification deleted\n");
 }
 
+TEST_F(CliControlTest, ClockShowsAdvancesAndResets) {
+  fake_.Route("GET /_sandbox/clock",
+              R"({"ok":true,"now":1700000000,"time":"2023-11-15 06:13:20","offset_s":0.0})");
+  CliRun r = Vkspay({"clock"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "sandbox clock  2023-11-15 06:13:20 (unix 1700000000), offset 0 s\n");
+  EXPECT_EQ(fake_.last().authorization, "Bearer t0k");
+
+  fake_.Route("POST /_sandbox/clock/advance",
+              R"({"ok":true,"now":1700003600,"time":"2023-11-15 07:13:20","offset_s":3600.0})");
+  r = Vkspay({"clock", "advance", "3600"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake_.last().path, "/_sandbox/clock/advance");
+  EXPECT_EQ(fake_.last().body, R"({"seconds":3600})");
+  EXPECT_EQ(r.out, "sandbox clock  2023-11-15 07:13:20 (unix 1700003600), offset +3600 s\n");
+
+  fake_.Route("POST /_sandbox/clock/reset", R"({"ok":true,"now":1700000000,)"
+                                            R"("time":"2023-11-15 06:13:20","offset_s":0,"removed_s":3600})");
+  r = Vkspay({"clock", "reset"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake_.last().path, "/_sandbox/clock/reset");
+  EXPECT_EQ(r.out,
+            "sandbox clock  2023-11-15 06:13:20 (unix 1700000000), offset 0 s (removed 3600 s)\n");
+}
+
+TEST_F(CliControlTest, ClockAdvanceNeedsAPositiveNumberAndSendsNothingElse) {
+  const size_t before = fake_.calls().size();
+  for (const char* bad : {"0", "-5", "soon"}) {
+    CliRun r = Vkspay({"clock", "advance", bad});
+    EXPECT_EQ(r.code, kExitUsage) << bad;
+    EXPECT_NE(r.err.find("seconds"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(fake_.calls().size(), before);
+}
+
 TEST_F(CliControlTest, ResetRefusedIsTheControlError) {
   fake_.Route("POST /_sandbox/reset",
               R"({"ok":false,"err_code":"UNAUTHORIZED","message":"needs a token"})", 401);

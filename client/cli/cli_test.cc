@@ -276,7 +276,8 @@ TEST(CliUsage, NoSubcommandIsUsage) {
 
 TEST(CliUsage, EverySubcommandsHelpShowsAnExample) {
   for (const char* sub : {"sign", "webpay", "micropay", "query", "refund", "refund-query", "pay",
-                          "listen", "notifications", "resend", "orders", "refunds", "reset"}) {
+                          "listen", "notifications", "resend", "orders", "refunds", "reset",
+                          "clock"}) {
     CliRun r = RunRaw({"vkspay", sub, "--help"});
     EXPECT_EQ(r.code, kExitOk) << sub << ": " << r.err;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ":\n" << r.out;

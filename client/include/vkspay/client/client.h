@@ -359,6 +359,12 @@ class Client {
   // POST /_sandbox/reset: deletes every order, refund and notification of
   // every merchant (not only options().merchantno). Answers {"ok":true}.
   StatusOr<RawAnswer> Reset();
+  // GET /_sandbox/clock; POST /_sandbox/clock/advance {"seconds":N} (N > 0);
+  // POST /_sandbox/clock/reset (the offset back to 0). Each answers the
+  // clock: {"ok":true,"now":...,"time":"<China time>","offset_s":...}.
+  StatusOr<RawAnswer> GetClock();
+  StatusOr<RawAnswer> AdvanceClock(int64_t seconds);
+  StatusOr<RawAnswer> ResetClock();
 
   // Checks a payment notification VksPay sent to notify_url (the fields of
   // its form or JSON body). Returns VerifySign(form, key): kMissingField
