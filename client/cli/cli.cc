@@ -446,6 +446,24 @@ std::string StatusForOutcome(const std::string& outcome) {
   return "SUCCESS";
 }
 
+// "Global options ..." for the subcommands' help, from the app's own options
+// (name, value or default, environment variable, description).
+std::string GlobalOptionsHelp(const CLI::App& app) {
+  std::string text = "Global options (before or after the subcommand):";
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_lnames().empty()) continue;
+    const std::string name = "--" + opt->get_lnames().front();
+    if (name == "--help" || name == "--version") continue;
+    std::string line = "\n  " + name;
+    if (opt->get_items_expected_max() != 0) {
+      line += opt->get_default_str().empty() ? " VALUE" : "=" + opt->get_default_str();
+    }
+    if (!opt->get_envname().empty()) line += " (env " + opt->get_envname() + ")";
+    text += line + "\n      " + opt->get_description();
+  }
+  return text;
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -658,6 +676,15 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   CLI::App* clock_reset =
       clock->add_subcommand("reset", "put the sandbox clock back to the system clock (offset 0)");
   clock_reset->footer("Example:\n  vkspay clock reset");
+
+  // Every subcommand's help ends with the global options (they go before or
+  // after the subcommand: `vkspay webpay --base-url URL ...` works too).
+  const std::string global = GlobalOptionsHelp(app);
+  std::vector<CLI::App*> subs = app.get_subcommands({});
+  for (size_t i = 0; i < subs.size(); ++i) {
+    for (CLI::App* nested : subs[i]->get_subcommands({})) subs.push_back(nested);
+    subs[i]->footer(subs[i]->get_footer() + "\n\n" + global);
+  }
 
   try {
     app.parse(argc, argv);

@@ -289,6 +289,35 @@ TEST(CliUsage, EverySubcommandsHelpShowsAnExample) {
   }
 }
 
+TEST(CliUsage, EverySubcommandsHelpShowsTheGlobalOptions) {
+  for (const char* sub : {"sign", "webpay", "micropay", "query", "refund", "refund-query", "pay",
+                          "listen", "notifications", "resend", "orders", "refunds", "reset",
+                          "clock"}) {
+    CliRun r = RunRaw({"vkspay", sub, "--help"});
+    EXPECT_EQ(r.code, kExitOk) << sub << ": " << r.err;
+    const size_t global = r.out.find("Global options");
+    ASSERT_NE(global, std::string::npos) << sub << ":\n" << r.out;
+    for (const char* want : {"--base-url=http://127.0.0.1:8080 (env VKSPAY_BASE_URL)",
+                             "--merchantno=10001 (env VKSPAY_MERCHANTNO)", "(env VKSPAY_KEY)",
+                             "--control-token VALUE (env VKSPAY_CONTROL_TOKEN)", "--timeout=10",
+                             "\n  --json\n"}) {
+      EXPECT_NE(r.out.find(want, global), std::string::npos) << sub << ": no " << want << "\n"
+                                                             << r.out;
+    }
+  }
+  CliRun nested = RunRaw({"vkspay", "clock", "advance", "--help"});
+  EXPECT_NE(nested.out.find("Global options"), std::string::npos) << nested.out;
+}
+
+TEST(CliUsage, AGlobalOptionAfterTheSubcommandIsTaken) {
+  // Nothing listens on port 9 of 127.0.0.1 (discard): the error names the
+  // URL given after the subcommand, so the option reached the client.
+  CliRun r = RunRaw({"vkspay", "query", "T1", "--base-url", "http://127.0.0.1:9", "--timeout",
+                     "1"});
+  EXPECT_EQ(r.code, kExitConnect) << r.err;
+  EXPECT_NE(r.err.find("127.0.0.1:9"), std::string::npos) << r.err;
+}
+
 TEST(CliUsage, VersionNamesTheCommitAndExitsZero) {
   CliRun r = RunRaw({"vkspay", "--version"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
