@@ -289,14 +289,20 @@ double ProcStatusMiB(pid_t pid, const std::string& key) {
 
 std::string Resolve(const std::string& flag, const char* configured, const char* name) {
   if (!flag.empty()) return fs::exists(flag) ? flag : "";
-  if (fs::exists(configured)) return configured;
+  // Beside this binary first: an installed or unpacked package uses its own
+  // files even where the build tree it was made from still exists.
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (fs::path p :
-         {self.parent_path() / name, self.parent_path().parent_path() / "sandbox" / name}) {
+    const fs::path dir = self.parent_path();
+    for (fs::path p : {dir / name, dir.parent_path() / "lib" / "vkspay-sandbox" / name}) {
       if (fs::exists(p)) return p.string();
     }
+  }
+  if (fs::exists(configured)) return configured;
+  if (!ec) {
+    fs::path p = self.parent_path().parent_path() / "sandbox" / name;
+    if (fs::exists(p)) return p.string();
   }
   return "";
 }

@@ -143,8 +143,9 @@ double SelfCpuSeconds();
 // SIGINT/SIGTERM to the bench first SIGTERM every live SandboxProcess.
 void InstallSignalHandlers();
 
-// "Sandbox binary next to this one" resolution: --sandbox, else the
-// CMake-configured path, else vkspay-sandbox in PATH. "" if none exists.
+// Where the sandbox (and protocol_bench) binary is: --sandbox if given; else
+// beside this binary (bin/, or lib/vkspay-sandbox/ of an installed package);
+// else the build tree's path CMake configured; else ../sandbox/. "" if none.
 std::string FindSandboxBinary(const std::string& flag);
 std::string FindProtocolBench(const std::string& flag);
 

@@ -1075,6 +1075,8 @@ int RunMerchant(const CommonOptions& common, const MerchantOptions& o, const std
 
   // The sandbox's headroom and what limited the run.
   Json sandbox_json;
+  // The binary this run started ("" with --base-url: a running sandbox).
+  sandbox_json["binary"] = o.base_url.empty() ? common.sandbox_bin : "";
   double cpu_sum = 0, cpu_max = 0, depth_sum = 0, depth_max = 0;
   int cpu_n = 0;
   for (const auto& [t, cpu] : cpu_samples) {

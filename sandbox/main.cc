@@ -148,8 +148,8 @@ int main(int argc, char** argv) {
                  "fault profile: strict (default), realistic, or a scenario file "
                  "<faults-dir>/<name>.json");
   app.add_option("--faults-dir", faults_dir,
-                 "scenario files and magic_amounts.json (default: the source tree's "
-                 "fixtures/faults)")
+                 "scenario files and magic_amounts.json (default: share/vkspay-sandbox/faults "
+                 "of an installed sandbox, else the source tree's fixtures/faults)")
       ->capture_default_str();
   app.set_version_flag("--version", vkspay::VersionLine("vkspay-sandbox"));
   try {

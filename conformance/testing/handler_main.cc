@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "vkspay-reference-handler: a correct or a naive merchant notify handler, also the "
       "reference merchant of `vkspay-bench merchant` (--preset). Serves POST /notify, "
-      "GET /state?out_trade_no=NO and GET /stats."};
+      "GET /state?out_trade_no=NO and GET /stats (paths: --notify-path, --state-path)."};
   HandlerOptions options;
   std::string kind = "correct", host = "127.0.0.1", preset;
   int port = 0;
@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
   app.add_option("--merchantno", options.merchantno)->default_val("10001");
   app.add_option("--key", options.key)->default_val("sandbox-demo-key-0123456789abcdef");
   app.add_option("--order", orders, "the merchant's unpaid orders, NO=YUAN");
+  auto* notify_path = app.add_option("--notify-path", flags.notify_path,
+                                     "serve notifications here, e.g. /pay/notify (default /notify)");
+  auto* state_path = app.add_option("--state-path", flags.state_path,
+                                    "serve the state here, e.g. /test/order-state (default /state)");
   app.add_option("--preset", preset,
                  "a bench merchant: fast (learns orders), slow (+ 20 ms per notification), "
                  "orderquery (+ the orderquery call-back; needs --orderquery-url), failing "
@@ -146,6 +150,8 @@ int main(int argc, char** argv) {
   if (stall_ms->count()) options.stall_ms = flags.stall_ms;
   if (serial->count()) options.serial = flags.serial;
   if (threads->count()) options.threads = flags.threads;
+  if (notify_path->count()) options.notify_path = flags.notify_path;
+  if (state_path->count()) options.state_path = flags.state_path;
   if (preset == "orderquery" && options.orderquery_url.empty()) {
     std::cerr << "vkspay-reference-handler: --preset orderquery needs --orderquery-url URL, the "
                  "sandbox's API endpoint (e.g. http://127.0.0.1:8080/api); none was given\n";

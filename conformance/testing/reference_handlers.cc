@@ -109,6 +109,19 @@ StatusOr<std::unique_ptr<ReferenceHandler>> ReferenceHandler::Start(HandlerOptio
   for (const auto& [name, value] : non_negative) {
     if (value < 0) return InvalidOption(name, "0 or more", std::to_string(value));
   }
+  const std::pair<const char*, const std::string*> paths[] = {
+      {"notify_path", &options.notify_path}, {"state_path", &options.state_path}};
+  for (const auto& [name, path] : paths) {
+    if (path->empty() || path->front() != '/' ||
+        path->find_first_of("?# \t\r\n") != std::string::npos) {
+      return InvalidOption(name, "a path starting with / (no ?, # or spaces)", "\"" + *path + "\"");
+    }
+  }
+  if (options.notify_path == options.state_path || options.notify_path == "/stats" ||
+      options.state_path == "/stats") {
+    return InvalidOption("state_path", "a path other than notify_path and /stats",
+                         "\"" + options.state_path + "\"");
+  }
   std::unique_ptr<ReferenceHandler> h(new ReferenceHandler(std::move(options)));
   if (!h->options_.orderquery_url.empty()) {
     // http only: the library is used without TLS here, and the sandbox
@@ -133,12 +146,12 @@ StatusOr<std::unique_ptr<ReferenceHandler>> ReferenceHandler::Start(HandlerOptio
   // few requests (httplib's default is 5) would measure reconnects.
   h->server_->set_keep_alive_max_count(1'000'000);
   ReferenceHandler* self = h.get();
-  h->server_->Post("/notify", [self](const httplib::Request& req, httplib::Response& res) {
+  h->server_->Post(h->options_.notify_path, [self](const httplib::Request& req, httplib::Response& res) {
     auto [status, body] = self->HandleNotification(req.body);
     res.status = status;
     res.set_content(body, "application/json");
   });
-  h->server_->Get("/state", [self](const httplib::Request& req, httplib::Response& res) {
+  h->server_->Get(h->options_.state_path, [self](const httplib::Request& req, httplib::Response& res) {
     const std::string no = req.get_param_value("out_trade_no");
     std::lock_guard<std::mutex> lock(self->mu_);
     auto it = self->orders_.find(no);
@@ -179,11 +192,11 @@ StatusOr<std::unique_ptr<ReferenceHandler>> ReferenceHandler::Start(HandlerOptio
 }
 
 std::string ReferenceHandler::notify_url() const {
-  return "http://" + host_ + ":" + std::to_string(port_) + "/notify";
+  return "http://" + host_ + ":" + std::to_string(port_) + options_.notify_path;
 }
 
 std::string ReferenceHandler::state_url() const {
-  return "http://" + host_ + ":" + std::to_string(port_) + "/state";
+  return "http://" + host_ + ":" + std::to_string(port_) + options_.state_path;
 }
 
 std::string ReferenceHandler::stats_url() const {

@@ -121,6 +121,12 @@ struct HandlerOptions {
   // the sandbox dispatcher's most attempts in flight per host (32), or a
   // 33rd connection would wait out a keep-alive timeout.
   int threads = 64;
+
+  // Where the handler serves notifications and its state (an app's own
+  // routes, e.g. "/pay/notify" and "/test/order-state"). Each starts with
+  // '/' and has no '?', '#' or whitespace; Start refuses others.
+  std::string notify_path = "/notify";
+  std::string state_path = "/state";
 };
 
 // What a handler has done since it started (GET /stats answers the same

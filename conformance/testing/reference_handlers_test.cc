@@ -466,5 +466,40 @@ TEST(ReferenceHandlerOrderQuery, AnUnreachableSandboxIsRetried) {
   EXPECT_EQ(s.refused, 1);
 }
 
+TEST(ReferenceHandlerPaths, ServesNotificationsAndStateWhereTold) {
+  HandlerOptions options = BenchOptions();
+  options.notify_path = "/pay/notify";
+  options.state_path = "/test/order-state";
+  auto h = StartOrDie(options);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->notify_url(), "http://127.0.0.1:" + std::to_string(h->port()) + "/pay/notify");
+  EXPECT_EQ(h->state_url(),
+            "http://127.0.0.1:" + std::to_string(h->port()) + "/test/order-state");
+  httplib::Client client("127.0.0.1", h->port());
+  EXPECT_EQ(Notify(client, Payment("BENCH-9", "N-9")), 404);  // not at /notify
+  httplib::Result res =
+      client.Post("/pay/notify", Payment("BENCH-9", "N-9"),
+                  "application/x-www-form-urlencoded");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = client.Get("/test/order-state?out_trade_no=BENCH-9");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body)["processed"], 1) << res->body;
+}
+
+TEST(ReferenceHandlerPaths, ABadPathIsRefusedNamingTheOption) {
+  for (const auto& [notify, state] : std::vector<std::pair<std::string, std::string>>{
+           {"pay/notify", "/state"}, {"/notify", "/state?x"}, {"", "/state"},
+           {"/same", "/same"}, {"/notify", "/stats"}}) {
+    HandlerOptions options;
+    options.notify_path = notify;
+    options.state_path = state;
+    auto h = ReferenceHandler::Start(options);
+    ASSERT_FALSE(h.ok()) << notify << " " << state;
+    EXPECT_EQ(h.status().code(), vkspay::ErrorCode::kInvalidField);
+    EXPECT_NE(h.status().message().find("_path"), std::string::npos) << h.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace vkspay::conformance::testing

@@ -30,7 +30,19 @@ bool ValidName(std::string_view name) {
 
 }  // namespace
 
-std::string DefaultFaultsDir() { return VKSPAY_DEFAULT_FAULTS_DIR; }
+std::string DefaultFaultsDir() {
+  // An installed binary (cmake --install, the .deb, or the .deb unpacked
+  // anywhere with dpkg-deb -x) finds the files beside it; a binary in the
+  // build tree finds the source tree's.
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path installed =
+        exe.parent_path().parent_path() / "share" / "vkspay-sandbox" / "faults";
+    if (std::filesystem::is_directory(installed, ec)) return installed.string();
+  }
+  return VKSPAY_DEFAULT_FAULTS_DIR;
+}
 
 std::vector<std::string> BuiltinProfileNames() { return {"strict", "realistic"}; }
 

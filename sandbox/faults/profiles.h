@@ -27,8 +27,9 @@ struct FaultProfile {
   std::vector<FaultRule> rules;
 };
 
-// fixtures/faults of the source tree (scenario files and magic_amounts.json),
-// the default when main is given no --faults-dir.
+// Where scenario files and magic_amounts.json are when main is given no
+// --faults-dir: <prefix>/share/vkspay-sandbox/faults beside an installed
+// binary (<prefix>/bin/vkspay-sandbox), else fixtures/faults of the source tree.
 std::string DefaultFaultsDir();
 
 // The names compiled in: "strict" and "realistic".
