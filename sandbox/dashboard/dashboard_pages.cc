@@ -169,7 +169,7 @@ std::string Head(const Frame& frame, std::string_view title) {
   std::string out;
   out += "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += "<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"robots\" content=\"noindex\">\n";
+  out += "<meta name=\"referrer\" content=\"same-origin\">\n<meta name=\"robots\" content=\"noindex\">\n";
   if (frame.live) {
     out += "<meta http-equiv=\"refresh\" content=\"" + std::to_string(kLiveRefreshSeconds) + "\">\n";
   }

@@ -232,6 +232,14 @@ TEST(DashboardPages, PagerLinksKeepFilters) {
   EXPECT_TRUE(Contains(html, "page=3\""));
 }
 
+// Regression: with <meta name="referrer" content="no-referrer"> Chromium sent
+// "Origin: null" with every form POST, and the Origin check refused them all.
+TEST(DashboardPages, ReferrerPolicyKeepsTheOriginHeader) {
+  const std::string html = RenderClockPage(TestFrame(), ClockPageView{});
+  EXPECT_TRUE(Contains(html, "<meta name=\"referrer\" content=\"same-origin\">"));
+  EXPECT_FALSE(Contains(html, "no-referrer"));
+}
+
 TEST(DashboardPages, Yuan2) {
   EXPECT_EQ(Yuan2(1), "0.01");
   EXPECT_EQ(Yuan2(1250), "12.50");

@@ -92,7 +92,10 @@ async function reloadUntil(page, fn, ms, what, arg) {
   const end = Date.now() + ms;
   for (;;) {
     if (await page.evaluate(fn, arg)) return;
-    if (Date.now() > end) throw new Error(`FAILED: timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      console.error((await page.textContent('body')).slice(0, 3000));
+      throw new Error(`FAILED: timed out waiting for ${what}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
     await page.reload();
   }
@@ -103,8 +106,8 @@ async function noInjection(page, where) {
   check(await page.locator('img[src=x]').count() === 0, `${where}: no injected <img>`);
 }
 
-async function shoot(page, name) {
-  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+async function shoot(page, name, fullPage = false) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
 }
 
 try {
@@ -121,6 +124,15 @@ try {
       body: JSON.stringify({ out_trade_no: plainNo, channel: 'wxpay' }) });
   const r1 = await api(base, 'orderrefund', { out_trade_no: plainNo, refund_fee: 0.30 });
   check(r1.return_code === 'SUCCESS', 'API refund of the plain order');
+
+  // Two whose notifications cannot be delivered: a dead port (retried, with
+  // the error as its reason) and the sandbox's own address (blocked).
+  for (const url of ['http://127.0.0.1:9/dead', `${base}/notify`]) {
+    const o = await api(base, 'webpay', { total_fee: 0.01, subject: '送不到的通知', notify_url: url });
+    check(o.return_code === 'SUCCESS', `webpay with notify_url ${url}`);
+    await fetch(`${base}/_sandbox/pay`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ out_trade_no: o.data.out_trade_no, channel: 'alipay' }) });
+  }
 
   // The hostile one: subject, attach and notify_url carry markup.
   const hostile = await api(base, 'webpay', {
@@ -144,7 +156,7 @@ try {
   check(new URL(page.url()).pathname === '/_sandbox/ui/', '/ links to /_sandbox/ui/');
 
   // Orders.
-  check(await page.locator('.order-row').count() === 2, 'orders page lists both orders');
+  check(await page.locator('.order-row').count() === 4, 'orders page lists the four orders');
   const firstRow = await page.locator('.order-row').first().textContent();
   check(firstRow.includes(hostileNo), 'newest order first');
   check((await page.textContent('#orders-table')).includes(HOSTILE_SUBJECT),
@@ -162,6 +174,7 @@ try {
   // The hostile order's page.
   await page.goto(`${base}/_sandbox/ui/`);
   await Promise.all([page.waitForNavigation(), page.click(`a.order-link:has-text("${hostileNo}")`)]);
+  const orderUrl = page.url();
   check((await page.textContent('#order-status')) === 'NOTPAY', 'order page: NOTPAY');
   check((await page.textContent('#f-subject')) === HOSTILE_SUBJECT, 'order page: subject literal');
   check((await page.textContent('#f-attach')) === HOSTILE_ATTACH, 'order page: attach literal');
@@ -190,7 +203,8 @@ try {
   check((await page.textContent('#flash')).includes('REFUND_EXCEEDS_PAID'),
         'refund above what is left: REFUND_EXCEEDS_PAID shown');
   check(await page.locator('.refund-row').count() === 1, 'refused refund adds no row');
-  await page.goto(page.url());
+  // The refusal was rendered as the POST's answer: back to the order's own URL.
+  await page.goto(orderUrl);
   await reloadUntil(page, () => document.querySelectorAll('.attempt-row').length >= 2, 10000,
                     'the refund notification attempt');
 
@@ -204,7 +218,7 @@ try {
   const after = await page.locator('.attempt-row').count();
   check(after === before + 1, `resend: a new attempt (${before} -> ${after})`);
   await noInjection(page, 'paid order page');
-  await shoot(page, 'dashboard-order-1280');
+  await shoot(page, 'dashboard-order-1280', true);
 
   // The quick start's order.
   await page.goto(`${base}/_sandbox/ui/order?merchantno=10001&out_trade_no=${plainNo}`);
@@ -215,7 +229,15 @@ try {
   await page.goto(`${base}/_sandbox/ui/notifications`);
   const acked = Number(await page.textContent('#count-acked strong'));
   check(acked >= 3, `notifications page counts acked (${acked})`);
-  check(await page.locator('.notification-row').count() === 4, 'notifications page lists all four');
+  check(await page.locator('.notification-row').count() === 6, 'notifications page lists all six');
+  await reloadUntil(page, () => document.querySelector('#count-blocked strong').textContent === '1',
+                    10000, 'the blocked notification');
+  check((await page.textContent('#notifications-table')).includes('blocked'),
+        'the blocked one is listed');
+  await reloadUntil(page, () => [...document.querySelectorAll('.reason')]
+                        .some((td) => td.textContent.includes('connection refused')), 10000,
+                    'the dead port\'s error as a reason');
+  check(true, 'the undeliverable one shows its error (connection refused) as the reason');
   await noInjection(page, 'notifications page');
   await shoot(page, 'dashboard-notifications-1280');
   const beforeAll = received;
@@ -259,7 +281,7 @@ try {
     await noInjection(p2, `${name} at 390 px`);
     const overflow = await p2.evaluate(() => document.documentElement.scrollWidth);
     check(overflow <= 390, `${name} at 390 px: no sideways scrolling of the page (${overflow})`);
-    await shoot(p2, `dashboard-${name}-390`);
+    await shoot(p2, `dashboard-${name}-390`, name === 'order');
   }
 
   // With a control token: the login form, then the cookie.
