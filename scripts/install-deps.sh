@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages vkspay-sandbox needs, only those missing.
-# Usage: scripts/install-deps.sh [--browser]   (--browser adds Chromium for the cashier test)
+# Usage: scripts/install-deps.sh [--browser]   (--browser adds Chromium and CJK fonts for the
+# cashier and dashboard tests: without fonts-noto-cjk the screenshots show boxes for Chinese)
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config
       libcpp-httplib-dev nlohmann-json3-dev libssl-dev libsqlite3-dev
       libcli11-dev libqrencode-dev libgtest-dev libgmock-dev libbenchmark-dev sqlite3)
 if [[ "${1:-}" == "--browser" ]]; then
-  pkgs+=(chromium nodejs npm)
+  pkgs+=(chromium fonts-noto-cjk nodejs npm)
 fi
 
 missing=()

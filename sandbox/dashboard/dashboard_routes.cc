@@ -5,7 +5,8 @@
 
 #include <algorithm>
 #include <memory>
-#include <stdexcept>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 #include "sandbox/core/payments.h"
@@ -58,8 +59,10 @@ std::string Unhex(std::string_view hex) {
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    // Without randomness no form could be trusted: refuse to start.
-    throw std::runtime_error("RAND_bytes failed: cannot make the dashboard's CSRF token");
+    // Without randomness no form could be trusted: refuse to run.
+    std::fputs("vkspay-sandbox: RAND_bytes failed: cannot make the dashboard's CSRF token\n",
+               stderr);
+    std::abort();
   }
   return Hex(raw);
 }
