@@ -169,17 +169,22 @@ std::string Head(const Frame& frame, std::string_view title) {
   std::string out;
   out += "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += "<meta name=\"referrer\" content=\"same-origin\">\n<meta name=\"robots\" content=\"noindex\">\n";
+  out +=
+      "<meta name=\"referrer\" content=\"same-origin\">\n<meta name=\"robots\" "
+      "content=\"noindex\">\n";
   if (frame.live) {
-    out += "<meta http-equiv=\"refresh\" content=\"" + std::to_string(kLiveRefreshSeconds) + "\">\n";
+    out +=
+        "<meta http-equiv=\"refresh\" content=\"" + std::to_string(kLiveRefreshSeconds) + "\">\n";
   }
   out += "<title>";
   out += E(title);
   out += " · VksPay 沙箱控制台</title>\n<style>";
   out += kStyle;
   out += "</style>\n</head>\n<body>\n";
-  out += "<div class=\"banner\" id=\"sandbox-banner\">沙箱控制台：离线模拟 VksPay，不会发生任何真实扣款 / "
-         "Sandbox dashboard: no real money moves.</div>\n";
+  out +=
+      "<div class=\"banner\" id=\"sandbox-banner\">沙箱控制台：离线模拟 "
+      "VksPay，不会发生任何真实扣款 / "
+      "Sandbox dashboard: no real money moves.</div>\n";
   out += "<header><a class=\"brand\" href=\"";
   out += kBasePath;
   out += "/\">VksPay 沙箱</a><nav>";
@@ -214,7 +219,8 @@ std::string Head(const Frame& frame, std::string_view title) {
 }
 
 constexpr std::string_view kTail =
-    "</main>\n<footer>vkspay-sandbox · 控制台 /_sandbox/ui/ · JSON: /_sandbox/</footer>\n</body>\n</html>\n";
+    "</main>\n<footer>vkspay-sandbox · 控制台 /_sandbox/ui/ · JSON: "
+    "/_sandbox/</footer>\n</body>\n</html>\n";
 
 void MerchantOptions(std::string& out, const std::vector<Merchant>& merchants,
                      const std::string& selected) {
@@ -274,17 +280,19 @@ std::string RenderOrdersPage(const Frame& frame, const OrdersPageView& view) {
   out += kBasePath;
   out += "/\"><label>商户 merchant<select name=\"merchantno\" id=\"filter-merchant\">";
   MerchantOptions(out, view.merchants, q.merchantno);
-  out += "</select></label><label>状态 status<select name=\"status\" id=\"filter-status\">"
-         "<option value=\"\">全部 all</option>";
+  out +=
+      "</select></label><label>状态 status<select name=\"status\" id=\"filter-status\">"
+      "<option value=\"\">全部 all</option>";
   for (OrderStatus s : {OrderStatus::kNotPay, OrderStatus::kUserPaying, OrderStatus::kSuccess,
                         OrderStatus::kRefund, OrderStatus::kClosed, OrderStatus::kPayError}) {
     out += "<option value=\"" + std::string(ToString(s)) + "\"";
     if (q.status == s) out += " selected";
     out += ">" + std::string(ToString(s)) + " " + std::string(StatusLabel(s)) + "</option>";
   }
-  out += "</select></label><label>商户订单号 out_trade_no<input name=\"out_trade_no\" "
-         "id=\"filter-no\" maxlength=\"64\" value=\"" +
-         E(q.out_trade_no) + "\"></label>";
+  out +=
+      "</select></label><label>商户订单号 out_trade_no<input name=\"out_trade_no\" "
+      "id=\"filter-no\" maxlength=\"64\" value=\"" +
+      E(q.out_trade_no) + "\"></label>";
   if (q.live) out += Hidden("live", "1");
   out += "<button type=\"submit\" id=\"filter-submit\">筛选 filter</button></form>\n</section>\n";
 
@@ -294,17 +302,19 @@ std::string RenderOrdersPage(const Frame& frame, const OrdersPageView& view) {
     if (q.page > 1) out += " on this page";
     out += ".</p>";
   } else {
-    out += "<div class=\"scroll\"><table id=\"orders-table\"><thead><tr><th>创建 created</th>"
-           "<th>商户 merchant</th><th>商户订单号 out_trade_no</th><th>商品 subject</th>"
-           "<th>金额 amount</th><th>状态 status</th><th class=\"hide-phone\">渠道 channel</th>"
-           "<th class=\"hide-phone\">已退款 refunded</th></tr></thead><tbody>\n";
+    out +=
+        "<div class=\"scroll\"><table id=\"orders-table\"><thead><tr><th>创建 created</th>"
+        "<th>商户 merchant</th><th>商户订单号 out_trade_no</th><th>商品 subject</th>"
+        "<th>金额 amount</th><th>状态 status</th><th class=\"hide-phone\">渠道 channel</th>"
+        "<th class=\"hide-phone\">已退款 refunded</th></tr></thead><tbody>\n";
     for (const Order& o : view.orders) {
       out += "<tr class=\"order-row\"><td>" + Time(o.created_at) + "</td><td>" + E(o.merchantno) +
              "</td><td class=\"wrap\"><a class=\"order-link\" href=\"" +
              E(OrderHref(o.merchantno, o.out_trade_no)) + "\">" + E(o.out_trade_no) +
              "</a></td><td class=\"wrap\">" + E(o.subject) + "</td><td class=\"num\">¥" +
              Yuan2(o.total_fee) + "</td><td>" + OrderState(o.status) +
-             "</td><td class=\"hide-phone\">" + E(o.pay_chnl) + "</td><td class=\"num hide-phone\">" +
+             "</td><td class=\"hide-phone\">" + E(o.pay_chnl) +
+             "</td><td class=\"num hide-phone\">" +
              (o.refunded_fee > 0 ? "¥" + Yuan2(o.refunded_fee) : "") + "</td></tr>\n";
     }
     out += "</tbody></table></div>\n";
@@ -325,7 +335,8 @@ std::string RenderOrdersPage(const Frame& frame, const OrdersPageView& view) {
 std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
   const Order& o = view.order;
   std::string out = Head(frame, "订单 " + o.out_trade_no);
-  const std::string key = Hidden("merchantno", o.merchantno) + Hidden("out_trade_no", o.out_trade_no);
+  const std::string key =
+      Hidden("merchantno", o.merchantno) + Hidden("out_trade_no", o.out_trade_no);
 
   out += "<section class=\"card\"><h1>订单 <span id=\"order-no\">" + E(o.out_trade_no) +
          "</span></h1>\n<dl id=\"order-fields\">\n";
@@ -344,7 +355,8 @@ std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
       o.notify_url.empty() ? "—" : "<code>" + E(o.notify_url) + "</code>");
   Row(out, "返回地址 return_url", "return_url",
       o.return_url.empty() ? "—" : "<code>" + E(o.return_url) + "</code>");
-  if (!o.transaction_id.empty()) Row(out, "交易号 transaction_id", "transaction_id", E(o.transaction_id));
+  if (!o.transaction_id.empty())
+    Row(out, "交易号 transaction_id", "transaction_id", E(o.transaction_id));
   Row(out, "创建 created_at", "created_at", Time(o.created_at));
   if (o.status == OrderStatus::kNotPay || o.status == OrderStatus::kUserPaying) {
     Row(out, "有效期至 expires_at", "expires_at", Time(o.expires_at));
@@ -366,9 +378,9 @@ std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
     out += "<div class=\"actions\" id=\"pay-actions\">";
     auto pay = [&](std::string_view id, std::string_view css, std::string_view channel,
                    std::string_view outcome, std::string_view label) {
-      out += ButtonForm(frame, "/pay",
-                        key + Hidden("channel", channel) + Hidden("outcome", outcome), id, css,
-                        label);
+      out +=
+          ButtonForm(frame, "/pay", key + Hidden("channel", channel) + Hidden("outcome", outcome),
+                     id, css, label);
     };
     pay("pay-wxpay", "btn-wxpay", "wxpay", "success", "微信支付 pay (wxpay)");
     pay("pay-alipay", "btn-alipay", "alipay", "success", "支付宝 pay (alipay)");
@@ -394,9 +406,10 @@ std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
   if (view.refunds.empty()) {
     out += "<p class=\"muted\" id=\"no-refunds\">没有退款 / none.</p>";
   } else {
-    out += "<div class=\"scroll\"><table id=\"refunds-table\"><thead><tr><th>退款单号 "
-           "out_refund_no</th><th>金额 amount</th><th>状态 status</th><th>创建 created</th>"
-           "<th>成功 succeeded</th></tr></thead><tbody>\n";
+    out +=
+        "<div class=\"scroll\"><table id=\"refunds-table\"><thead><tr><th>退款单号 "
+        "out_refund_no</th><th>金额 amount</th><th>状态 status</th><th>创建 created</th>"
+        "<th>成功 succeeded</th></tr></thead><tbody>\n";
     for (const Refund& r : view.refunds) {
       out += "<tr class=\"refund-row\"><td class=\"wrap\">" + E(r.out_refund_no) +
              "</td><td class=\"num\">¥" + Yuan2(r.refund_fee) + "</td><td>" +
@@ -408,9 +421,10 @@ std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
   out += "</section>\n";
 
   if (!view.scheduled.empty()) {
-    out += "<section class=\"card\"><h2>待发生 Scheduled (fault injection)</h2><div "
-           "class=\"scroll\"><table id=\"scheduled-table\"><thead><tr><th>kind</th><th>due</th>"
-           "<th>outcome</th><th>out_refund_no</th><th>note</th></tr></thead><tbody>\n";
+    out +=
+        "<section class=\"card\"><h2>待发生 Scheduled (fault injection)</h2><div "
+        "class=\"scroll\"><table id=\"scheduled-table\"><thead><tr><th>kind</th><th>due</th>"
+        "<th>outcome</th><th>out_refund_no</th><th>note</th></tr></thead><tbody>\n";
     for (const ScheduledAction& a : view.scheduled) {
       out += "<tr><td>" + std::string(ToString(a.kind)) + "</td><td>" + TimeUs(a.due_us) +
              "</td><td>" + std::string(ToString(a.outcome)) + "</td><td>" + E(a.out_refund_no) +
@@ -421,8 +435,9 @@ std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
 
   out += "<section class=\"card\" id=\"notifications\"><h2>通知 Notifications</h2>";
   if (view.notifications.empty()) {
-    out += "<p class=\"muted\" id=\"no-notifications\">没有通知 / none (a notification is "
-           "written when the order is paid or refunded).</p>";
+    out +=
+        "<p class=\"muted\" id=\"no-notifications\">没有通知 / none (a notification is "
+        "written when the order is paid or refunded).</p>";
   }
   for (const NotificationWithAttempts& nw : view.notifications) {
     const Notification& n = nw.notification;
@@ -434,7 +449,8 @@ std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
     Row(out, "通知地址 notify_url", "n" + id + "-url",
         n.notify_url.empty() ? "—" : "<code>" + E(n.notify_url) + "</code>");
     if (!n.delivered_to.empty() && n.delivered_to != n.notify_url) {
-      Row(out, "实际发往 delivered_to", "n" + id + "-delivered", "<code>" + E(n.delivered_to) + "</code>");
+      Row(out, "实际发往 delivered_to", "n" + id + "-delivered",
+          "<code>" + E(n.delivered_to) + "</code>");
     }
     Row(out, "尝试 attempts", "n" + id + "-attempts",
         std::to_string(n.attempts) + " (total " + std::to_string(n.total_attempts) + ")");
@@ -455,14 +471,15 @@ std::string RenderOrderPage(const Frame& frame, const OrderPageView& view) {
              "</thead><tbody>\n";
       for (const NotifyAttempt& a : nw.attempts) {
         char latency[32];
-        std::snprintf(latency, sizeof latency, "%.1f ms", static_cast<double>(a.latency_us) / 1000.0);
+        std::snprintf(latency, sizeof latency, "%.1f ms",
+                      static_cast<double>(a.latency_us) / 1000.0);
         out += "<tr class=\"attempt-row\"><td>" + std::to_string(a.n) + "</td><td>" +
                TimeUs(a.at_us) + "</td><td class=\"wrap\"><code>" + E(a.url) +
                "</code></td><td class=\"attempt-status\">" +
-               (a.http_status > 0 ? std::to_string(a.http_status) : "—") + "</td><td class=\"num\">" +
-               latency + "</td><td class=\"wrap\"><pre>" + ShowBytes(a.response_head) +
-               "</pre></td><td class=\"wrap\">" + E(a.error) + "</td><td>" +
-               (a.acked ? "✓" : "") + "</td></tr>\n";
+               (a.http_status > 0 ? std::to_string(a.http_status) : "—") +
+               "</td><td class=\"num\">" + latency + "</td><td class=\"wrap\"><pre>" +
+               ShowBytes(a.response_head) + "</pre></td><td class=\"wrap\">" + E(a.error) +
+               "</td><td>" + (a.acked ? "✓" : "") + "</td></tr>\n";
       }
       out += "</tbody></table></div>\n";
     }
@@ -478,8 +495,8 @@ std::string RenderNotificationsPage(const Frame& frame, const NotificationsPageV
   std::string out = Head(frame, "通知 Notifications");
   ErrorBox(out, view.error);
   out += "<section class=\"card\"><h1>通知 Notifications</h1><div class=\"counts\" id=\"counts\">";
-  for (NotifyState s : {NotifyState::kPending, NotifyState::kAcked, NotifyState::kFailed,
-                        NotifyState::kBlocked}) {
+  for (NotifyState s :
+       {NotifyState::kPending, NotifyState::kAcked, NotifyState::kFailed, NotifyState::kBlocked}) {
     auto it = view.counts.find(s);
     const std::string name(ToString(s));
     out += "<a href=\"";
@@ -495,10 +512,11 @@ std::string RenderNotificationsPage(const Frame& frame, const NotificationsPageV
                     "重发全部被拦截的 resend all blocked");
   out += "</div>\n<form class=\"filters\" id=\"filter-form\" method=\"get\" action=\"";
   out += kBasePath;
-  out += "/notifications\" style=\"margin-top:12px\"><label>状态 state<select name=\"state\" "
-         "id=\"filter-state\"><option value=\"\">全部 all</option>";
-  for (NotifyState s : {NotifyState::kPending, NotifyState::kAcked, NotifyState::kFailed,
-                        NotifyState::kBlocked}) {
+  out +=
+      "/notifications\" style=\"margin-top:12px\"><label>状态 state<select name=\"state\" "
+      "id=\"filter-state\"><option value=\"\">全部 all</option>";
+  for (NotifyState s :
+       {NotifyState::kPending, NotifyState::kAcked, NotifyState::kFailed, NotifyState::kBlocked}) {
     out += "<option value=\"" + std::string(ToString(s)) + "\"";
     if (q.state == s) out += " selected";
     out += ">" + std::string(ToString(s)) + "</option>";
@@ -513,25 +531,27 @@ std::string RenderNotificationsPage(const Frame& frame, const NotificationsPageV
   if (view.notifications.empty()) {
     out += "<p class=\"muted\" id=\"no-notifications\">没有通知 / none.</p>";
   } else {
-    out += "<div class=\"scroll\"><table id=\"notifications-table\"><thead><tr><th>#</th>"
-           "<th>创建 created</th><th>订单 order</th><th>类型 type</th><th>状态 state</th>"
-           "<th>尝试 attempts</th><th>原因 / 下次 reason / next</th><th></th></tr></thead><tbody>\n";
+    out +=
+        "<div class=\"scroll\"><table id=\"notifications-table\"><thead><tr><th>#</th>"
+        "<th>创建 created</th><th>订单 order</th><th>类型 type</th><th>状态 state</th>"
+        "<th>尝试 attempts</th><th>原因 / 下次 reason / next</th><th></th></tr></thead><tbody>\n";
     for (const Notification& n : view.notifications) {
       const std::string id = std::to_string(n.id);
       std::string reason = E(n.last_error);
       if (n.state == NotifyState::kPending) {
         reason = "下次 next " + TimeUs(n.next_attempt_us) + (reason.empty() ? "" : "<br>" + reason);
       }
-      out += "<tr class=\"notification-row\" id=\"row-" + id + "\"><td>" + id + "</td><td>" +
-             Time(n.created_at) + "</td><td class=\"wrap\">" + E(n.merchantno) + " <a href=\"" +
-             E(OrderHref(n.merchantno, n.out_trade_no)) + "\">" + E(n.out_trade_no) +
-             "</a></td><td>" + E(n.type) + (n.out_refund_no.empty() ? "" : " " + E(n.out_refund_no)) +
-             "</td><td>" + NotifyStateHtml(n.state) + "</td><td class=\"num\">" +
-             std::to_string(n.attempts) + " / " + std::to_string(n.total_attempts) +
-             "</td><td class=\"wrap reason\">" + reason + "</td><td>" +
-             ButtonForm(frame, "/resend", Hidden("key", n.notify_id) + Hidden("from", "notifications"),
-                        "resend-" + id, "small", "重发 resend") +
-             "</td></tr>\n";
+      out +=
+          "<tr class=\"notification-row\" id=\"row-" + id + "\"><td>" + id + "</td><td>" +
+          Time(n.created_at) + "</td><td class=\"wrap\">" + E(n.merchantno) + " <a href=\"" +
+          E(OrderHref(n.merchantno, n.out_trade_no)) + "\">" + E(n.out_trade_no) + "</a></td><td>" +
+          E(n.type) + (n.out_refund_no.empty() ? "" : " " + E(n.out_refund_no)) + "</td><td>" +
+          NotifyStateHtml(n.state) + "</td><td class=\"num\">" + std::to_string(n.attempts) +
+          " / " + std::to_string(n.total_attempts) + "</td><td class=\"wrap reason\">" + reason +
+          "</td><td>" +
+          ButtonForm(frame, "/resend", Hidden("key", n.notify_id) + Hidden("from", "notifications"),
+                     "resend-" + id, "small", "重发 resend") +
+          "</td></tr>\n";
     }
     out += "</tbody></table></div>";
   }
@@ -543,8 +563,10 @@ std::string RenderNotificationsPage(const Frame& frame, const NotificationsPageV
 std::string RenderClockPage(const Frame& frame, const ClockPageView& view) {
   std::string out = Head(frame, "时钟 Clock");
   out += "<section class=\"card\"><h1>沙箱时钟 Clock</h1><dl>";
-  Row(out, "现在 now", "now", "<span id=\"clock-now\">" + TimeUs(view.now_us) + "</span> (北京时间)");
-  Row(out, "偏移 offset", "offset", "<span id=\"clock-offset\">" + Offset(view.offset_us) + "</span>");
+  Row(out, "现在 now", "now",
+      "<span id=\"clock-now\">" + TimeUs(view.now_us) + "</span> (北京时间)");
+  Row(out, "偏移 offset", "offset",
+      "<span id=\"clock-offset\">" + Offset(view.offset_us) + "</span>");
   char scale[32];
   std::snprintf(scale, sizeof scale, "%g", view.time_scale);
   Row(out, "时间倍率 time_scale", "time_scale", scale);
@@ -563,8 +585,9 @@ std::string RenderClockPage(const Frame& frame, const ClockPageView& view) {
            "事件保持原定时刻。Advancing closes expired orders and brings retries forward; reset "
            "keeps scheduled due times.</p>";
   } else {
-    out += "<p class=\"muted\" id=\"clock-fixed\">这个沙箱的时钟不能调整 / this sandbox's clock "
-           "cannot be moved.</p>";
+    out +=
+        "<p class=\"muted\" id=\"clock-fixed\">这个沙箱的时钟不能调整 / this sandbox's clock "
+        "cannot be moved.</p>";
   }
   out += "</section>\n";
   out += kTail;
@@ -575,29 +598,32 @@ std::string RenderFaultsPage(const Frame& frame, const FaultsPageView& view) {
   std::string out = Head(frame, "故障 Faults");
   out += "<section class=\"card\"><h1>故障注入 Faults</h1>";
   if (!view.enabled) {
-    out += "<p class=\"muted\" id=\"faults-off\">这个沙箱没有故障注入 / fault injection is off.</p>"
-           "</section>\n";
+    out +=
+        "<p class=\"muted\" id=\"faults-off\">这个沙箱没有故障注入 / fault injection is off.</p>"
+        "</section>\n";
     out += kTail;
     return out;
   }
   out += "<dl>";
   Row(out, "场景 profile", "profile", "<span id=\"fault-profile\">" + E(view.profile) + "</span>");
   Row(out, "魔法金额 magic amounts", "magic", view.magic_amounts ? "on" : "off");
-  out += "</dl><p class=\"muted\">规则通过 JSON 控制接口管理 / rules are managed through "
-         "POST /_sandbox/faults/rules (docs/faults.md).</p></section>\n";
+  out +=
+      "</dl><p class=\"muted\">规则通过 JSON 控制接口管理 / rules are managed through "
+      "POST /_sandbox/faults/rules (docs/faults.md).</p></section>\n";
 
   out += "<section class=\"card\"><h2>规则 Rules</h2>";
   if (view.rules.empty()) {
     out += "<p class=\"muted\" id=\"no-rules\">没有规则 / none.</p>";
   } else {
-    out += "<div class=\"scroll\"><table id=\"rules-table\"><thead><tr><th>id</th><th>source</th>"
-           "<th>fired</th><th>rule</th></tr></thead><tbody>\n";
+    out +=
+        "<div class=\"scroll\"><table id=\"rules-table\"><thead><tr><th>id</th><th>source</th>"
+        "<th>fired</th><th>rule</th></tr></thead><tbody>\n";
     for (const RuleState& r : view.rules) {
       const std::string json =
           RuleJson(r.rule).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       out += "<tr class=\"rule-row\"><td>" + E(r.rule.id) + "</td><td>" + E(r.source) +
-             "</td><td class=\"num\">" + std::to_string(r.fired) + "</td><td class=\"wrap\"><code>" +
-             E(json) + "</code></td></tr>\n";
+             "</td><td class=\"num\">" + std::to_string(r.fired) +
+             "</td><td class=\"wrap\"><code>" + E(json) + "</code></td></tr>\n";
     }
     out += "</tbody></table></div>";
   }
@@ -605,8 +631,9 @@ std::string RenderFaultsPage(const Frame& frame, const FaultsPageView& view) {
   if (view.log.empty()) {
     out += "<p class=\"muted\" id=\"no-injections\">还没有注入 / none yet.</p>";
   } else {
-    out += "<div class=\"scroll\"><table id=\"log-table\"><thead><tr><th>#</th><th>时间 time</th>"
-           "<th>hook</th><th>fault</th><th>why</th><th>call</th></tr></thead><tbody>\n";
+    out +=
+        "<div class=\"scroll\"><table id=\"log-table\"><thead><tr><th>#</th><th>时间 time</th>"
+        "<th>hook</th><th>fault</th><th>why</th><th>call</th></tr></thead><tbody>\n";
     for (const InjectedFault& f : view.log) {
       std::string call = E(f.method) + " " + E(f.merchantno);
       if (!f.out_trade_no.empty()) {
@@ -624,12 +651,13 @@ std::string RenderFaultsPage(const Frame& frame, const FaultsPageView& view) {
   }
   out += "</section>\n";
   if (!view.suspended.empty()) {
-    out += "<section class=\"card\"><h2>暂停的商户 Suspended merchants</h2><table "
-           "id=\"suspended-table\"><thead><tr><th>merchantno</th><th>consecutive failures</th>"
-           "</tr></thead><tbody>";
+    out +=
+        "<section class=\"card\"><h2>暂停的商户 Suspended merchants</h2><table "
+        "id=\"suspended-table\"><thead><tr><th>merchantno</th><th>consecutive failures</th>"
+        "</tr></thead><tbody>";
     for (const auto& [no, failures] : view.suspended) {
-      out += "<tr><td>" + E(no) + "</td><td class=\"num\">" + std::to_string(failures) +
-             "</td></tr>";
+      out +=
+          "<tr><td>" + E(no) + "</td><td class=\"num\">" + std::to_string(failures) + "</td></tr>";
     }
     out += "</tbody></table></section>\n";
   }
@@ -639,18 +667,19 @@ std::string RenderFaultsPage(const Frame& frame, const FaultsPageView& view) {
 
 std::string RenderMerchantsPage(const Frame& frame, const MerchantsPageView& view) {
   std::string out = Head(frame, "商户 Merchants");
-  out += "<section class=\"card\"><h1>商户 Merchants</h1><p class=\"muted\">密钥从不显示 / keys "
-         "are never shown.</p><div class=\"scroll\"><table id=\"merchants-table\"><thead><tr>"
-         "<th>商户号 merchantno</th><th>名称 name</th><th>默认通知地址 notify_url</th>"
-         "<th>应答 ack_mode</th><th>转发 forward_to</th></tr></thead><tbody>\n";
+  out +=
+      "<section class=\"card\"><h1>商户 Merchants</h1><p class=\"muted\">密钥从不显示 / keys "
+      "are never shown.</p><div class=\"scroll\"><table id=\"merchants-table\"><thead><tr>"
+      "<th>商户号 merchantno</th><th>名称 name</th><th>默认通知地址 notify_url</th>"
+      "<th>应答 ack_mode</th><th>转发 forward_to</th></tr></thead><tbody>\n";
   for (const Merchant& m : view.merchants) {
     const std::string forward = !m.forward_to.empty() ? m.forward_to : view.settings.forward_to;
     out += "<tr class=\"merchant-row\"><td><a href=\"";
     out += kBasePath;
     out += "/?merchantno=" + E(UrlEncode(m.merchantno)) + "\">" + E(m.merchantno) +
            "</a></td><td>" + E(m.name) + "</td><td class=\"wrap\"><code>" + E(m.notify_url) +
-           "</code></td><td>" + std::string(ToString(m.ack_mode)) + "</td><td class=\"wrap\"><code>" +
-           E(forward) + "</code></td></tr>\n";
+           "</code></td><td>" + std::string(ToString(m.ack_mode)) +
+           "</td><td class=\"wrap\"><code>" + E(forward) + "</code></td></tr>\n";
   }
   out += "</tbody></table></div></section>\n";
   const Settings& s = view.settings;
@@ -660,7 +689,8 @@ std::string RenderMerchantsPage(const Frame& frame, const MerchantsPageView& vie
   std::string allow;
   for (const std::string& a : s.notify_allow) allow += (allow.empty() ? "" : ", ") + E(a);
   Row(out, "允许 notify_allow", "notify_allow", allow.empty() ? "—" : allow);
-  Row(out, "全局转发 forward_to", "forward_to", s.forward_to.empty() ? "—" : "<code>" + E(s.forward_to) + "</code>");
+  Row(out, "全局转发 forward_to", "forward_to",
+      s.forward_to.empty() ? "—" : "<code>" + E(s.forward_to) + "</code>");
   out += "</dl></section>\n";
   out += kTail;
   return out;
@@ -668,20 +698,25 @@ std::string RenderMerchantsPage(const Frame& frame, const MerchantsPageView& vie
 
 std::string RenderLoginPage(const Frame& frame, const std::string& error) {
   std::string out = Head(frame, "登录 Log in");
-  out += "<section class=\"card\" style=\"max-width:440px;margin:24px auto\"><h1>输入控制令牌 / "
-         "control token</h1>";
+  out +=
+      "<section class=\"card\" style=\"max-width:440px;margin:24px auto\"><h1>输入控制令牌 / "
+      "control token</h1>";
   if (!error.empty()) {
-    out += "<div class=\"flash flash-error\" id=\"login-error\" role=\"alert\">" + E(error) + "</div>";
+    out +=
+        "<div class=\"flash flash-error\" id=\"login-error\" role=\"alert\">" + E(error) + "</div>";
   }
-  out += "<p class=\"muted\">这个沙箱设了 --control-token（不在本机回环地址上监听时必须设，启动时打印）。"
-         "令牌只存在这个浏览器的 HttpOnly cookie 里。This sandbox needs its control token "
-         "(--control-token, printed at start when generated); it is kept in an HttpOnly cookie.</p>"
-         "<form id=\"login-form\" method=\"post\" action=\"";
+  out +=
+      "<p class=\"muted\">这个沙箱设了 "
+      "--control-token（不在本机回环地址上监听时必须设，启动时打印）。"
+      "令牌只存在这个浏览器的 HttpOnly cookie 里。This sandbox needs its control token "
+      "(--control-token, printed at start when generated); it is kept in an HttpOnly cookie.</p>"
+      "<form id=\"login-form\" method=\"post\" action=\"";
   out += kBasePath;
-  out += "/login\">" + CsrfField(frame) +
-         "<p><input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" "
-         "required style=\"width:100%\"></p><button type=\"submit\" id=\"login-submit\" "
-         "class=\"btn-primary\">进入 / enter</button></form></section>\n";
+  out +=
+      "/login\">" + CsrfField(frame) +
+      "<p><input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" "
+      "required style=\"width:100%\"></p><button type=\"submit\" id=\"login-submit\" "
+      "class=\"btn-primary\">进入 / enter</button></form></section>\n";
   out += kTail;
   return out;
 }

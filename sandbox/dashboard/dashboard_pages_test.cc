@@ -10,10 +10,8 @@ namespace {
 
 // What a hostile merchant (or its server) might put into any string field.
 const std::vector<std::string> kHostile = {
-    "<script>window.__pwned=1</script>",
-    "\"><img src=x onerror=\"window.__pwned=1\">",
-    "' onmouseover='window.__pwned=1",
-    "</textarea></title><svg onload=alert(1)>",
+    "<script>window.__pwned=1</script>", "\"><img src=x onerror=\"window.__pwned=1\">",
+    "' onmouseover='window.__pwned=1",   "</textarea></title><svg onload=alert(1)>",
     "中文商品「测试」<b>粗体</b>",
 };
 
@@ -226,8 +224,9 @@ TEST(DashboardPages, PagerLinksKeepFilters) {
   view.has_next = true;
   view.orders.push_back(HostileOrder("T1"));
   const std::string html = RenderOrdersPage(TestFrame(), view);
-  EXPECT_TRUE(Contains(html, "id=\"prev-page\" href=\"/_sandbox/ui/?merchantno=10001&amp;status="
-                             "SUCCESS&amp;out_trade_no=a%26b&amp;page=1\""))
+  EXPECT_TRUE(Contains(html,
+                       "id=\"prev-page\" href=\"/_sandbox/ui/?merchantno=10001&amp;status="
+                       "SUCCESS&amp;out_trade_no=a%26b&amp;page=1\""))
       << html;
   EXPECT_TRUE(Contains(html, "page=3\""));
 }

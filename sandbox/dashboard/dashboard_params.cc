@@ -30,10 +30,9 @@ StatusOr<int64_t> IntParam(const httplib::Params& params, const char* name, int6
                            int64_t min, int64_t max) {
   const std::string v = Param(params, name);
   if (v.empty()) return dflt;
-  const bool digits =
-      v.size() <= 18 && std::all_of(v.begin(), v.end(), [](unsigned char c) {
-        return std::isdigit(c) != 0;
-      });
+  const bool digits = v.size() <= 18 && std::all_of(v.begin(), v.end(), [](unsigned char c) {
+                        return std::isdigit(c) != 0;
+                      });
   if (digits) {
     const int64_t n = std::strtoll(v.c_str(), nullptr, 10);
     if (n >= min && n <= max) return n;
@@ -48,9 +47,9 @@ StatusOr<std::string> MerchantParam(const httplib::Params& params, const Sandbox
   if (merchantno.empty() || config.FindMerchant(merchantno) != nullptr) return merchantno;
   std::string known;
   for (const Merchant& m : config.merchants) known += (known.empty() ? "" : ", ") + m.merchantno;
-  return Status(ErrorCode::kInvalidField, "merchantno " + Quoted(merchantno) +
-                                              " is not a configured merchant (configured: " +
-                                              known + ")");
+  return Status(ErrorCode::kInvalidField,
+                "merchantno " + Quoted(merchantno) +
+                    " is not a configured merchant (configured: " + known + ")");
 }
 
 StatusOr<std::string> OutTradeNoParam(const httplib::Params& params) {
@@ -181,9 +180,9 @@ StatusOr<int64_t> ParseAdvanceSeconds(const httplib::Params& params) {
   const double seconds = plain && dots <= 1 ? std::strtod(v.c_str(), nullptr) : -1;
   // At most ten years at a time, as POST /_sandbox/clock/advance.
   if (seconds < 0 || seconds > 10 * 366 * 86400.0) {
-    return Status(ErrorCode::kInvalidField,
-                  "seconds must be a number >= 0 (fractions allowed, at most ten years), got " +
-                      Quoted(v));
+    return Status(
+        ErrorCode::kInvalidField,
+        "seconds must be a number >= 0 (fractions allowed, at most ten years), got " + Quoted(v));
   }
   return static_cast<int64_t>(std::llround(seconds * 1e6));
 }

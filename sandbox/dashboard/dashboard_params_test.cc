@@ -28,10 +28,13 @@ TEST_F(ParamsTest, OrdersQueryDefaults) {
 }
 
 TEST_F(ParamsTest, OrdersQueryReadsEveryFilter) {
-  StatusOr<OrdersQuery> q = ParseOrdersQuery(
-      P({{"merchantno", "10001"}, {"status", "SUCCESS"}, {"out_trade_no", "T-1"}, {"page", "3"},
-         {"size", "20"}, {"live", "1"}}),
-      config_);
+  StatusOr<OrdersQuery> q = ParseOrdersQuery(P({{"merchantno", "10001"},
+                                                {"status", "SUCCESS"},
+                                                {"out_trade_no", "T-1"},
+                                                {"page", "3"},
+                                                {"size", "20"},
+                                                {"live", "1"}}),
+                                             config_);
   ASSERT_TRUE(q.ok()) << q.status().ToString();
   EXPECT_EQ(q->merchantno, "10001");
   EXPECT_EQ(q->status, OrderStatus::kSuccess);
@@ -73,8 +76,9 @@ TEST_F(ParamsTest, BadSizeIsRefused) {
 TEST_F(ParamsTest, BadStatusListsTheStates) {
   StatusOr<OrdersQuery> q = ParseOrdersQuery(P({{"status", "paid"}}), config_);
   ASSERT_FALSE(q.ok());
-  ExpectError(q.status(), ErrorCode::kInvalidField,
-              "status must be NOTPAY, USERPAYING, SUCCESS, REFUND, CLOSED or PAYERROR, got \"paid\"");
+  ExpectError(
+      q.status(), ErrorCode::kInvalidField,
+      "status must be NOTPAY, USERPAYING, SUCCESS, REFUND, CLOSED or PAYERROR, got \"paid\"");
 }
 
 TEST_F(ParamsTest, UnknownMerchantListsTheConfiguredOnes) {
@@ -87,7 +91,8 @@ TEST_F(ParamsTest, UnknownMerchantListsTheConfiguredOnes) {
 TEST_F(ParamsTest, LongOutTradeNoIsRefused) {
   StatusOr<OrdersQuery> q = ParseOrdersQuery(P({{"out_trade_no", std::string(65, 'x')}}), config_);
   ASSERT_FALSE(q.ok());
-  ExpectError(q.status(), ErrorCode::kInvalidField, "out_trade_no must be at most 64 bytes, got 65");
+  ExpectError(q.status(), ErrorCode::kInvalidField,
+              "out_trade_no must be at most 64 bytes, got 65");
 }
 
 TEST_F(ParamsTest, LiveMustBeZeroOrOne) {
@@ -108,7 +113,8 @@ TEST_F(ParamsTest, NotificationsQuery) {
               "state must be pending, acked, failed or blocked, got \"lost\"");
   bad = ParseNotificationsQuery(P({{"limit", "0"}}), config_);
   ASSERT_FALSE(bad.ok());
-  ExpectError(bad.status(), ErrorCode::kInvalidField, "limit must be a whole number from 1 to 1000");
+  ExpectError(bad.status(), ErrorCode::kInvalidField,
+              "limit must be a whole number from 1 to 1000");
 }
 
 TEST_F(ParamsTest, OrderKeyFillsTheOnlyMerchant) {
@@ -135,8 +141,8 @@ TEST_F(ParamsTest, OrderKeyNeedsMerchantWhenSeveral) {
 }
 
 TEST_F(ParamsTest, RefundForm) {
-  StatusOr<RefundForm> f = ParseRefundForm(P({{"refund_fee", "0.5"}, {"out_refund_no", "R-1"}}),
-                                           vkspay::kDefaultMaxFen);
+  StatusOr<RefundForm> f =
+      ParseRefundForm(P({{"refund_fee", "0.5"}, {"out_refund_no", "R-1"}}), vkspay::kDefaultMaxFen);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ(f->fee_fen, 50);
   EXPECT_EQ(f->out_refund_no, "R-1");

@@ -4,9 +4,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <memory>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string_view>
 
 #include "sandbox/core/payments.h"
@@ -96,8 +96,7 @@ std::string Cookie(const httplib::Request& req, std::string_view name) {
 
 std::string SetCookie(std::string_view name, std::string_view value, int max_age_s) {
   std::string out(name);
-  out += "=" + Hex(value) + "; Path=" + std::string(kBasePath) +
-         "; HttpOnly; SameSite=Strict";
+  out += "=" + Hex(value) + "; Path=" + std::string(kBasePath) + "; HttpOnly; SameSite=Strict";
   if (max_age_s >= 0) out += "; Max-Age=" + std::to_string(max_age_s);
   return out;
 }
@@ -241,8 +240,9 @@ class Dashboard {
   bool CheckForgery(const httplib::Request& req, httplib::Response& res) {
     std::string why;
     if (!SameSecret(req.get_param_value("csrf"), csrf_)) {
-      why = "the form's csrf field is missing or wrong (a form from an earlier run of the "
-            "sandbox?): reload the page and try again";
+      why =
+          "the form's csrf field is missing or wrong (a form from an earlier run of the "
+          "sandbox?): reload the page and try again";
     } else if (req.has_header("Origin")) {
       const std::string origin = req.get_header_value("Origin");
       const std::string host = req.get_header_value("Host");
@@ -330,13 +330,15 @@ class Dashboard {
   void OrderPage(const httplib::Request& req, httplib::Response& res, Frame frame, int status) {
     StatusOr<dashboard::OrderKey> key = dashboard::ParseOrderKey(req.params, *ctx_.config);
     if (!key.ok()) {
-      return Send(res, 400,
-                  dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(key.status())));
+      return Send(
+          res, 400,
+          dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(key.status())));
     }
     StatusOr<bool> live = dashboard::ParseLive(req.params);
     if (!live.ok()) {
-      return Send(res, 400,
-                  dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(live.status())));
+      return Send(
+          res, 400,
+          dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(live.status())));
     }
     frame.live = *live;
     frame.live_toggle_href = LiveToggle(req, *live);
@@ -360,7 +362,8 @@ class Dashboard {
     view.order = std::move(order).value();
     const Merchant* m = ctx_.config->FindMerchant(view.order.merchantno);
     view.merchant_name = m != nullptr ? m->name : "";
-    StatusOr<std::vector<Refund>> refunds = ctx_.store->ListRefunds(key.merchantno, key.out_trade_no);
+    StatusOr<std::vector<Refund>> refunds =
+        ctx_.store->ListRefunds(key.merchantno, key.out_trade_no);
     if (!refunds.ok()) return Internal(res, frame);
     view.refunds = std::move(refunds).value();
     // Stores without scheduled actions answer an error: show none.
@@ -493,27 +496,31 @@ class Dashboard {
   void Pay(const httplib::Request& req, httplib::Response& res, Frame frame) {
     StatusOr<dashboard::OrderKey> key = dashboard::ParseOrderKey(req.params, *ctx_.config);
     if (!key.ok()) {
-      return Send(res, 400,
-                  dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(key.status())));
+      return Send(
+          res, 400,
+          dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(key.status())));
     }
     if (!req.has_param("outcome")) {
-      return OrderFailed(res, std::move(frame), *key,
-                         Status(ErrorCode::kMissingField, "outcome is required (success, fail or cancel)"));
+      return OrderFailed(
+          res, std::move(frame), *key,
+          Status(ErrorCode::kMissingField, "outcome is required (success, fail or cancel)"));
     }
     StatusOr<PayOutcome> outcome = ParsePayOutcome(req.get_param_value("outcome"));
     if (!outcome.ok()) return OrderFailed(res, std::move(frame), *key, outcome.status());
     StatusOr<Order> order = ActAsBuyer(ctx_, key->merchantno, key->out_trade_no,
                                        req.get_param_value("channel"), *outcome);
     if (!order.ok()) return OrderFailed(res, std::move(frame), *key, order.status());
-    Redirect(res, dashboard::OrderHref(key->merchantno, key->out_trade_no),
-             "订单 " + key->out_trade_no + " 现在是 / is now " + std::string(ToString(order->status)));
+    Redirect(
+        res, dashboard::OrderHref(key->merchantno, key->out_trade_no),
+        "订单 " + key->out_trade_no + " 现在是 / is now " + std::string(ToString(order->status)));
   }
 
   void RefundAction(const httplib::Request& req, httplib::Response& res, Frame frame) {
     StatusOr<dashboard::OrderKey> key = dashboard::ParseOrderKey(req.params, *ctx_.config);
     if (!key.ok()) {
-      return Send(res, 400,
-                  dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(key.status())));
+      return Send(
+          res, 400,
+          dashboard::RenderErrorPage(frame, "参数错误 / bad request", Describe(key.status())));
     }
     StatusOr<dashboard::RefundForm> form =
         dashboard::ParseRefundForm(req.params, ctx_.config->settings.max_total_fee_fen);
@@ -531,31 +538,35 @@ class Dashboard {
     StatusOr<RefundResult> result = RefundOrder(ctx_, *ids_, ask);
     if (!result.ok()) return OrderFailed(res, std::move(frame), *key, result.status());
     Redirect(res, dashboard::OrderHref(key->merchantno, key->out_trade_no),
-             "退款 " + result->refund.out_refund_no + " ¥" + dashboard::Yuan2(result->refund.refund_fee) +
-                 " " + std::string(ToString(result->refund.status)));
+             "退款 " + result->refund.out_refund_no + " ¥" +
+                 dashboard::Yuan2(result->refund.refund_fee) + " " +
+                 std::string(ToString(result->refund.status)));
   }
 
   void Resend(const httplib::Request& req, httplib::Response& res, Frame frame) {
     const std::string key = req.get_param_value("key");
     const std::string from = req.get_param_value("from");
     if (key.empty()) {
-      return Send(res, 400, dashboard::RenderErrorPage(frame, "参数错误 / bad request",
-                                                      "key is required (a notify_id or id)"));
+      return Send(res, 400,
+                  dashboard::RenderErrorPage(frame, "参数错误 / bad request",
+                                             "key is required (a notify_id or id)"));
     }
     if (from != "order" && from != "notifications") {
       return Send(res, 400,
-                  dashboard::RenderErrorPage(frame, "参数错误 / bad request",
-                                             "from must be order or notifications, got \"" +
-                                                 from.substr(0, 32) + "\""));
+                  dashboard::RenderErrorPage(
+                      frame, "参数错误 / bad request",
+                      "from must be order or notifications, got \"" + from.substr(0, 32) + "\""));
     }
     StatusOr<Notification> n = ctx_.store->ResendNotification(key, ctx_.clock->NowMicros());
     if (!n.ok()) {
       if (n.status().code() == ErrorCode::kInternal) return Internal(res, frame);
-      return Send(res, HttpStatusFor(n.status().code()),
-                  dashboard::RenderErrorPage(frame, "不能重发 / cannot resend", Describe(n.status())));
+      return Send(
+          res, HttpStatusFor(n.status().code()),
+          dashboard::RenderErrorPage(frame, "不能重发 / cannot resend", Describe(n.status())));
     }
     const std::string flash = "通知 #" + std::to_string(n->id) + " 已重新排队 / queued again";
-    if (from == "order") return Redirect(res, dashboard::OrderHref(n->merchantno, n->out_trade_no), flash);
+    if (from == "order")
+      return Redirect(res, dashboard::OrderHref(n->merchantno, n->out_trade_no), flash);
     Redirect(res, std::string(kBasePath) + "/notifications", flash);
   }
 
@@ -563,8 +574,9 @@ class Dashboard {
     const std::string name = req.get_param_value("state");
     std::optional<NotifyState> state = ParseNotifyState(name);
     if (state != NotifyState::kFailed && state != NotifyState::kBlocked) {
-      frame.flash = Describe(Status(ErrorCode::kInvalidField, "state must be failed or blocked, got \"" +
-                                                                  name.substr(0, 32) + "\""));
+      frame.flash =
+          Describe(Status(ErrorCode::kInvalidField,
+                          "state must be failed or blocked, got \"" + name.substr(0, 32) + "\""));
       frame.flash_error = true;
       return NotificationsPage(req, res, std::move(frame), 400);
     }
@@ -576,8 +588,9 @@ class Dashboard {
 
   void AdvanceClock(const httplib::Request& req, httplib::Response& res, Frame frame) {
     if (ctx_.sandbox_clock == nullptr) {
-      return Send(res, 409, dashboard::RenderErrorPage(frame, "时钟不能调整 / fixed clock",
-                                                      "this sandbox's clock cannot be advanced"));
+      return Send(res, 409,
+                  dashboard::RenderErrorPage(frame, "时钟不能调整 / fixed clock",
+                                             "this sandbox's clock cannot be advanced"));
     }
     StatusOr<int64_t> us = dashboard::ParseAdvanceSeconds(req.params);
     if (!us.ok()) {
@@ -597,8 +610,9 @@ class Dashboard {
 
   void ResetClock(const httplib::Request&, httplib::Response& res, Frame frame) {
     if (ctx_.sandbox_clock == nullptr) {
-      return Send(res, 409, dashboard::RenderErrorPage(frame, "时钟不能调整 / fixed clock",
-                                                      "this sandbox's clock cannot be reset"));
+      return Send(res, 409,
+                  dashboard::RenderErrorPage(frame, "时钟不能调整 / fixed clock",
+                                             "this sandbox's clock cannot be reset"));
     }
     const int64_t removed_us = ctx_.sandbox_clock->ResetOffset();
     Redirect(res, std::string(kBasePath) + "/clock",

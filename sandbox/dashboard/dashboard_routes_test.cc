@@ -155,7 +155,8 @@ TEST_F(DashboardRoutesTest, BadFilterIs400WithTheReason) {
   auto res = client_->Get("/_sandbox/ui/?page=abc");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
-  EXPECT_TRUE(Contains(res->body, "page must be a whole number from 1 to 1000000, got &quot;abc&quot;"))
+  EXPECT_TRUE(
+      Contains(res->body, "page must be a whole number from 1 to 1000000, got &quot;abc&quot;"))
       << res->body;
   res = client_->Get("/_sandbox/ui/?status=%3Cscript%3E");
   ASSERT_TRUE(res);
@@ -191,8 +192,7 @@ TEST_F(DashboardRoutesTest, PayButtonPaysAndWritesANotification) {
   const std::string cookie = res->get_header_value("Set-Cookie");
   EXPECT_EQ(cookie.rfind("vkspay_ui_flash=6f3a", 0), 0u) << cookie;  // hex of "o:"
   EXPECT_TRUE(Contains(cookie, "HttpOnly; SameSite=Strict")) << cookie;
-  auto page = client_->Get(OrderPath(no).c_str(),
-                           {{"Cookie", cookie.substr(0, cookie.find(';'))}});
+  auto page = client_->Get(OrderPath(no).c_str(), {{"Cookie", cookie.substr(0, cookie.find(';'))}});
   ASSERT_TRUE(page);
   EXPECT_TRUE(Contains(page->body, "id=\"flash\""));
   EXPECT_TRUE(Contains(page->body, "is now SUCCESS"));
@@ -206,8 +206,8 @@ TEST_F(DashboardRoutesTest, PayingAPaidOrderIs409AndChangesNothing) {
   Start();
   const std::string no = CreateOrder();
   const std::string csrf = Csrf();
-  const std::string body = "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
-                           "&channel=wxpay&outcome=success";
+  const std::string body =
+      "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no + "&channel=wxpay&outcome=success";
   ASSERT_EQ(PostForm("/_sandbox/ui/pay", body)->status, 303);
   const Order paid = Stored(no);
   auto res = PostForm("/_sandbox/ui/pay", body + "x");  // outcome "successx"
@@ -229,8 +229,9 @@ TEST_F(DashboardRoutesTest, RefundFormRefundsThroughTheCoreRules) {
                                              "&channel=wxpay&outcome=success")
                 ->status,
             303);
-  auto res = PostForm("/_sandbox/ui/refund", "csrf=" + csrf + "&merchantno=10001&out_trade_no=" +
-                                                 no + "&refund_fee=0.30&out_refund_no=R-1");
+  auto res =
+      PostForm("/_sandbox/ui/refund", "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
+                                          "&refund_fee=0.30&out_refund_no=R-1");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 303);
   StatusOr<std::vector<Refund>> refunds = store_->ListRefunds("10001", no);
@@ -239,21 +240,21 @@ TEST_F(DashboardRoutesTest, RefundFormRefundsThroughTheCoreRules) {
   EXPECT_EQ((*refunds)[0].refund_fee, 30);
   EXPECT_EQ(Stored(no).status, OrderStatus::kRefund);
   // More than what is left: refused by the store's rule, nothing written.
-  res = PostForm("/_sandbox/ui/refund", "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
-                                            "&refund_fee=0.71");
+  res = PostForm("/_sandbox/ui/refund",
+                 "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no + "&refund_fee=0.71");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 409);
   EXPECT_TRUE(Contains(res->body, "REFUND_EXCEEDS_PAID")) << res->body;
   EXPECT_EQ(store_->ListRefunds("10001", no)->size(), 1u);
   // A bad amount: 400 naming refund_fee.
-  res = PostForm("/_sandbox/ui/refund", "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
-                                            "&refund_fee=abc");
+  res = PostForm("/_sandbox/ui/refund",
+                 "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no + "&refund_fee=abc");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_TRUE(Contains(res->body, "refund_fee")) << res->body;
   // The rest, with a generated number.
-  res = PostForm("/_sandbox/ui/refund", "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
-                                            "&refund_fee=0.70");
+  res = PostForm("/_sandbox/ui/refund",
+                 "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no + "&refund_fee=0.70");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 303);
   refunds = store_->ListRefunds("10001", no);
@@ -306,7 +307,8 @@ TEST_F(DashboardRoutesTest, ResendStartsANewSeriesAndAttemptsAreShownEscaped) {
   EXPECT_FALSE(Contains(page->body, "<img"));
   EXPECT_TRUE(Contains(page->body, "2.5 ms"));
 
-  auto res = PostForm("/_sandbox/ui/resend", "csrf=" + csrf + "&from=notifications&key=" + n.notify_id);
+  auto res =
+      PostForm("/_sandbox/ui/resend", "csrf=" + csrf + "&from=notifications&key=" + n.notify_id);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 303);
   EXPECT_EQ(res->get_header_value("Location"), "/_sandbox/ui/notifications");
@@ -349,8 +351,9 @@ TEST_F(DashboardRoutesTest, PostWithoutTheCsrfTokenIsRefusedAndChangesNothing) {
   Start();
   const std::string no = CreateOrder();
   for (const std::string& csrf : {std::string(), std::string(32, '0'), std::string("x")}) {
-    auto res = PostForm("/_sandbox/ui/pay", "csrf=" + csrf + "&merchantno=10001&out_trade_no=" +
-                                                no + "&channel=wxpay&outcome=success");
+    auto res =
+        PostForm("/_sandbox/ui/pay", "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
+                                         "&channel=wxpay&outcome=success");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 403) << csrf;
     EXPECT_TRUE(Contains(res->body, "csrf"));
@@ -366,18 +369,18 @@ TEST_F(DashboardRoutesTest, PostFromAnotherOriginIsRefused) {
   Start();
   const std::string no = CreateOrder();
   const std::string csrf = Csrf();
-  auto res = PostForm("/_sandbox/ui/pay",
-                      "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
-                          "&channel=wxpay&outcome=success",
-                      {{"Origin", "http://evil.example"}});
+  auto res = PostForm(
+      "/_sandbox/ui/pay",
+      "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no + "&channel=wxpay&outcome=success",
+      {{"Origin", "http://evil.example"}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 403);
   EXPECT_EQ(Stored(no).status, OrderStatus::kNotPay);
   // Its own origin passes.
-  res = PostForm("/_sandbox/ui/pay",
-                 "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no +
-                     "&channel=wxpay&outcome=success",
-                 {{"Origin", "http://127.0.0.1:" + std::to_string(port_)}});
+  res = PostForm(
+      "/_sandbox/ui/pay",
+      "csrf=" + csrf + "&merchantno=10001&out_trade_no=" + no + "&channel=wxpay&outcome=success",
+      {{"Origin", "http://127.0.0.1:" + std::to_string(port_)}});
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 303);
 }
