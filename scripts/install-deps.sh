@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages vkspay-sandbox needs, only those missing.
-# Usage: scripts/install-deps.sh [--browser]   (--browser adds Chromium for the cashier test)
+# Usage: scripts/install-deps.sh [--browser]   (--browser adds Chromium and CJK fonts for the
+# cashier and dashboard tests: without fonts-noto-cjk the screenshots show boxes for Chinese)
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config
@@ -8,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libcli11-dev libqrencode-dev libgtest-dev libgmock-dev libbenchmark-dev sqlite3
       python3 python3-yaml iproute2)
 if [[ "${1:-}" == "--browser" ]]; then
-  pkgs+=(chromium nodejs npm)
+  pkgs+=(chromium fonts-noto-cjk nodejs npm)
 fi
 
 missing=()

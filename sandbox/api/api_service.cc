@@ -656,52 +656,15 @@ StatusOr<Json> ApiService::OrderRefund(const Call& call) {
     VKSPAY_RETURN_IF_ERROR(CheckId("out_refund_no", *refund_no));
     requested = *refund_no;
   }
-  const std::string& merchantno = call.merchant->merchantno;
-  const int64_t now = ctx_.clock->NowSeconds();
-  std::optional<ScheduledAction> processing;  // refund.processing: its outcome, later
-  if (call.faults != nullptr) {
-    // Only a refund the store would accept has a wallet that can fail it.
-    StatusOr<Order> paid = ctx_.store->GetOrder(merchantno, *no, now);
-    if (paid.ok() && IsPaid(paid->status)) {
-      FaultContext fc = OrderFaultContext(*paid);
-      fc.method = "orderrefund";
-      // This request's header, else the one the order was created with.
-      if (!call.faults->header_directive.empty()) {
-        fc.header_directive = call.faults->header_directive;
-      }
-      const std::vector<FaultDecision> decisions = ctx_.faults->Decide(FaultHook::kRefund, fc);
-      const RefundPlan plan = PlanRefund(decisions);
-      if (plan.fail) {
-        return Status(ErrorCode::kRefundFailed,
-                      "订单 " + Shown(*no) + " 的退款 " + std::to_string(*fee) +
-                          " 分被钱包拒绝 (沙箱注入的 refund.fail), 未生成退款单; 可稍后重试");
-      }
-      if (plan.processing_s) {
-        ScheduledAction a;
-        a.kind = ActionKind::kRefundOutcome;
-        a.due_us = ctx_.clock->NowMicros() + FaultDelayUs(ctx_, *plan.processing_s);
-        a.outcome = plan.then_fail ? PayOutcome::kFail : PayOutcome::kSuccess;
-        for (const FaultDecision& d : decisions) {
-          if (d.fault.kind == FaultKind::kRefundProcessing) {
-            a.note = "refund.processing (" + d.source +
-                     (d.rule_id != d.source ? " " + d.rule_id : std::string()) + ")";
-            break;
-          }
-        }
-        processing = a;
-      }
-    }
-  }
-  // The refund and the order come back as the one transaction committed
-  // them: nothing is read after the commit, so a committed refund is never
-  // answered with FAIL.
-  StatusOr<RefundResult> result = Status(ErrorCode::kInternal, "未能生成唯一的退款单号, 请重试");
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    const std::string generated_no = NewOutRefundNo(IdRandom(), merchantno, now);
-    result = ctx_.store->CreateRefundWithOrder(merchantno, *no, requested, generated_no, *fee, now,
-                                               processing ? &*processing : nullptr);
-    if (result.ok() || result.status().code() != ErrorCode::kOutRefundNoUsed || requested) break;
-  }
+  // The fault hook and the store's rules live in RefundOrder, shared with
+  // the dashboard's refund button.
+  RefundAsk ask;
+  ask.merchantno = call.merchant->merchantno;
+  ask.out_trade_no = *no;
+  ask.out_refund_no = requested;
+  ask.fee_fen = *fee;
+  if (call.faults != nullptr) ask.header_directive = call.faults->header_directive;
+  StatusOr<RefundResult> result = RefundOrder(ctx_, IdRandom(), ask);
   if (!result.ok()) return result.status();
   const Refund& refund = result->refund;
   Json j = Answer(refund.status == RefundStatus::kProcessing ? "退款处理中" : "退款成功",

@@ -191,4 +191,55 @@ StatusOr<Order> ActAsBuyer(const SandboxContext& ctx, std::string_view merchantn
   return CarryOutPayment(ctx, merchantno, out_trade_no, *chnl, plan, now);
 }
 
+StatusOr<RefundResult> RefundOrder(const SandboxContext& ctx, Random& ids, const RefundAsk& ask) {
+  const int64_t now = ctx.clock->NowSeconds();
+  std::optional<ScheduledAction> processing;  // refund.processing: its outcome, later
+  if (ctx.faults != nullptr) {
+    // Only a refund the store would accept has a wallet that can fail it.
+    StatusOr<Order> paid = ctx.store->GetOrder(ask.merchantno, ask.out_trade_no, now);
+    if (paid.ok() && IsPaid(paid->status)) {
+      FaultContext fc = OrderFaultContext(*paid);
+      fc.method = "orderrefund";
+      // This request's header, else the one the order was created with.
+      if (!ask.header_directive.empty()) fc.header_directive = ask.header_directive;
+      const std::vector<FaultDecision> decisions = ctx.faults->Decide(FaultHook::kRefund, fc);
+      const RefundPlan plan = PlanRefund(decisions);
+      if (plan.fail) {
+        return Status(ErrorCode::kRefundFailed,
+                      "订单 \"" + ask.out_trade_no + "\" 的退款 " + std::to_string(ask.fee_fen) +
+                          " 分被钱包拒绝 (沙箱注入的 refund.fail), 未生成退款单; 可稍后重试");
+      }
+      if (plan.processing_s) {
+        ScheduledAction a;
+        a.kind = ActionKind::kRefundOutcome;
+        a.due_us = ctx.clock->NowMicros() + FaultDelayUs(ctx, *plan.processing_s);
+        a.outcome = plan.then_fail ? PayOutcome::kFail : PayOutcome::kSuccess;
+        for (const FaultDecision& d : decisions) {
+          if (d.fault.kind == FaultKind::kRefundProcessing) {
+            a.note = "refund.processing (" + d.source +
+                     (d.rule_id != d.source ? " " + d.rule_id : std::string()) + ")";
+            break;
+          }
+        }
+        processing = a;
+      }
+    }
+  }
+  // The refund and the order come back as the one transaction committed
+  // them: nothing is read after the commit, so a committed refund is never
+  // answered with FAIL.
+  StatusOr<RefundResult> result = Status(ErrorCode::kInternal, "未能生成唯一的退款单号, 请重试");
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::string generated_no = NewOutRefundNo(ids, ask.merchantno, now);
+    result = ctx.store->CreateRefundWithOrder(ask.merchantno, ask.out_trade_no, ask.out_refund_no,
+                                              generated_no, ask.fee_fen, now,
+                                              processing ? &*processing : nullptr);
+    if (result.ok() || result.status().code() != ErrorCode::kOutRefundNoUsed ||
+        ask.out_refund_no) {
+      break;
+    }
+  }
+  return result;
+}
+
 }  // namespace vkspay::sandbox

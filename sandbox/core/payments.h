@@ -89,6 +89,28 @@ StatusOr<Order> ActAsBuyer(const SandboxContext& ctx, std::string_view merchantn
                            std::string_view out_trade_no, std::string_view channel,
                            PayOutcome outcome);
 
+// A refund asked for by the merchant (orderrefund) or from the dashboard.
+struct RefundAsk {
+  std::string merchantno;
+  std::string out_trade_no;
+  // The merchant's refund number; nullopt: one is generated (R<merchant>-...).
+  std::optional<std::string> out_refund_no;
+  int64_t fee_fen = 0;  // > 0; the caller parsed it
+  // The request's X-Sandbox-Fault header; "": the order's own (stored when
+  // it was created) applies.
+  std::string header_directive;
+};
+
+// Refunds part of a paid order: asks the kRefund hook (no engine in ctx: no
+// faults), then Store::CreateRefundWithOrder, retrying a generated number
+// that collides (up to 8 draws from `ids`). refund.fail creates nothing and
+// answers kRefundFailed; refund.processing makes the refund PROCESSING with
+// its outcome scheduled (FaultDelayUs later). The result holds the refund
+// and the order as the transaction committed them. Errors: kRefundFailed,
+// those of Store::CreateRefund (kOrderNotExist, kRefundNotAllowed,
+// kRefundExceedsPaid, kOutRefundNoUsed), kInternal.
+StatusOr<RefundResult> RefundOrder(const SandboxContext& ctx, Random& ids, const RefundAsk& ask);
+
 // What fault rules match on for an order (method = the creating method,
 // amount, channel, the order's attach and the X-Sandbox-Fault header it was
 // created with).

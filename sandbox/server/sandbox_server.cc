@@ -11,6 +11,7 @@
 #include "sandbox/control/control_routes.h"
 #include "sandbox/control/notify_routes.h"
 #include "sandbox/control/stats_routes.h"
+#include "sandbox/dashboard/dashboard_routes.h"
 #include "sandbox/faults/directive.h"
 #include "sandbox/telemetry/telemetry.h"
 
@@ -113,11 +114,24 @@ StatusOr<int> SandboxServer::Start() {
   RegisterNotifyRoutes(http, ctx_, control);
   RegisterStatsRoutes(http, ctx_, control);
   RegisterCashierRoutes(http, ctx_);
-  http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(
-        "vkspay-sandbox " + std::string(kVersion) +
-            ": POST /api speaks VksPay v2.0; /_sandbox/ is the control API; see README.md\n",
-        "text/plain; charset=utf-8");
+  RegisterDashboardRoutes(http, ctx_, DashboardOptions{options_.control_token});
+  // A browser gets a page linking to the dashboard; curl and scripts the
+  // one line they always got, now naming the dashboard too.
+  http.Get("/", [](const httplib::Request& req, httplib::Response& res) {
+    const std::string line = "vkspay-sandbox " + std::string(kVersion) +
+                             ": POST /api speaks VksPay v2.0; /_sandbox/ is the control API; "
+                             "/_sandbox/ui/ is the dashboard; see README.md\n";
+    if (req.get_header_value("Accept").find("text/html") != std::string::npos) {
+      res.set_content("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<title>vkspay-sandbox</title></head><body><p>vkspay-sandbox " +
+                          std::string(kVersion) +
+                          ": POST /api speaks VksPay v2.0; /_sandbox/ is the control API.</p>"
+                          "<p><a id=\"dashboard-link\" href=\"/_sandbox/ui/\">控制台 / "
+                          "dashboard: /_sandbox/ui/</a></p></body></html>\n",
+                      "text/html; charset=utf-8");
+      return;
+    }
+    res.set_content(line, "text/plain; charset=utf-8");
   });
   http.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

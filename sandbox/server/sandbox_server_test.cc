@@ -115,6 +115,45 @@ TEST(SandboxServer, PaymentLinkOpensTheCashierPage) {
   EXPECT_NE(res->body.find(w["data"]["out_trade_no"].get<std::string>()), std::string::npos);
 }
 
+TEST(SandboxServer, RootLinksToTheDashboard) {
+  Harness h;
+  // A browser gets HTML with a link; curl its one line, naming the dashboard.
+  auto html = h.Client().Get("/", {{"Accept", "text/html,application/xhtml+xml"}});
+  ASSERT_TRUE(html);
+  EXPECT_EQ(html->status, 200);
+  EXPECT_EQ(html->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(html->body.find("href=\"/_sandbox/ui/\""), std::string::npos) << html->body;
+  auto text = h.Client().Get("/");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->get_header_value("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_NE(text->body.find("/_sandbox/ui/ is the dashboard"), std::string::npos) << text->body;
+}
+
+TEST(SandboxServer, DashboardShowsAnOrderCreatedThroughTheApi) {
+  Harness h;
+  json w = h.Api("webpay", kWebPay);
+  const std::string no = w["data"]["out_trade_no"];
+  auto res = h.Client().Get("/_sandbox/ui/");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find(no), std::string::npos);
+  res = h.Client().Get(("/_sandbox/ui/order?out_trade_no=" + no).c_str());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("id=\"pay-wxpay\""), std::string::npos);
+}
+
+TEST(SandboxServer, DashboardNeedsTheTokenWhenOneIsSet) {
+  Harness h(":memory:", "s3cret-token");
+  auto res = h.Client().Get("/_sandbox/ui/");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(res->body.find("s3cret-token"), std::string::npos);
+  res = h.Client().Get("/_sandbox/ui/", {{"Authorization", "Bearer s3cret-token"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
 TEST(SandboxServer, WrongContentTypeOverHttpIsAVksPayFail) {
   Harness h;
   auto res = h.Client().Post("/api", "method=webpay", "application/x-www-form-urlencoded");

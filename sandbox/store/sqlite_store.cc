@@ -1564,13 +1564,19 @@ StatusOr<std::vector<Order>> SqliteStore::ListOrders(const OrderFilter& filter) 
   if (filter.status) {
     sql += glue;
     sql += "status = ?2";
+    glue = " AND ";
   }
-  sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?3 OFFSET ?4";
+  if (!filter.out_trade_no.empty()) {
+    sql += glue;
+    sql += "out_trade_no = ?3";
+  }
+  sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?4 OFFSET ?5";
   const std::string_view status = filter.status ? ToString(*filter.status) : "";
   const int64_t limit = filter.limit < 0 ? -1 : filter.limit;  // SQLite: negative = no limit
   const int64_t offset = filter.offset < 0 ? 0 : filter.offset;
   return WithReader([&](Conn& c) {
-    return c.QueryRows(ReadOrder, sql, filter.merchantno, status, limit, offset);
+    return c.QueryRows(ReadOrder, sql, filter.merchantno, status, filter.out_trade_no, limit,
+                       offset);
   });
 }
 

@@ -696,6 +696,27 @@ TEST_P(ListOrdersTest, FiltersByStatus) {
   EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T4", "10001/T1"}));
 }
 
+TEST_P(ListOrdersTest, FiltersByOutTradeNo) {
+  Order other = MakeOrder("T1", 100, "10002");
+  other.created_at = kNow + 5;
+  Create(other);
+  OrderFilter f;
+  f.out_trade_no = "T1";
+  EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10002/T1", "10001/T1"}));
+  f.merchantno = "10001";
+  EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10001/T1"}));
+  // Combined with a status it matches none: T1 is unpaid.
+  f.merchantno.clear();
+  f.status = OrderStatus::kSuccess;
+  EXPECT_TRUE(Names(store_->ListOrders(f)).empty());
+  f.status = OrderStatus::kNotPay;
+  EXPECT_EQ(Names(store_->ListOrders(f)), (std::vector<std::string>{"10002/T1", "10001/T1"}));
+  // Exact match only: a prefix is not a match.
+  f = OrderFilter{};
+  f.out_trade_no = "T";
+  EXPECT_TRUE(Names(store_->ListOrders(f)).empty());
+}
+
 TEST_P(ListOrdersTest, PagesWithLimitAndOffset) {
   OrderFilter f;
   f.limit = 2;

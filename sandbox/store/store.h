@@ -156,6 +156,7 @@ struct RefundResult {
 struct OrderFilter {
   std::string merchantno;  // empty: all
   std::optional<OrderStatus> status;
+  std::string out_trade_no;  // empty: all; else exactly this one
   int64_t limit = 100;
   int64_t offset = 0;
 };
