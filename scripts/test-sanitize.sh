@@ -6,7 +6,7 @@
 # scripts/test.sh runs it after the normal tests, so CI does; alone:
 #   scripts/test-sanitize.sh [ctest args]      e.g. -R fuzz_replay
 # To keep CI under its time budget the micro-benchmarks are not built and the
-# headless-Chromium cashier test is not run here (it exercises the page, not
+# headless-Chromium cashier and dashboard tests are not run here (it exercises the page, not
 # memory safety; the normal run covers it). Figures: docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +27,5 @@ built=$(date +%s)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_init_order=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 -E '^cashier_browser_test$' "$@"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 -E '^(cashier|dashboard)_browser_test$' "$@"
 echo "sanitizer run: build $((built - start)) s, tests $(( $(date +%s) - built )) s"
