@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config
       libcpp-httplib-dev nlohmann-json3-dev libssl-dev libsqlite3-dev
-      libcli11-dev libqrencode-dev libgtest-dev libgmock-dev libbenchmark-dev sqlite3)
+      libcli11-dev libqrencode-dev libgtest-dev libgmock-dev libbenchmark-dev sqlite3
+      prometheus)  # prometheus: promtool checks GET /metrics in a test
 if [[ "${1:-}" == "--browser" ]]; then
   pkgs+=(chromium nodejs npm)
 fi
