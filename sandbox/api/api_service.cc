@@ -193,7 +193,8 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
   std::optional<WireAnswer> replaced;  // an api_before fault answered instead
   bool method_ran = false;             // with faults: the api_after hook applies
   std::optional<Order> fault_order;    // read for the fault context
-  std::string sign_seen;               // masked in resp.reason
+  std::optional<Fields> fields;         // the request's, once parsed (outlives run)
+  std::string_view sign_seen;          // in *fields; masked in resp.reason
   auto run = [&]() -> StatusOr<Json> {
     const Settings& settings = ctx_.config->settings;
     VKSPAY_RETURN_IF_ERROR(CheckContentType(request.content_type));
@@ -204,7 +205,8 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     }
     StatusOr<Fields> parsed = ParseFlatJson(request.body);
     if (!parsed.ok()) return parsed.status();
-    const Fields& f = *parsed;
+    fields.emplace(std::move(*parsed));
+    const Fields& f = *fields;
 
     StatusOr<std::string> method = GetString(f, "method", true, 64);
     if (!method.ok()) return method.status();
@@ -215,7 +217,7 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     resp.out_trade_no = TextField(f, "out_trade_no");
     resp.out_refund_no = TextField(f, "out_refund_no");
     if (const Value* sign = f.Find("sign")) {
-      if (const auto* s = std::get_if<std::string>(sign)) sign_seen = *s;
+      if (const auto* s = std::get_if<std::string>(sign)) sign_seen = *s;  // a view
     }
 
     const Value* version = f.Find("version");

@@ -108,7 +108,12 @@ void AtomicHistogram::Observe(int64_t us) {
   while (i < bounds_us_.size() && us > bounds_us_[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_us_.fetch_add(us, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+int64_t AtomicHistogram::count() const {
+  int64_t n = 0;
+  for (size_t i = 0; i <= bounds_us_.size(); ++i) n += buckets_[i].load(std::memory_order_relaxed);
+  return n;
 }
 
 void AtomicHistogram::Write(PromWriter& w, std::string_view name,
@@ -191,10 +196,22 @@ struct ApiStats::Method {
     return owned.back().get();
   }
 
+  // Requests: the codes' counts added up (no counter of its own: each
+  // counter is one more contended cache line per request).
+  int64_t Count(int64_t* errors) const {
+    int64_t total = 0, ok = 0;
+    const size_t n = n_codes.load(std::memory_order_acquire);
+    for (size_t i = 0; i < n; ++i) {
+      const Code* c = codes[i].load(std::memory_order_relaxed);
+      const int64_t v = c->count.load(std::memory_order_relaxed);
+      total += v;
+      if (c->name == "SUCCESS") ok = v;
+    }
+    *errors = total - ok;
+    return total;
+  }
+
   const std::string name;
-  std::atomic<int64_t> count{0};
-  std::atomic<int64_t> errors{0};
-  std::atomic<int64_t> sum_us{0};
   std::atomic<int64_t> max_us{0};
   std::unique_ptr<std::atomic<int64_t>[]> hdr;  // LatencyHistogram's buckets
   AtomicHistogram prom{ApiLatencyBoundsUs()};
@@ -242,12 +259,11 @@ ApiStats::Method* ApiStats::FindOrAdd(std::string_view name) {
 void ApiStats::Record(std::string_view method, std::string_view err_code, int64_t latency_us) {
   Method* m = FindOrAdd(method.empty() ? std::string_view("-") : method);
   latency_us = std::clamp<int64_t>(latency_us, 0, LatencyHistogram::kMaxValue);
-  m->count.fetch_add(1, std::memory_order_relaxed);
-  if (!err_code.empty()) m->errors.fetch_add(1, std::memory_order_relaxed);
+  // Four atomic adds (code, log-linear bucket, Prometheus bucket and sum)
+  // and, only while the max grows, a compare-and-swap.
   m->FindOrAddCode(err_code.empty() ? std::string_view("SUCCESS") : err_code)
       ->count.fetch_add(1, std::memory_order_relaxed);
   m->hdr[LatencyHistogram::IndexOf(latency_us)].fetch_add(1, std::memory_order_relaxed);
-  m->sum_us.fetch_add(latency_us, std::memory_order_relaxed);
   int64_t seen = m->max_us.load(std::memory_order_relaxed);
   while (latency_us > seen &&
          !m->max_us.compare_exchange_weak(seen, latency_us, std::memory_order_relaxed)) {
@@ -260,7 +276,8 @@ nlohmann::json ApiStats::ToJson() const {
   const size_t n = n_methods_.load(std::memory_order_acquire);
   for (size_t i = 0; i < n; ++i) {
     const Method* m = methods_[i].load(std::memory_order_relaxed);
-    const int64_t count = m->count.load(std::memory_order_relaxed);
+    int64_t errors = 0;
+    const int64_t count = m->Count(&errors);
     if (count == 0) continue;  // as before: only methods seen
     nlohmann::json latency;
     nlohmann::json buckets = nlohmann::json::array();
@@ -272,11 +289,11 @@ nlohmann::json ApiStats::ToJson() const {
       buckets.push_back({LatencyHistogram::LowestOf(b), c});
     }
     latency["count"] = in_buckets;
-    latency["sum_us"] = m->sum_us.load(std::memory_order_relaxed);
+    latency["sum_us"] = m->prom.sum_us();
     latency["max_us"] = m->max_us.load(std::memory_order_relaxed);
     latency["buckets"] = std::move(buckets);
     j[m->name] = {{"count", count},
-                  {"errors", m->errors.load(std::memory_order_relaxed)},
+                  {"errors", errors},
                   {"latency", std::move(latency)}};
   }
   return j;

@@ -63,12 +63,14 @@ class AtomicHistogram {
   // The histogram's series under `name` (a family of type histogram must be
   // open), with `labels` plus le.
   void Write(PromWriter& w, std::string_view name, const MetricLabels& labels) const;
-  int64_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Observations (the buckets added up: no counter of its own, so that an
+  // observation costs two atomic adds).
+  int64_t count() const;
+  int64_t sum_us() const { return sum_us_.load(std::memory_order_relaxed); }
 
  private:
   const std::vector<int64_t> bounds_us_;
   std::unique_ptr<std::atomic<int64_t>[]> buckets_;  // bounds + 1 (the +Inf one)
-  std::atomic<int64_t> count_{0};
   std::atomic<int64_t> sum_us_{0};
 };
 
