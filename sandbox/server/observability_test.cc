@@ -312,6 +312,14 @@ TEST(RequestLog, UnknownRoutesAndWrongMethodsGetJsonNamingPostApiAndAreLogged) {
   EXPECT_NE(j["message"].get<std::string>().find("no route POST /api/"), std::string::npos);
   EXPECT_NE(j["return_msg"].get<std::string>().find("POST /api"), std::string::npos);
 
+  // A base URL that already ends in /api sends to /api/api: the answer says so.
+  auto twice = h.Client().Post("/api/api", "{}", "application/json");
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 404);
+  EXPECT_NE(json::parse(twice->body)["message"].get<std::string>().find("drop it"),
+            std::string::npos)
+      << twice->body;
+
   // A handler's own 404 keeps its answer (the control API's JSON).
   auto order = h.Client().Get("/_sandbox/order?out_trade_no=nope");
   ASSERT_TRUE(order);

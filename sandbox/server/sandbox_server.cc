@@ -80,7 +80,11 @@ void SandboxServer::AnswerUnrouted(const httplib::Request& req, httplib::Respons
       (wrong_method ? req.method + " is not allowed on " + path + " (" + allowed + " only)"
                     : "no route " + req.method + " " + path) +
       "; the VksPay API is POST /api with a JSON body, the control API is under /_sandbox/, "
-      "metrics at GET /metrics (README.md)";
+      "metrics at GET /metrics (README.md)" +
+      (path.size() > 4 && path.compare(path.size() - 4, 4, "/api") == 0
+           ? "; the path ends in /api: the client's base URL probably already ends in /api "
+             "(drop it)"
+           : "");
   nlohmann::ordered_json j;
   j["return_code"] = "FAIL";
   j["return_msg"] = "不存在: " + msg;
