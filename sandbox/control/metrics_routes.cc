@@ -85,13 +85,13 @@ std::string RenderMetrics(const SandboxContext& ctx, const MetricsSources& sourc
 void RegisterMetricsRoute(httplib::Server& server, const SandboxContext& ctx,
                           const ControlOptions& options, MetricsSources sources) {
   server.Get("/metrics",
-             control::Guarded(options.token, [ctx, sources = std::move(sources),
-                                              version = options.version](
-                                                 const httplib::Request&, httplib::Response& res) {
-               res.set_header("Cache-Control", "no-store");
-               res.set_content(RenderMetrics(ctx, sources, version),
-                               "text/plain; version=0.0.4; charset=utf-8");
-             }));
+             control::Guarded(options.token,
+                              [ctx, sources = std::move(sources), version = options.version](
+                                  const httplib::Request&, httplib::Response& res) {
+                                res.set_header("Cache-Control", "no-store");
+                                res.set_content(RenderMetrics(ctx, sources, version),
+                                                "text/plain; version=0.0.4; charset=utf-8");
+                              }));
 }
 
 }  // namespace vkspay::sandbox

@@ -36,8 +36,8 @@ using nlohmann::json;
 // A server with the dispatcher, telemetry and a logger writing into a vector.
 class Harness {
  public:
-  explicit Harness(LogFormat format = LogFormat::kText, bool quiet = false,
-                   std::string token = "", double time_scale = 0.01)
+  explicit Harness(LogFormat format = LogFormat::kText, bool quiet = false, std::string token = "",
+                   double time_scale = 0.01)
       : clock_(&system_clock_), rng_(1), nonce_rng_(2) {
     config_ = SandboxConfig::Demo();
     config_.settings.notify_profile = "fast";
@@ -53,8 +53,8 @@ class Harness {
       lines_.push_back(line);
     };
     logger_ = std::make_unique<Logger>(std::move(lo));
-    ctx_ = SandboxContext{&config_, store_.get(), &clock_,    &rng_,         &clock_,
-                          guard_.get(), nullptr,  &telemetry_, logger_.get()};
+    ctx_ = SandboxContext{&config_,     store_.get(), &clock_,     &rng_,        &clock_,
+                          guard_.get(), nullptr,      &telemetry_, logger_.get()};
     sender_ = MakeHttpSender(HttpSenderOptions{});
     DispatcherOptions options = DispatcherOptionsFor(config_.settings).value();
     options.timeout_ms = 2000;
@@ -235,9 +235,11 @@ TEST(Metrics, APendingNotificationShowsItsAgeOnTheSandboxClock) {
   // stays pending after its first attempt fails.
   Harness h(LogFormat::kText, false, "", 1000);
   // Port 9 (discard) on loopback refuses the attempt.
-  json w = h.Api("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://127.0.0.1:9/n")}});
+  json w =
+      h.Api("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://127.0.0.1:9/n")}});
   h.Post("/_sandbox/pay", {{"out_trade_no", w["data"]["out_trade_no"]}});
-  ASSERT_TRUE(Eventually([&] { return h.telemetry_.delivery.attempts("attempt", "connect_error") == 1; }));
+  ASSERT_TRUE(
+      Eventually([&] { return h.telemetry_.delivery.attempts("attempt", "connect_error") == 1; }));
   ASSERT_TRUE(h.clock_.AdvanceMicros(120'000'000).ok());  // two minutes on the sandbox clock
   auto res = h.Client().Get("/metrics");
   ASSERT_TRUE(res);
@@ -286,7 +288,8 @@ TEST(RequestLog, ARefusedRequestNamesItsOrderAndReasonAndNeverTheKeyOrSign) {
     ASSERT_LT(n, 32u) << "a 32-hex run (a signature?) in: " << line;
   }
   // A success names the order the sandbox generated.
-  json ok = h.Api("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://127.0.0.1:9/n")}});
+  json ok =
+      h.Api("webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://127.0.0.1:9/n")}});
   ASSERT_EQ(ok["return_code"], "SUCCESS") << ok.dump();
   const std::string no = ok["data"]["out_trade_no"];
   EXPECT_EQ(h.LinesWith({"api method=webpay", "out_trade_no=" + no, "result=SUCCESS"}).size(), 1u)
@@ -360,8 +363,8 @@ TEST(RequestLog, BuyerActionsAndControlCallsAreLoggedButReadsAreNot) {
                 .size(),
             1u)
       << h.log_text();
-  EXPECT_EQ(h.LinesWith({"control method=POST path=/_sandbox/pay status=200",
-                         "out_trade_no=" + no2, "channel=wxpay", "latency_us="})
+  EXPECT_EQ(h.LinesWith({"control method=POST path=/_sandbox/pay status=200", "out_trade_no=" + no2,
+                         "channel=wxpay", "latency_us="})
                 .size(),
             1u)
       << h.log_text();
@@ -414,8 +417,8 @@ TEST(RequestLog, JsonLinesParseAndQuietKeepsOnlyWarnings) {
 TEST(RequestLog, TheBinaryHonoursLogFormatAndQuiet) {
   for (const bool quiet : {false, true}) {
     const std::filesystem::path dir = testing_process::TempDir("vkspay-logfmt");
-    std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--db", ":memory:",
-                                     "--log-format", "json"};
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0",  "--db",
+                                     ":memory:", "--log-format", "json"};
     if (quiet) args.push_back("--quiet");
     testing_process::SandboxProcess sandbox(dir, args);
     ASSERT_GT(sandbox.port(), 0) << sandbox.stderr_text();

@@ -128,11 +128,10 @@ std::string Rfc3339Micros(int64_t unix_us) {
 }
 
 std::string Logger::Now() const {
-  const int64_t us = options_.now_us
-                         ? options_.now_us()
-                         : std::chrono::duration_cast<std::chrono::microseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const int64_t us = options_.now_us ? options_.now_us()
+                                     : std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count();
   return Rfc3339Micros(us);
 }
 

@@ -96,8 +96,7 @@ void PromWriter::Sample(std::string_view name, const MetricLabels& labels, int64
 // --- AtomicHistogram ---
 
 AtomicHistogram::AtomicHistogram(std::vector<int64_t> bounds_us)
-    : bounds_us_(std::move(bounds_us)),
-      buckets_(new std::atomic<int64_t>[bounds_us_.size() + 1]) {
+    : bounds_us_(std::move(bounds_us)), buckets_(new std::atomic<int64_t>[bounds_us_.size() + 1]) {
   for (size_t i = 0; i <= bounds_us_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
 }
 
@@ -141,13 +140,13 @@ void AtomicHistogram::Write(PromWriter& w, std::string_view name,
 }
 
 std::vector<int64_t> ApiLatencyBoundsUs() {
-  return {100,    250,     500,     1000,    2500,      5000,      10000,     25000,
-          50000,  100000,  250000,  500000,  1000000,   2500000,   5000000,   10000000};
+  return {100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+          50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 }
 
 std::vector<int64_t> DeliveryLatencyBoundsUs() {
-  return {1000,    2500,    5000,    10000,   25000,    50000,    100000,  250000,
-          500000,  1000000, 2500000, 5000000, 10000000, 30000000};
+  return {1000,   2500,   5000,    10000,   25000,   50000,    100000,
+          250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000};
 }
 
 // --- ApiStats ---
@@ -292,9 +291,7 @@ nlohmann::json ApiStats::ToJson() const {
     latency["sum_us"] = m->prom.sum_us();
     latency["max_us"] = m->max_us.load(std::memory_order_relaxed);
     latency["buckets"] = std::move(buckets);
-    j[m->name] = {{"count", count},
-                  {"errors", errors},
-                  {"latency", std::move(latency)}};
+    j[m->name] = {{"count", count}, {"errors", errors}, {"latency", std::move(latency)}};
   }
   return j;
 }

@@ -55,7 +55,8 @@ TEST(AtomicHistogram, BucketsAreCumulativeWithInfEqualToCount) {
   EXPECT_EQ(Line(t, "d_seconds_bucket{method=\"webpay\",le=\"+Inf\"}"),
             "d_seconds_bucket{method=\"webpay\",le=\"+Inf\"} 5");
   EXPECT_EQ(Line(t, "d_seconds_count{method=\"webpay\"}"), "d_seconds_count{method=\"webpay\"} 5");
-  EXPECT_EQ(Line(t, "d_seconds_sum{method=\"webpay\"}"), "d_seconds_sum{method=\"webpay\"} 0.006251");
+  EXPECT_EQ(Line(t, "d_seconds_sum{method=\"webpay\"}"),
+            "d_seconds_sum{method=\"webpay\"} 0.006251");
 }
 
 TEST(ApiStats, CountsByMethodAndCodeAndKeepsTheStatsJsonShape) {
@@ -109,7 +110,8 @@ TEST(ApiStats, ConcurrentRecordsAreAllCounted) {
             80000);
   for (int t = 0; t < 4; ++t) {
     int64_t n = 0;
-    for (int i = 0; i < 20000; i += 1000) n += s.Count("new" + std::to_string(t), "X" + std::to_string(i));
+    for (int i = 0; i < 20000; i += 1000)
+      n += s.Count("new" + std::to_string(t), "X" + std::to_string(i));
     EXPECT_EQ(n, 20) << t;
   }
   PromWriter w;

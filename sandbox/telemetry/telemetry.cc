@@ -9,8 +9,7 @@ void Telemetry::AddGauge(std::string name, std::function<int64_t()> read) {
   gauges_.emplace_back(std::move(name), std::move(read));
 }
 
-void Telemetry::AddMetricGauge(std::string name, std::string help,
-                               std::function<double()> read) {
+void Telemetry::AddMetricGauge(std::string name, std::string help, std::function<double()> read) {
   std::lock_guard<std::mutex> lock(mu_);
   metric_gauges_.push_back(MetricGauge{std::move(name), std::move(help), std::move(read)});
 }
