@@ -323,8 +323,8 @@ int main(int argc, char** argv) {
   // /_sandbox/deliveries; declared before the dispatcher and the server so
   // that both are gone before it is.
   Telemetry telemetry;
-  SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard, &faults, &telemetry,
-                     &logger};
+  SandboxContext ctx{&config, store->get(), &clock,     &rng,   &clock,
+                     &guard,  &faults,      &telemetry, &logger};
   HttpSenderOptions sender_options;
   sender_options.ca_file = settings.notify_ca_file;
   std::unique_ptr<HttpSender> sender = MakeHttpSender(sender_options);
@@ -429,9 +429,9 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  logger.Message(LogLevel::kInfo, "sandbox",
-                 std::string("vkspay-sandbox: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                     ", stopping");
+  logger.Message(
+      LogLevel::kInfo, "sandbox",
+      std::string("vkspay-sandbox: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
   telemetry.deliveries.Close();  // long polls answer now, not at their wait's end
   server.Stop();
   actions.Stop();

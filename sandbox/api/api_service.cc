@@ -147,8 +147,7 @@ std::string ErrCodeOf(const std::string& body, std::string* msg = nullptr) {
 std::string MaskSecrets(std::string text, const std::vector<std::string_view>& secrets) {
   for (std::string_view secret : secrets) {
     if (secret.size() < 4) continue;  // too short to be a key; would mangle text
-    for (size_t at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + 3)) {
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
       text.replace(at, secret.size(), "***");
     }
   }
@@ -193,7 +192,7 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
   std::optional<WireAnswer> replaced;  // an api_before fault answered instead
   bool method_ran = false;             // with faults: the api_after hook applies
   std::optional<Order> fault_order;    // read for the fault context
-  std::optional<Fields> fields;         // the request's, once parsed (outlives run)
+  std::optional<Fields> fields;        // the request's, once parsed (outlives run)
   std::string_view sign_seen;          // in *fields; masked in resp.reason
   auto run = [&]() -> StatusOr<Json> {
     const Settings& settings = ctx_.config->settings;

@@ -472,7 +472,8 @@ namespace {
 
 // Issue #15: what the request log gets from an answer.
 TEST_F(ApiServiceTest, TheLogFieldsNameTheOrderAndTheReasonWithTheSignMasked) {
-  Fields f = Request("webpay", {{"total_fee", 0.01}, {"out_trade_no", std::string("T-LOG-9")},
+  Fields f = Request("webpay", {{"total_fee", 0.01},
+                                {"out_trade_no", std::string("T-LOG-9")},
                                 {"notify_url", std::string("http://127.0.0.1:9000/notify")}});
   f.Set("sign", std::string("zzzz-not-a-signature"));
   ApiResponse r = api_->Handle({"application/json; charset=utf-8", f.ToJson(), "http://t", ""});
@@ -487,8 +488,8 @@ TEST_F(ApiServiceTest, TheLogFieldsNameTheOrderAndTheReasonWithTheSignMasked) {
 }
 
 TEST_F(ApiServiceTest, TheLogFieldsNameAnOutTradeNoTheSandboxGenerated) {
-  Fields f = Request("webpay", {{"total_fee", 0.01},
-                                {"notify_url", std::string("http://127.0.0.1:9000/notify")}});
+  Fields f = Request(
+      "webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://127.0.0.1:9000/notify")}});
   ApiResponse r = api_->Handle({"application/json; charset=utf-8", f.ToJson(), "http://t", ""});
   const json j = json::parse(r.body);
   ASSERT_EQ(j["return_code"], "SUCCESS") << r.body;

@@ -138,7 +138,8 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
   StatusOr<Order> order = ctx.store->GetOrderByToken(token, ctx.clock->NowSeconds());
   if (!order.ok()) {
     if (order.status().code() == ErrorCode::kOrderNotExist) {
-      LogBuyer(ctx, nullptr, req, 404, Status(ErrorCode::kOrderNotExist, "no order has this token"));
+      LogBuyer(ctx, nullptr, req, 404,
+               Status(ErrorCode::kOrderNotExist, "no order has this token"));
       SendHtml(res, 404, RenderUnknownTokenPage());
     } else {
       LogBuyer(ctx, nullptr, req, 500, order.status());
@@ -150,7 +151,8 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
   // httplib parses an application/x-www-form-urlencoded body into params
   // (together with any query string parameters).
   if (!req.has_param("outcome")) {
-    const Status missing(ErrorCode::kMissingField, "表单缺少 outcome 字段 (success、fail 或 cancel)");
+    const Status missing(ErrorCode::kMissingField,
+                         "表单缺少 outcome 字段 (success、fail 或 cancel)");
     LogBuyer(ctx, &*order, req, 400, missing);
     RenderOrder(ctx, req, res, token, 400, FlashFor(missing));
     return;

@@ -427,9 +427,8 @@ void Dispatcher::Publish(const Notification& n, const NotifyAttempt& a, const st
                          int64_t attempt, int64_t wall_us, const std::string& outcome,
                          const std::string& state) const {
   if (ctx_.telemetry == nullptr) return;
-  ctx_.telemetry->delivery.RecordAttempt(kind, outcome,
-                                         outcome != "blocked" && outcome != "dropped",
-                                         a.latency_us);
+  ctx_.telemetry->delivery.RecordAttempt(
+      kind, outcome, outcome != "blocked" && outcome != "dropped", a.latency_us);
   DeliveryEvent e;
   e.notify_id = n.notify_id;
   e.type = n.type;
@@ -653,7 +652,7 @@ void Dispatcher::SendExtra(const Extra& e) {
     Status st = ctx_.store->RecordNotifyAttempt(attempt, update);
     if (!st.ok()) recorded = " (not recorded: " + st.ToString() + ")";
   }
-  const std::string kind = e.label.rfind("duplicate", 0) == 0        ? "duplicate"
+  const std::string kind = e.label.rfind("duplicate", 0) == 0       ? "duplicate"
                            : e.label.rfind("notify.times", 0) == 0  ? "times"
                            : e.label.rfind("notify.replay", 0) == 0 ? "replay"
                                                                     : "extra";

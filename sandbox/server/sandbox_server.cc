@@ -8,8 +8,8 @@
 #include <chrono>
 #include <utility>
 
-#include "sandbox/cashier/cashier_routes.h"
 #include "nlohmann/json.hpp"
+#include "sandbox/cashier/cashier_routes.h"
 #include "sandbox/control/control_routes.h"
 #include "sandbox/control/metrics_routes.h"
 #include "sandbox/control/notify_routes.h"
