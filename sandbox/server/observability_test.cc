@@ -404,10 +404,23 @@ TEST(RequestLog, JsonLinesParseAndQuietKeepsOnlyWarnings) {
     Harness h(LogFormat::kText, /*quiet=*/true);
     h.Api("webpay", {{"total_fee", 0.01}});
     h.Client().Get("/nowhere");
+    // An unknown merchant: the operator's note (the configured numbers) is a
+    // warning, kept.
+    Fields f{{"method", std::string("orderquery")},
+             {"merchantno", std::string("99999")},
+             {"out_trade_no", std::string("T1")},
+             {"timestamp", static_cast<double>(h.clock_.NowSeconds())},
+             {"signaturenonce", std::string("12345678")},
+             {"version", std::string("2.0")}};
+    ASSERT_TRUE(
+        h.Client().Post("/api", WithSign(f, "k").ToJson(), "application/json; charset=utf-8"));
     const std::vector<std::string> lines = h.lines();
-    ASSERT_EQ(lines.size(), 1u) << h.log_text();
+    ASSERT_EQ(lines.size(), 2u) << h.log_text();
     EXPECT_EQ(lines[0].rfind("http level=warn method=GET path=/nowhere status=404", 0), 0u)
         << lines[0];
+    EXPECT_EQ(lines[1],
+              "api level=warn method=orderquery merchant=99999 err_code=UNKNOWN_MERCHANT "
+              "note=\"configured merchants: 10001\"");
   }
 }
 
