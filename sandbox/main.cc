@@ -21,6 +21,7 @@
 #include "sandbox/notify/url_guard.h"
 #include "sandbox/server/sandbox_server.h"
 #include "sandbox/store/store.h"
+#include "sandbox/telemetry/log.h"
 #include "sandbox/telemetry/telemetry.h"
 #include "vkspay/protocol/clock.h"
 #include "vkspay/version.h"
@@ -98,7 +99,14 @@ int main(int argc, char** argv) {
                  "seconds a request head may take to arrive (then 408; its body gets twice that)")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
-  app.add_flag("--quiet", quiet, "do not log each API request");
+  app.add_flag("--quiet", quiet,
+               "log warnings only (refused requests at the HTTP front, unknown routes, "
+               "notifications that failed or were blocked, operator notes)");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text (key=value) or json (one object per line) for the log on stderr")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   // Notification delivery (docs/notify.md); each overrides the config file.
   std::string notify_profile;
   double time_scale = 0;
@@ -260,7 +268,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   static std::mutex log_mu;
-  auto log_line = [](const std::string& line) {
+  LoggerOptions logger_options;
+  logger_options.format = *ParseLogFormat(log_format);  // checked by CLI11
+  logger_options.quiet = quiet;
+  logger_options.write = [](const std::string& line) {
     // One write per line (std::cerr is unbuffered: `<< line << "\n"` made
     // two syscalls, at thousands of notification attempts per second).
     std::string out;
@@ -270,6 +281,8 @@ int main(int argc, char** argv) {
     std::lock_guard<std::mutex> lock(log_mu);
     std::cerr.write(out.data(), static_cast<std::streamsize>(out.size()));
   };
+  // Declared before every component that logs, so it outlives them all.
+  const Logger logger(std::move(logger_options));
 
   FaultEngineOptions fault_options;
   // Rules without a seed of their own derive theirs from this one, so a run
@@ -298,10 +311,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  // One line per injected fault, always (the record has no keys in it).
-  faults.SetLogCallback([log_line](const InjectedFault& f) {
-    log_line("fault " + InjectedFaultJson(f).dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace));
+  // One line per injected fault (the record has no keys in it).
+  faults.SetLogCallback([&logger](const InjectedFault& f) {
+    logger.Message(LogLevel::kInfo, "fault",
+                   "fault " + InjectedFaultJson(f).dump(-1, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace));
   });
 
   (*store)->SetNotifyPlanner(MakeNotifyPlanner(faults, clock, settings.time_scale));
@@ -309,11 +323,14 @@ int main(int argc, char** argv) {
   // /_sandbox/deliveries; declared before the dispatcher and the server so
   // that both are gone before it is.
   Telemetry telemetry;
-  SandboxContext ctx{&config, store->get(), &clock, &rng, &clock, &guard, &faults, &telemetry};
+  SandboxContext ctx{&config, store->get(), &clock,     &rng,   &clock,
+                     &guard,  &faults,      &telemetry, &logger};
   HttpSenderOptions sender_options;
   sender_options.ca_file = settings.notify_ca_file;
   std::unique_ptr<HttpSender> sender = MakeHttpSender(sender_options);
-  notify_options->log = log_line;  // one line per attempt, always (never keys)
+  // One line per attempt (never keys); failed and blocked ones are warnings.
+  notify_options->log = logger.Sink(LogLevel::kInfo, "notify");
+  notify_options->warn_log = logger.Sink(LogLevel::kWarn, "notify");
   // Declared after the store and before the server: stopped and destroyed
   // after the server, before the store closes.
   Dispatcher dispatcher(ctx, &guard, sender.get(), *notify_options);
@@ -322,11 +339,32 @@ int main(int argc, char** argv) {
   telemetry.AddGauge("notify_held", [&dispatcher] { return static_cast<int64_t>(dispatcher.held()); });
   telemetry.AddGauge("notify_extras_waiting",
                      [&dispatcher] { return static_cast<int64_t>(dispatcher.extras_waiting()); });
+  telemetry.AddMetricGauge("vkspay_notify_held", "Notifications queued or in flight in memory.",
+                           [&dispatcher] { return static_cast<double>(dispatcher.held()); });
+  telemetry.AddMetricGauge(
+      "vkspay_notify_extras_waiting",
+      "Extra deliveries of fault injection (duplicate, times, replay) waiting for their time.",
+      [&dispatcher] { return static_cast<double>(dispatcher.extras_waiting()); });
+  if (db_path != ":memory:") {
+    // The files as the OS sees them: the WAL grows between checkpoints.
+    auto file_bytes = [](std::string path) {
+      return [path = std::move(path)] {
+        std::error_code ec;
+        const auto n = std::filesystem::file_size(path, ec);
+        return ec ? 0.0 : static_cast<double>(n);
+      };
+    };
+    telemetry.AddMetricGauge("vkspay_database_size_bytes", "Size of the SQLite database file.",
+                             file_bytes(db_path));
+    telemetry.AddMetricGauge("vkspay_database_wal_size_bytes",
+                             "Size of the SQLite write-ahead log (the -wal file; 0 when absent).",
+                             file_bytes(db_path + "-wal"));
+  }
   (*store)->SetOutboxObserver([&dispatcher] { dispatcher.Wake(); });
   // USERPAYING, late payments and PROCESSING refunds end on the sandbox
   // clock; a clock advance applies what fell due before it answers.
   ActionSchedulerOptions action_options;
-  action_options.log = log_line;
+  action_options.log = logger.Sink(LogLevel::kWarn, "actions");  // errors only
   ActionScheduler actions(store->get(), &clock, action_options);
   clock.AddObserver([&dispatcher, &actions] {
     actions.ApplyDueNow();
@@ -339,9 +377,9 @@ int main(int argc, char** argv) {
   options.max_threads = max_threads;
   options.head_timeout_ms = static_cast<int64_t>(head_timeout * 1000);
   options.body_timeout_ms = 2 * options.head_timeout_ms;
-  options.refusal_log = log_line;
+  options.refusal_log = logger.Sink(LogLevel::kWarn, "http");
   options.control_token = config.settings.control_token;
-  if (!quiet) options.log = log_line;
+  options.logger = &logger;
   SandboxServer server(ctx, options);
   StatusOr<int> bound = server.Start();
   if (!bound.ok()) {
@@ -391,8 +429,9 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  std::cerr << "vkspay-sandbox: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-            << ", stopping\n";
+  logger.Message(
+      LogLevel::kInfo, "sandbox",
+      std::string("vkspay-sandbox: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
   telemetry.deliveries.Close();  // long polls answer now, not at their wait's end
   server.Stop();
   actions.Stop();

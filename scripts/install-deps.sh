@@ -7,7 +7,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config
       libcpp-httplib-dev nlohmann-json3-dev libssl-dev libsqlite3-dev
       libcli11-dev libqrencode-dev libgtest-dev libgmock-dev libbenchmark-dev sqlite3
-      python3 python3-yaml iproute2)
+      python3 python3-yaml iproute2  # tests: ci_snippets_test (YAML, namespaces)
+      prometheus)  # prometheus: promtool checks GET /metrics in a test
 if [[ "${1:-}" == "--browser" ]]; then
   pkgs+=(chromium fonts-noto-cjk nodejs npm)
 fi

@@ -129,12 +129,36 @@ void SleepMs(int64_t ms) {
   if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-// The err_code of a VksPay JSON answer, "" if there is none.
-std::string ErrCodeOf(const std::string& body) {
+// The err_code of a VksPay JSON answer, "" if there is none; its
+// return_msg to *msg when there is an err_code.
+std::string ErrCodeOf(const std::string& body, std::string* msg = nullptr) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return "";
   auto it = j.find("err_code");
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+  if (it == j.end() || !it->is_string()) return "";
+  if (msg != nullptr) {
+    auto m = j.find("return_msg");
+    *msg = m != j.end() && m->is_string() ? m->get<std::string>() : "";
+  }
+  return it->get<std::string>();
+}
+
+// `text` with every occurrence of each secret replaced by "***".
+std::string MaskSecrets(std::string text, const std::vector<std::string_view>& secrets) {
+  for (std::string_view secret : secrets) {
+    if (secret.size() < 4) continue;  // too short to be a key; would mangle text
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), "***");
+    }
+  }
+  return text;
+}
+
+// A string field as sent (at most 64 bytes), "" when absent or not a string.
+std::string TextField(const Fields& f, std::string_view name) {
+  const Value* v = f.Find(name);
+  const auto* s = v != nullptr ? std::get_if<std::string>(v) : nullptr;
+  return s != nullptr ? s->substr(0, 64) : std::string();
 }
 
 void AddInjected(std::string* to, const std::string& what) {
@@ -168,6 +192,8 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
   std::optional<WireAnswer> replaced;  // an api_before fault answered instead
   bool method_ran = false;             // with faults: the api_after hook applies
   std::optional<Order> fault_order;    // read for the fault context
+  std::optional<Fields> fields;        // the request's, once parsed (outlives run)
+  std::string_view sign_seen;          // in *fields; masked in resp.reason
   auto run = [&]() -> StatusOr<Json> {
     const Settings& settings = ctx_.config->settings;
     VKSPAY_RETURN_IF_ERROR(CheckContentType(request.content_type));
@@ -178,7 +204,8 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     }
     StatusOr<Fields> parsed = ParseFlatJson(request.body);
     if (!parsed.ok()) return parsed.status();
-    const Fields& f = *parsed;
+    fields.emplace(std::move(*parsed));
+    const Fields& f = *fields;
 
     StatusOr<std::string> method = GetString(f, "method", true, 64);
     if (!method.ok()) return method.status();
@@ -186,6 +213,11 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     StatusOr<std::string> merchantno = GetString(f, "merchantno", true, 64);
     if (!merchantno.ok()) return merchantno.status();
     resp.merchantno = *merchantno;
+    resp.out_trade_no = TextField(f, "out_trade_no");
+    resp.out_refund_no = TextField(f, "out_refund_no");
+    if (const Value* sign = f.Find("sign")) {
+      if (const auto* s = std::get_if<std::string>(sign)) sign_seen = *s;  // a view
+    }
 
     const Value* version = f.Find("version");
     if (version == nullptr) return Status(ErrorCode::kMissingField, "缺少字段 version");
@@ -303,7 +335,7 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     resp.content_type = a.content_type;
     resp.body = a.body;
     resp.close_connection = a.close_connection;
-    resp.err_code = ErrCodeOf(a.body);
+    resp.err_code = ErrCodeOf(a.body, &resp.reason);
   };
   if (replaced) {
     send(*replaced);
@@ -314,6 +346,19 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     // A FAIL the method built itself (micropay's USERPAYING).
     if (auto it = result->find("err_code"); it != result->end() && it->is_string()) {
       resp.err_code = it->get<std::string>();
+      if (auto m = result->find("return_msg"); m != result->end() && m->is_string()) {
+        resp.reason = m->get<std::string>();
+      }
+    }
+    // Numbers the sandbox generated (webpay without out_trade_no, orderrefund
+    // without out_refund_no) are known only from the answer.
+    if (auto d = result->find("data"); d != result->end() && d->is_object()) {
+      if (auto it = d->find("out_trade_no"); it != d->end() && it->is_string()) {
+        resp.out_trade_no = it->get<std::string>();
+      }
+      if (auto it = d->find("out_refund_no"); it != d->end() && it->is_string()) {
+        resp.out_refund_no = it->get<std::string>();
+      }
     }
   } else {
     const Status& st = result.status();
@@ -330,6 +375,7 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     Json j;
     j["return_code"] = "FAIL";
     j["return_msg"] = std::string(info.title) + ": " + st.message();
+    resp.reason = j["return_msg"].get<std::string>();
     j["err_code"] = info.err_code;
     if (!fail_data.is_null()) j["data"] = std::move(fail_data);
     resp.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -347,6 +393,12 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
       send(after.answer);
       if (resp.err_code.empty()) resp.err_code = err_code;
     }
+  }
+  if (!resp.reason.empty()) {
+    std::vector<std::string_view> secrets;
+    for (const Merchant& m : ctx_.config->merchants) secrets.push_back(m.key);
+    secrets.push_back(sign_seen);
+    resp.reason = MaskSecrets(std::move(resp.reason), secrets);
   }
   return resp;
 }

@@ -57,10 +57,16 @@ struct ApiResponse {
   // The faults that shaped this answer ("api.fail (header header)"), for the
   // X-Sandbox-Fault-Injected header and the log; "" when none.
   std::string injected;
-  // For logs: method, merchantno and err_code ("" on success).
+  // For logs and metrics: method, merchantno, the order and refund numbers
+  // as far as they are known ("" otherwise), err_code ("" on success) and
+  // the return_msg of a FAIL with every configured merchant key and the
+  // request's sign replaced by "***" (never a secret in a log).
   std::string method;
   std::string merchantno;
+  std::string out_trade_no;
+  std::string out_refund_no;
   std::string err_code;
+  std::string reason;
   // For the sandbox's log only, never the caller: what the operator can fix
   // (UNKNOWN_MERCHANT: the merchant numbers configured). "" when none.
   std::string log_note;
@@ -71,6 +77,11 @@ class ApiService {
   explicit ApiService(const SandboxContext& ctx);
 
   ApiResponse Handle(const ApiRequest& request);
+
+  // Requests the replay cache remembers now, and the bytes its tables hold
+  // (for GET /metrics).
+  size_t replay_cache_size() const { return replay_.size(); }
+  size_t replay_cache_bytes() const { return replay_.bytes(); }
 
  private:
   using Json = nlohmann::ordered_json;

@@ -466,3 +466,37 @@ TEST_F(ApiServiceTest, UnknownMerchantHintsAtTheLogAndOnlyTheLogListsTheMerchant
 }
 
 }  // namespace vkspay::sandbox
+
+namespace vkspay::sandbox {
+namespace {
+
+// Issue #15: what the request log gets from an answer.
+TEST_F(ApiServiceTest, TheLogFieldsNameTheOrderAndTheReasonWithTheSignMasked) {
+  Fields f = Request("webpay", {{"total_fee", 0.01},
+                                {"out_trade_no", std::string("T-LOG-9")},
+                                {"notify_url", std::string("http://127.0.0.1:9000/notify")}});
+  f.Set("sign", std::string("zzzz-not-a-signature"));
+  ApiResponse r = api_->Handle({"application/json; charset=utf-8", f.ToJson(), "http://t", ""});
+  EXPECT_EQ(r.err_code, "SIGN_ERROR");
+  EXPECT_EQ(r.method, "webpay");
+  EXPECT_EQ(r.out_trade_no, "T-LOG-9");
+  // The answer echoes the malformed sign to its sender; the log's copy does not.
+  EXPECT_NE(r.body.find("zzzz-not-a-signature"), std::string::npos);
+  EXPECT_EQ(r.reason.find("zzzz-not-a-signature"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("sign 必须是 32 位小写十六进制 MD5, 收到 \"***\""), std::string::npos)
+      << r.reason;
+}
+
+TEST_F(ApiServiceTest, TheLogFieldsNameAnOutTradeNoTheSandboxGenerated) {
+  Fields f = Request(
+      "webpay", {{"total_fee", 0.01}, {"notify_url", std::string("http://127.0.0.1:9000/notify")}});
+  ApiResponse r = api_->Handle({"application/json; charset=utf-8", f.ToJson(), "http://t", ""});
+  const json j = json::parse(r.body);
+  ASSERT_EQ(j["return_code"], "SUCCESS") << r.body;
+  EXPECT_EQ(r.out_trade_no, j["data"]["out_trade_no"]);
+  EXPECT_TRUE(r.err_code.empty());
+  EXPECT_TRUE(r.reason.empty());
+}
+
+}  // namespace
+}  // namespace vkspay::sandbox

@@ -6,6 +6,7 @@
 #include "sandbox/cashier/cashier_page.h"
 #include "sandbox/core/payments.h"
 #include "sandbox/core/views.h"
+#include "sandbox/telemetry/log.h"
 
 namespace vkspay::sandbox {
 namespace {
@@ -106,17 +107,42 @@ void HandleGet(const SandboxContext& ctx, const httplib::Request& req, httplib::
   RenderOrder(ctx, req, res, token, 200, "");
 }
 
+// One line per buyer action on the page (never the cashier token: it is
+// the page's secret): the order, what the buyer chose, and how it ended.
+void LogBuyer(const SandboxContext& ctx, const Order* order, const httplib::Request& req,
+              int http_status, const Status& status) {
+  if (ctx.logger == nullptr || !ctx.logger->Enabled(LogLevel::kInfo)) return;
+  LogEvent e("buyer");
+  e.Str("via", "cashier");
+  if (order != nullptr) {
+    e.Str("merchant", order->merchantno).Str("out_trade_no", order->out_trade_no);
+  }
+  e.Str("action", req.get_param_value("outcome").substr(0, 32));
+  e.Str("channel", req.get_param_value("channel").empty()
+                       ? std::string("auto")
+                       : req.get_param_value("channel").substr(0, 32));
+  e.Str("result", status.ok() ? "OK" : std::string(InfoFor(status.code()).err_code));
+  if (!status.ok()) e.Str("reason", status.message());
+  e.Int("status", http_status);
+  ctx.logger->Event(LogLevel::kInfo, e);
+}
+
 void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const std::string token = req.matches[1];
   if (!IsCashierTokenShape(token)) {
+    LogBuyer(ctx, nullptr, req, 404,
+             Status(ErrorCode::kOrderNotExist, "not a cashier token's shape"));
     SendHtml(res, 404, RenderUnknownTokenPage());
     return;
   }
   StatusOr<Order> order = ctx.store->GetOrderByToken(token, ctx.clock->NowSeconds());
   if (!order.ok()) {
     if (order.status().code() == ErrorCode::kOrderNotExist) {
+      LogBuyer(ctx, nullptr, req, 404,
+               Status(ErrorCode::kOrderNotExist, "no order has this token"));
       SendHtml(res, 404, RenderUnknownTokenPage());
     } else {
+      LogBuyer(ctx, nullptr, req, 500, order.status());
       SendHtml(res, 500, RenderInternalErrorPage());
     }
     return;
@@ -125,13 +151,15 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
   // httplib parses an application/x-www-form-urlencoded body into params
   // (together with any query string parameters).
   if (!req.has_param("outcome")) {
-    RenderOrder(ctx, req, res, token, 400,
-                FlashFor(Status(ErrorCode::kMissingField,
-                                "表单缺少 outcome 字段 (success、fail 或 cancel)")));
+    const Status missing(ErrorCode::kMissingField,
+                         "表单缺少 outcome 字段 (success、fail 或 cancel)");
+    LogBuyer(ctx, &*order, req, 400, missing);
+    RenderOrder(ctx, req, res, token, 400, FlashFor(missing));
     return;
   }
   StatusOr<PayOutcome> outcome = ParsePayOutcome(req.get_param_value("outcome"));
   if (!outcome.ok()) {
+    LogBuyer(ctx, &*order, req, 400, outcome.status());
     RenderOrder(ctx, req, res, token, 400, FlashFor(outcome.status()));
     return;
   }
@@ -141,6 +169,7 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
       ActAsBuyer(ctx, order->merchantno, order->out_trade_no, channel, *outcome);
   if (!acted.ok()) {
     const int http_status = HttpStatusFor(acted.status().code());
+    LogBuyer(ctx, &*order, req, http_status, acted.status());
     if (http_status == 500) {
       SendHtml(res, 500, RenderInternalErrorPage());
       return;
@@ -148,6 +177,7 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
     RenderOrder(ctx, req, res, token, http_status, FlashFor(acted.status()));
     return;
   }
+  LogBuyer(ctx, &*order, req, 303, Status::Ok());
   // Post/Redirect/Get: a reload shows the new state instead of re-posting.
   const std::string location = "/pay/" + token;
   res.set_redirect(location, 303);

@@ -14,6 +14,7 @@ namespace vkspay::sandbox {
 class UrlGuard;     // sandbox/notify/url_guard.h
 class FaultEngine;  // sandbox/faults/fault_engine.h
 class Telemetry;    // sandbox/telemetry/telemetry.h
+class Logger;       // sandbox/telemetry/log.h
 
 struct SandboxContext {
   const SandboxConfig* config = nullptr;
@@ -32,6 +33,9 @@ struct SandboxContext {
   // The delivery feed, API stats and gauges (GET /_sandbox/stats and
   // /_sandbox/deliveries); null: nothing is collected.
   Telemetry* telemetry = nullptr;
+  // The request log: buyer actions on the cashier page log here (the server
+  // logs API requests and control calls); null: not logged.
+  const Logger* logger = nullptr;
 };
 
 }  // namespace vkspay::sandbox

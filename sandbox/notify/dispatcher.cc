@@ -183,8 +183,12 @@ int64_t Dispatcher::TakeDueExtrasLocked(int64_t now_us, std::vector<Extra>* out)
   return extras_.empty() ? -1 : extras_.begin()->first;
 }
 
-void Dispatcher::Log(const std::string& line) const {
-  if (options_.log) options_.log(line);
+void Dispatcher::Log(const std::string& line, bool warning) const {
+  if (warning && options_.warn_log) {
+    options_.warn_log(line);
+  } else if (options_.log) {
+    options_.log(line);
+  }
 }
 
 void Dispatcher::SchedulerLoop() {
@@ -240,7 +244,7 @@ int64_t Dispatcher::ScanOnce() {
   StatusOr<DueNotifications> due = ctx_.store->ClaimDueNotifications(
       now_us, options_.batch, exclude, full ? std::nullopt : cursor_);
   if (!due.ok()) {
-    Log("notify: cannot read the outbox: " + due.status().ToString());
+    Log("notify: cannot read the outbox: " + due.status().ToString(), true);
     cursor_.reset();
     return idle_us;
   }
@@ -361,7 +365,7 @@ int Dispatcher::DeliverDueNow() {
   StatusOr<DueNotifications> due =
       ctx_.store->ClaimDueNotifications(ctx_.clock->NowMicros(), options_.max_held, {});
   if (!due.ok()) {
-    Log("notify: cannot read the outbox: " + due.status().ToString());
+    Log("notify: cannot read the outbox: " + due.status().ToString(), true);
     return 0;
   }
   for (const Notification& n : due->due) Attempt(n);  // outcome: nothing to adapt
@@ -423,6 +427,8 @@ void Dispatcher::Publish(const Notification& n, const NotifyAttempt& a, const st
                          int64_t attempt, int64_t wall_us, const std::string& outcome,
                          const std::string& state) const {
   if (ctx_.telemetry == nullptr) return;
+  ctx_.telemetry->delivery.RecordAttempt(
+      kind, outcome, outcome != "blocked" && outcome != "dropped", a.latency_us);
   DeliveryEvent e;
   e.notify_id = n.notify_id;
   e.type = n.type;
@@ -574,13 +580,18 @@ Dispatcher::AttemptOutcome Dispatcher::Attempt(const Notification& n) {
       outcome += "; released the held payment notification (notify.refund_first)";
     }
   }
+  // A notification that ended failed or blocked, or an attempt not
+  // recorded, is a warning (kept under --quiet).
   Log("notify " + n.notify_id + " " + n.type + " merchantno=" + n.merchantno + " out_trade_no=" +
-      n.out_trade_no + (n.out_refund_no.empty() ? "" : " out_refund_no=" + n.out_refund_no) +
-      " attempt " + std::to_string(k) + "/" + std::to_string(options_.schedule.max_attempts()) +
-      " -> " + (attempt.url.empty() ? "(none)" : attempt.url) + ": " + outcome +
-      (recorded.ok() ? "" : " (not recorded: " + recorded.ToString() + ")"));
+          n.out_trade_no + (n.out_refund_no.empty() ? "" : " out_refund_no=" + n.out_refund_no) +
+          " attempt " + std::to_string(k) + "/" + std::to_string(options_.schedule.max_attempts()) +
+          " -> " + (attempt.url.empty() ? "(none)" : attempt.url) + ": " + outcome +
+          (recorded.ok() ? "" : " (not recorded: " + recorded.ToString() + ")"),
+      !recorded.ok() || update.state == NotifyState::kFailed ||
+          update.state == NotifyState::kBlocked);
   AttemptOutcome out;
   out.retry = recorded.ok() && update.state == NotifyState::kPending;
+  if (out.retry && ctx_.telemetry != nullptr) ctx_.telemetry->delivery.RecordRetryScheduled();
   const bool fast = sent && attempt.http_status != 0 && attempt.latency_us <= options_.fast_ms * 1000;
   out.pace = !fast ? Pace::kSlow : attempt.acked ? Pace::kFastAck : Pace::kFastFail;
   return out;
@@ -641,12 +652,14 @@ void Dispatcher::SendExtra(const Extra& e) {
     Status st = ctx_.store->RecordNotifyAttempt(attempt, update);
     if (!st.ok()) recorded = " (not recorded: " + st.ToString() + ")";
   }
+  const std::string kind = e.label.rfind("duplicate", 0) == 0       ? "duplicate"
+                           : e.label.rfind("notify.times", 0) == 0  ? "times"
+                           : e.label.rfind("notify.replay", 0) == 0 ? "replay"
+                                                                    : "extra";
   if (!feed_outcome.empty()) {
-    const std::string kind = e.label.rfind("duplicate", 0) == 0        ? "duplicate"
-                             : e.label.rfind("notify.times", 0) == 0  ? "times"
-                             : e.label.rfind("notify.replay", 0) == 0 ? "replay"
-                                                                      : "extra";
     Publish(n, attempt, kind, 0, wall_us, feed_outcome, "");
+  } else if (ctx_.telemetry != nullptr) {
+    ctx_.telemetry->delivery.RecordAttempt(kind, "not_sent", false, 0);
   }
   Log("notify " + n.notify_id + " " + n.type + " merchantno=" + n.merchantno +
       " out_trade_no=" + n.out_trade_no + " " + e.label + " -> " +

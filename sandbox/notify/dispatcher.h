@@ -102,6 +102,9 @@ struct DispatcherOptions {
   // One line per attempt (and per database error); empty: no log. Never
   // receives keys or signatures.
   std::function<void(const std::string&)> log;
+  // Receives the warnings instead (a notification that ended failed or
+  // blocked, database errors); empty: they go to `log` too.
+  std::function<void(const std::string&)> warn_log;
 };
 
 // The options the settings describe. Errors: kInvalidField for an unknown
@@ -208,7 +211,7 @@ class Dispatcher {
   // A fault delay in seconds on the sandbox clock (scaled by time_scale).
   int64_t ScaledUs(int64_t seconds) const;
   std::string TargetUrl(const Notification& n, const Merchant* m) const;
-  void Log(const std::string& line) const;
+  void Log(const std::string& line, bool warning = false) const;
 
   const SandboxContext ctx_;
   const UrlGuard* const guard_;

@@ -6,19 +6,144 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <utility>
 
+#include "nlohmann/json.hpp"
 #include "sandbox/cashier/cashier_routes.h"
 #include "sandbox/control/control_routes.h"
+#include "sandbox/control/metrics_routes.h"
 #include "sandbox/control/notify_routes.h"
 #include "sandbox/control/stats_routes.h"
 #include "sandbox/dashboard/dashboard_routes.h"
 #include "sandbox/faults/directive.h"
+#include "sandbox/telemetry/log.h"
 #include "sandbox/telemetry/telemetry.h"
 
 namespace vkspay::sandbox {
 
 namespace {
 constexpr char kVersion[] = "0.1.0";
+
+// When the control call this thread is answering was routed (a request is
+// routed, handled and logged on one thread).
+thread_local std::chrono::steady_clock::time_point tl_control_start;
+// Set while this thread answers a request no route took (already logged).
+thread_local bool tl_unrouted = false;
+
+bool IsControlPath(const std::string& path) { return path.rfind("/_sandbox/", 0) == 0; }
+
+// The methods a known path takes, "" for an unknown path.
+std::string AllowedMethods(const std::string& path) {
+  if (path == "/api") return "POST";
+  if (path == "/metrics" || path == "/" || path == "/_sandbox/health") return "GET";
+  if (path.rfind("/pay/", 0) == 0) return "GET, POST";
+  return "";
+}
+
+// Scalar fields of a control call's JSON body worth a log line (never a
+// token or a key: only these names are read).
+constexpr const char* kControlLogFields[] = {"merchantno", "out_trade_no", "out_refund_no",
+                                             "outcome",    "channel",      "state",
+                                             "profile",    "seconds",      "name"};
+
+}  // namespace
+
+void SandboxServer::LogApi(const ApiResponse& out, int64_t us) const {
+  const Logger& log = *options_.logger;
+  const std::string method = out.method.empty() ? "-" : out.method;
+  const std::string merchant = out.merchantno.empty() ? "-" : out.merchantno;
+  // A note is for the operator (a misconfiguration): a warning, kept under
+  // --quiet.
+  if (!out.log_note.empty() && log.Enabled(LogLevel::kWarn)) {
+    LogEvent e("api");
+    e.Str("method", method).Str("merchant", merchant).Str("err_code", out.err_code);
+    e.Str("note", out.log_note);
+    log.Event(LogLevel::kWarn, e);
+  }
+  if (!log.Enabled(LogLevel::kInfo)) return;
+  LogEvent e("api");
+  e.Str("method", method).Str("merchant", merchant);
+  e.StrIfSet("out_trade_no", out.out_trade_no).StrIfSet("out_refund_no", out.out_refund_no);
+  e.Str("result", out.err_code.empty() ? "SUCCESS" : "FAIL");
+  e.StrIfSet("err_code", out.err_code).StrIfSet("reason", out.reason);
+  if (!out.injected.empty()) e.Int("http_status", out.http_status).Str("fault", out.injected);
+  e.Int("latency_us", us);
+  log.Event(LogLevel::kInfo, e);
+}
+
+void SandboxServer::AnswerUnrouted(const httplib::Request& req, httplib::Response& res) const {
+  const std::string allowed = AllowedMethods(req.path);
+  const bool wrong_method = !allowed.empty();
+  std::string path = req.path;
+  if (path.rfind("/pay/", 0) == 0) path = "/pay/***";  // a cashier token is a secret
+  if (path.size() > 200) path = path.substr(0, 200) + "...";
+  const std::string msg =
+      (wrong_method ? req.method + " is not allowed on " + path + " (" + allowed + " only)"
+                    : "no route " + req.method + " " + path) +
+      "; the VksPay API is POST /api with a JSON body, the control API is under /_sandbox/, "
+      "metrics at GET /metrics (README.md)" +
+      (path.size() > 4 && path.compare(path.size() - 4, 4, "/api") == 0
+           ? "; the path ends in /api: the client's base URL probably already ends in /api "
+             "(drop it)"
+           : "");
+  nlohmann::ordered_json j;
+  j["return_code"] = "FAIL";
+  j["return_msg"] = "不存在: " + msg;
+  j["err_code"] = "NOT_FOUND";
+  j["ok"] = false;
+  j["message"] = msg;
+  res.status = wrong_method ? 405 : 404;
+  if (wrong_method) res.set_header("Allow", allowed);
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+  tl_unrouted = true;
+  if (options_.logger != nullptr && options_.logger->Enabled(LogLevel::kWarn)) {
+    LogEvent e("http");
+    e.Str("method", req.method).Str("path", path).Int("status", res.status);
+    e.Str("peer", req.remote_addr).Str("reason", wrong_method ? "wrong method" : "no route");
+    options_.logger->Event(LogLevel::kWarn, e);
+  }
+}
+
+void SandboxServer::LogControl(const httplib::Request& req, const httplib::Response& res) const {
+  // Reads are logged only when they fail: a dashboard or a --wait poll
+  // would flood the log.
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  if (read && res.status < 400) return;
+  const Logger& log = *options_.logger;
+  if (!log.Enabled(LogLevel::kInfo)) return;
+  LogEvent e("control");
+  e.Str("method", req.method).Str("path", req.path).Int("status", res.status);
+  for (const char* name : {"merchantno", "out_trade_no", "state"}) {
+    if (req.has_param(name)) e.Str(name, req.get_param_value(name).substr(0, 64));
+  }
+  if (!req.body.empty() && req.body.size() <= 64 * 1024) {
+    const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_object()) {
+      for (const char* name : kControlLogFields) {
+        auto it = body.find(name);
+        if (it == body.end()) continue;
+        if (it->is_string()) e.Str(name, it->get<std::string>().substr(0, 64));
+        if (it->is_number_integer()) e.Int(name, it->get<int64_t>());
+      }
+    }
+  }
+  if (res.status >= 400) {
+    const nlohmann::json body = nlohmann::json::parse(res.body, nullptr, false);
+    if (body.is_object()) {
+      if (auto it = body.find("err_code"); it != body.end() && it->is_string()) {
+        e.Str("err_code", it->get<std::string>());
+      }
+      if (auto it = body.find("message"); it != body.end() && it->is_string()) {
+        e.Str("reason", it->get<std::string>());
+      }
+    }
+  }
+  e.Int("latency_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - tl_control_start)
+                          .count());
+  log.Event(LogLevel::kInfo, e);
 }
 
 bool IsLoopbackHost(const std::string& host) {
@@ -92,28 +217,38 @@ StatusOr<int> SandboxServer::Start() {
     const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - start)
                            .count();
-    if (ctx_.telemetry != nullptr) ctx_.telemetry->api.Record(out.method, us, out.err_code.empty());
-    // A note is for the operator (a misconfiguration): logged even when the
-    // per-request log is off.
-    if (!out.log_note.empty() && options_.refusal_log) {
-      options_.refusal_log("api " + (out.method.empty() ? "-" : out.method) + " merchant=" +
-                           (out.merchantno.empty() ? "-" : out.merchantno) + " FAIL " +
-                           out.err_code + ": " + out.log_note);
-    }
-    if (options_.log) {
-      options_.log("api " + (out.method.empty() ? "-" : out.method) + " merchant=" +
-                   (out.merchantno.empty() ? "-" : out.merchantno) + " " +
-                   (out.err_code.empty() ? "SUCCESS" : "FAIL " + out.err_code) + " " +
-                   (out.injected.empty() ? "" : "HTTP " + std::to_string(out.http_status) +
-                                                    " fault=" + out.injected + " ") +
-                   std::to_string(us) + "us");
-    }
+    if (ctx_.telemetry != nullptr) ctx_.telemetry->api.Record(out.method, out.err_code, us);
+    if (options_.logger != nullptr) LogApi(out, us);
   });
   ControlOptions control{options_.control_token, kVersion};
   RegisterControlRoutes(http, ctx_, control);
   RegisterNotifyRoutes(http, ctx_, control);
   RegisterStatsRoutes(http, ctx_, control);
+  MetricsSources metrics;
+  metrics.replay_cache_entries = [this] { return api_.replay_cache_size(); };
+  metrics.replay_cache_bytes = [this] { return api_.replay_cache_bytes(); };
+  RegisterMetricsRoute(http, ctx_, control, std::move(metrics));
   RegisterCashierRoutes(http, ctx_);
+  // Unknown routes and wrong methods: a JSON answer naming POST /api
+  // instead of httplib's empty 404, and a warning in the log.
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (res.status != 404 || !res.body.empty() || res.content_provider_) {
+          return httplib::Server::HandlerResponse::Unhandled;  // a handler's own answer
+        }
+        AnswerUnrouted(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  // Control calls: timed from routing, logged once answered.
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    tl_unrouted = false;
+    if (IsControlPath(req.path)) tl_control_start = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    const bool unrouted = std::exchange(tl_unrouted, false);  // logged by AnswerUnrouted
+    if (!unrouted && options_.logger != nullptr && IsControlPath(req.path)) LogControl(req, res);
+  });
   RegisterDashboardRoutes(http, ctx_, DashboardOptions{options_.control_token});
   // A browser gets a page linking to the dashboard; curl and scripts the
   // one line they always got, now naming the dashboard too.

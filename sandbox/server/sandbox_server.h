@@ -1,8 +1,10 @@
-// The sandbox HTTP server: wires the API, the cashier page and the control
-// API onto one cpp-httplib router behind the HTTP front (http_front.h:
+// The sandbox HTTP server: wires the API, the cashier page, the control
+// API and GET /metrics onto one cpp-httplib router behind the HTTP front (http_front.h:
 // framing limits, deadlines, pipelining, an elastic pool), tuned as
 // docs/architecture.md explains (TCP_NODELAY, backlog 1024, SO_REUSEADDR
 // only). Used by main and by every integration test (on port 0).
+// Any other path, or a known path with the wrong method, is answered with
+// a JSON 404 or 405 naming POST /api, and logged.
 //
 // Start() and Stop() are called from one thread; handlers run on the pool.
 #ifndef VKSPAY_SANDBOX_SERVER_SANDBOX_SERVER_H_
@@ -21,6 +23,7 @@
 namespace vkspay::sandbox {
 
 class FrontedServer;  // http_front.h
+class Logger;         // sandbox/telemetry/log.h
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -37,8 +40,11 @@ struct ServerOptions {
   // An idle keep-alive connection is closed after this many ms.
   int64_t idle_timeout_ms = 60000;
   std::string control_token;  // see ControlOptions
-  // Receives one line per API request; empty: no request log.
-  std::function<void(const std::string&)> log;
+  // The request log (docs/observability.md): one event per API request
+  // (info), per control call that changes state or fails (info), per
+  // unknown route or wrong method (warn), per operator note (warn); null:
+  // none. Must outlive the server.
+  const Logger* logger = nullptr;
   // Receives one line per request the HTTP front refuses (status, peer,
   // reason); empty: not logged.
   std::function<void(const std::string&)> refusal_log;
@@ -65,6 +71,13 @@ class SandboxServer {
   std::string base_url() const;
 
  private:
+  // One line per API request (and a warning for an operator note).
+  void LogApi(const ApiResponse& out, int64_t latency_us) const;
+  // The JSON 404/405 for a request no route took, logged.
+  void AnswerUnrouted(const httplib::Request& req, httplib::Response& res) const;
+  // One line per control call that changes state or fails.
+  void LogControl(const httplib::Request& req, const httplib::Response& res) const;
+
   SandboxContext ctx_;
   ServerOptions options_;
   ApiService api_;

@@ -177,7 +177,7 @@ TEST(Secrets, KeysAndTokensNeverAppearInLogsAnswersOrTheControlApi) {
               (dir / "transcript.txt").c_str(), static_cast<size_t>(4));
   // The capture is real: it holds a signature error's masked string, the
   // request log, 401 answers and the notifications (so a leak would show).
-  for (const char* expected : {"SIGN_ERROR", "&key=***", "api webpay merchant=10001", "HTTP 401",
+  for (const char* expected : {"SIGN_ERROR", "&key=***", "api method=webpay merchant=10001", "HTTP 401",
                                "notify_type=payment", "sign="}) {
     EXPECT_NE(transcript.find(expected), std::string::npos)
         << "nothing captured shows " << expected;

@@ -337,6 +337,9 @@ constexpr std::string_view kResendNotificationsInState =
     "updated_at = ?4 WHERE state = ?1 AND updated_at >= ?2";
 constexpr std::string_view kCountNotifications =
     "SELECT state, count(*) FROM notifications GROUP BY state";
+// Reads the pending rows through the index notifications_due (state, ...).
+constexpr std::string_view kOldestPendingNotification =
+    "SELECT min(created_at) FROM notifications WHERE state = 'pending'";
 
 // At most this much of a merchant's answer is kept per attempt.
 constexpr size_t kResponseHeadBytes = 256;
@@ -1086,6 +1089,7 @@ class SqliteStore final : public Store {
   StatusOr<Notification> ResendNotification(std::string_view key, int64_t now_us) override;
   StatusOr<int64_t> ResendNotifications(NotifyState state, int64_t since, int64_t now_us) override;
   StatusOr<std::map<NotifyState, int64_t>> CountNotifications() override;
+  StatusOr<std::optional<int64_t>> OldestPendingNotification() override;
 
   StatusOr<CreateOrderResult> CreateOrderWithActions(
       const Order& order, bool must_be_new, int64_t now,
@@ -1771,6 +1775,17 @@ StatusOr<std::map<NotifyState, int64_t>> SqliteStore::CountNotifications() {
       std::optional<NotifyState> state = ParseNotifyState(st->Text(0));
       if (state) out[*state] = st->Int(1);
     }
+  });
+}
+
+StatusOr<std::optional<int64_t>> SqliteStore::OldestPendingNotification() {
+  return WithReader([&](Conn& c) -> StatusOr<std::optional<int64_t>> {
+    StatusOr<Stmt> st = c.Prepare(kOldestPendingNotification);
+    if (!st.ok()) return st.status();
+    StatusOr<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row || st->IsNull(0)) return std::optional<int64_t>();
+    return std::optional<int64_t>(st->Int(0));
   });
 }
 

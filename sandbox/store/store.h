@@ -449,6 +449,12 @@ class Store {
                                                 int64_t now_us) = 0;
   // How many notifications are in each state (every state present, maybe 0).
   virtual StatusOr<std::map<NotifyState, int64_t>> CountNotifications() = 0;
+  // created_at (unix seconds) of the oldest pending notification, nullopt
+  // when none is pending (for GET /metrics). Errors: kInternal (also the
+  // default, for a store that keeps no outbox).
+  virtual StatusOr<std::optional<int64_t>> OldestPendingNotification() {
+    return Status(ErrorCode::kInternal, "this store does not track pending notifications");
+  }
 };
 
 struct SqliteStoreOptions {
