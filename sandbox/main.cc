@@ -2,7 +2,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <ctime>
+#include <optional>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -22,6 +25,7 @@
 #include "sandbox/server/sandbox_server.h"
 #include "sandbox/store/store.h"
 #include "sandbox/telemetry/telemetry.h"
+#include "sandbox/tls/tls_files.h"
 #include "vkspay/protocol/clock.h"
 #include "vkspay/version.h"
 
@@ -30,8 +34,8 @@ namespace {
 using namespace vkspay;
 using namespace vkspay::sandbox;
 
-std::string DefaultDbPath() {
-  if (const char* p = std::getenv("VKSPAY_SANDBOX_DB"); p && *p) return p;
+// $XDG_STATE_HOME/vkspay-sandbox, else ~/.local/state/vkspay-sandbox.
+std::filesystem::path StateDir() {
   std::filesystem::path dir;
   if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) {
     dir = x;
@@ -40,7 +44,12 @@ std::string DefaultDbPath() {
   } else {
     dir = ".";
   }
-  return (dir / "vkspay-sandbox" / "sandbox.db").string();
+  return dir / "vkspay-sandbox";
+}
+
+std::string DefaultDbPath() {
+  if (const char* p = std::getenv("VKSPAY_SANDBOX_DB"); p && *p) return p;
+  return (StateDir() / "sandbox.db").string();
 }
 
 bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
@@ -99,6 +108,23 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   app.add_flag("--quiet", quiet, "do not log each API request");
+  // HTTPS (issue #18, README "Unmodified code"): through the same front.
+  std::string tls_cert, tls_key;
+  std::vector<std::string> tls_names;
+  std::string tls_dir = (StateDir() / "tls").string();
+  app.add_option("--tls-cert", tls_cert,
+                 "serve HTTPS with this PEM certificate (chain) on the --listen address");
+  app.add_option("--tls-key", tls_key, "the PEM private key of --tls-cert");
+  CLI::Option* self_signed =
+      app.add_option("--tls-self-signed", tls_names,
+                     "serve HTTPS as HOST[,HOST...] (default: VksPay's API host " +
+                         std::string(kVksPayApiHost) +
+                         ") with a certificate from a local CA made once in --tls-dir")
+          ->expected(0, 1)
+          ->delimiter(',');
+  app.add_option("--tls-dir", tls_dir,
+                 "where --tls-self-signed keeps its CA and certificate (keys 0600)")
+      ->capture_default_str();
   // Notification delivery (docs/notify.md); each overrides the config file.
   std::string notify_profile;
   double time_scale = 0;
@@ -165,6 +191,62 @@ int main(int argc, char** argv) {
   if (!SplitHostPort(listen, &host, &port)) {
     std::cerr << "vkspay-sandbox: --listen must be HOST:PORT, got \"" << listen << "\"\n";
     return 2;
+  }
+  // HTTPS: a certificate the operator gives, or the local CA's.
+  std::shared_ptr<SSL_CTX> tls;
+  std::string link_host;
+  std::optional<SelfSignedFiles> self_signed_files;
+  const bool want_self_signed = self_signed->count() > 0;
+  tls_names.erase(std::remove(tls_names.begin(), tls_names.end(), std::string()), tls_names.end());
+  if (want_self_signed && (!tls_cert.empty() || !tls_key.empty())) {
+    std::cerr << "vkspay-sandbox: --tls-self-signed makes its own certificate; give it or "
+                 "--tls-cert/--tls-key, not both\n";
+    return 2;
+  }
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "vkspay-sandbox: " << (tls_cert.empty() ? "--tls-key" : "--tls-cert")
+              << " needs " << (tls_cert.empty() ? "--tls-cert" : "--tls-key") << " too\n";
+    return 2;
+  }
+  if (want_self_signed) {
+    if (tls_names.empty()) tls_names.push_back(kVksPayApiHost);
+    for (const std::string& n : tls_names) {
+      if (Status st = CheckTlsName(n); !st.ok()) {
+        std::cerr << "vkspay-sandbox: " << st.message() << "\n";
+        return 2;
+      }
+    }
+    StatusOr<SelfSignedFiles> made =
+        EnsureSelfSigned(tls_dir, tls_names, static_cast<int64_t>(std::time(nullptr)));
+    if (!made.ok()) {
+      std::cerr << "vkspay-sandbox: --tls-self-signed: " << made.status().message() << "\n";
+      return 1;
+    }
+    self_signed_files = *made;
+    tls_cert = made->cert;
+    tls_key = made->key;
+  }
+  if (!tls_cert.empty()) {
+    StatusOr<TlsContext> loaded = LoadServerTls(tls_cert, tls_key);
+    if (!loaded.ok()) {
+      std::cerr << "vkspay-sandbox: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    tls = *loaded;
+    // Payment links name the host the certificate is for (a wildcard names
+    // no host: the address is used then).
+    if (want_self_signed) {
+      link_host = tls_names.front();
+    } else {
+      for (const std::string& n : ServedDnsNames(tls.get())) {
+        if (n.find('*') == std::string::npos) {
+          link_host = n;
+          break;
+        }
+      }
+    }
+    if (link_host.find('*') != std::string::npos) link_host.clear();
+    if (link_host.find(':') != std::string::npos) link_host = "[" + link_host + "]";
   }
   SandboxConfig config = SandboxConfig::Demo();
   if (!config_path.empty()) {
@@ -341,6 +423,8 @@ int main(int argc, char** argv) {
   options.body_timeout_ms = 2 * options.head_timeout_ms;
   options.refusal_log = log_line;
   options.control_token = config.settings.control_token;
+  options.tls = tls;
+  options.link_host = link_host;
   if (!quiet) options.log = log_line;
   SandboxServer server(ctx, options);
   StatusOr<int> bound = server.Start();
@@ -380,13 +464,64 @@ int main(int argc, char** argv) {
             << " rule(s), magic amounts " << (faults.magic_amounts_enabled() ? "on" : "off")
             << ", seed " << fault_options.seed
             << " (fault decisions only; tokens and ids come from a CSPRNG; docs/faults.md)\n";
+  if (tls) {
+    const std::string served =
+        link_host.empty() ? base
+                          : "https://" + link_host +
+                                (server.port() == 443 ? "" : ":" + std::to_string(server.port()));
+    std::cout << "  https: " << served << " (payment links use "
+              << (config.settings.public_base_url.empty() ? served
+                                                          : config.settings.public_base_url)
+              << "), certificate " << tls_cert << "\n";
+  }
+  if (self_signed_files) {
+    const SelfSignedFiles& f = *self_signed_files;
+    std::string names;
+    for (const std::string& n : tls_names) names += n + ", ";
+    std::cout << "  local CA: " << f.ca_cert
+              << (f.ca_created ? " (made now)" : " (kept from an earlier start)")
+              << "; server certificate for " << names << "127.0.0.1"
+              << (f.leaf_created ? " (issued now: " + f.leaf_reason + ")" : " (kept)")
+              << "; keys 0600 in " << tls_dir << ", never sent\n";
+    std::string ip = host == "0.0.0.0" || host == "::" || host == "localhost" ? "127.0.0.1" : host;
+    std::string map;
+    for (const std::string& n : tls_names) {
+      if (n.find('*') == std::string::npos && !IsLoopbackHost(n) && n.find_first_not_of("0123456789.:") != std::string::npos) {
+        map += (map.empty() ? "" : " ") + n;
+      }
+    }
+    std::cout << "  to run unmodified code against it (README \"Unmodified code\"):\n";
+    if (!map.empty()) {
+      std::cout << "    1. map the name: add the line \"" << ip << " " << map
+                << "\" to /etc/hosts (Windows: C:\\Windows\\System32\\drivers\\etc\\hosts)\n";
+    } else {
+      std::cout << "    1. nothing to map: the names are addresses\n";
+    }
+    std::cout << "    2. trust the CA: Node and uniCloud local runs: NODE_EXTRA_CA_CERTS=" << f.ca_cert
+              << "\n       the system: sudo cp " << f.ca_cert
+              << " /usr/local/share/ca-certificates/vkspay-sandbox.crt && sudo "
+                 "update-ca-certificates\n       curl: --cacert "
+              << f.ca_cert << "\n";
+    if (server.port() != 443) {
+      std::cout << "    3. code with https://" << tls_names.front()
+                << "/api written in reaches port 443: listen there (--listen " << ip
+                << ":443, as root or with CAP_NET_BIND_SERVICE)\n";
+    } else {
+      std::cout << "    3. run the code unmodified: it reaches https://" << tls_names.front()
+                << "/api here\n";
+    }
+  }
   if (generated_token) {
     std::cout << "  control API token (listening beyond loopback): "
               << config.settings.control_token << "\n";
   }
-  std::cout << "  try: vkspay --base-url " << base
+  // The CLI verifies the certificate: point it at the local CA (the leaf
+  // names 127.0.0.1 too, so the address works without the hosts line).
+  const std::string cli_base =
+      self_signed_files ? base + " --cacert " + self_signed_files->ca_cert : base;
+  std::cout << "  try: vkspay --base-url " << cli_base
             << " webpay --total-fee 0.01 --notify-url http://127.0.0.1:9000/notify\n"
-            << "       then open the printed payment link, or: vkspay --base-url " << base
+            << "       then open the printed payment link, or: vkspay --base-url " << cli_base
             << " pay <out_trade_no>" << std::endl;
 
   int sig = 0;

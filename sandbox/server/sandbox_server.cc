@@ -33,7 +33,15 @@ std::string SandboxServer::base_url() const {
   std::string host = options_.host;
   if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(port_);
+  return (options_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_);
+}
+
+std::string SandboxServer::LinkBase(const std::string& local_ip, int local_port) const {
+  std::string plain = SocketBaseUrl(local_ip, local_port);  // "http://ip:port"
+  if (!options_.tls) return plain;
+  if (options_.link_host.empty()) return "https" + plain.substr(4);
+  return "https://" + options_.link_host +
+         (local_port == 443 ? std::string() : ":" + std::to_string(local_port));
 }
 
 StatusOr<int> SandboxServer::Start() {
@@ -48,6 +56,7 @@ StatusOr<int> SandboxServer::Start() {
   front.body_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
   front.idle_timeout = std::chrono::milliseconds(options_.idle_timeout_ms);
   front.log = options_.refusal_log;
+  front.tls = options_.tls;
   http_ = std::make_unique<FrontedServer>(std::move(front));
   FrontedServer& http = *http_;
   // Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to every
@@ -73,7 +82,7 @@ StatusOr<int> SandboxServer::Start() {
     ApiRequest api_req;
     api_req.content_type = req.get_header_value("Content-Type");
     api_req.body = req.body;
-    api_req.base_url = req.local_port > 0 ? SocketBaseUrl(req.local_addr, req.local_port) : base_url();
+    api_req.base_url = req.local_port > 0 ? LinkBase(req.local_addr, req.local_port) : base_url();
     api_req.fault_header = req.get_header_value(kFaultHeader);
     ApiResponse out = api_.Handle(api_req);
     res.status = out.http_status;
@@ -112,7 +121,9 @@ StatusOr<int> SandboxServer::Start() {
   RegisterControlRoutes(http, ctx_, control);
   RegisterNotifyRoutes(http, ctx_, control);
   RegisterStatsRoutes(http, ctx_, control);
-  RegisterCashierRoutes(http, ctx_);
+  RegisterCashierRoutes(http, ctx_, [this](const httplib::Request& req) {
+    return LinkBase(req.local_addr, req.local_port);
+  });
   http.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(
         "vkspay-sandbox " + std::string(kVersion) +
