@@ -2,7 +2,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <optional>
@@ -110,18 +109,17 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "do not log each API request");
   // HTTPS (issue #18, README "Unmodified code"): through the same front.
   std::string tls_cert, tls_key;
-  std::vector<std::string> tls_names;
+  std::string tls_names_arg;
   std::string tls_dir = (StateDir() / "tls").string();
   app.add_option("--tls-cert", tls_cert,
                  "serve HTTPS with this PEM certificate (chain) on the --listen address");
   app.add_option("--tls-key", tls_key, "the PEM private key of --tls-cert");
   CLI::Option* self_signed =
-      app.add_option("--tls-self-signed", tls_names,
+      app.add_option("--tls-self-signed", tls_names_arg,
                      "serve HTTPS as HOST[,HOST...] (default: VksPay's API host " +
                          std::string(kVksPayApiHost) +
                          ") with a certificate from a local CA made once in --tls-dir")
-          ->expected(0, 1)
-          ->delimiter(',');
+          ->expected(0, 1);
   app.add_option("--tls-dir", tls_dir,
                  "where --tls-self-signed keeps its CA and certificate (keys 0600)")
       ->capture_default_str();
@@ -197,7 +195,14 @@ int main(int argc, char** argv) {
   std::string link_host;
   std::optional<SelfSignedFiles> self_signed_files;
   const bool want_self_signed = self_signed->count() > 0;
-  tls_names.erase(std::remove(tls_names.begin(), tls_names.end(), std::string()), tls_names.end());
+  // HOST[,HOST...]; an empty entry (a stray comma) is refused below.
+  std::vector<std::string> tls_names;
+  for (size_t start = 0; !tls_names_arg.empty() && start <= tls_names_arg.size();) {
+    size_t comma = tls_names_arg.find(',', start);
+    if (comma == std::string::npos) comma = tls_names_arg.size();
+    tls_names.push_back(tls_names_arg.substr(start, comma - start));
+    start = comma + 1;
+  }
   if (want_self_signed && (!tls_cert.empty() || !tls_key.empty())) {
     std::cerr << "vkspay-sandbox: --tls-self-signed makes its own certificate; give it or "
                  "--tls-cert/--tls-key, not both\n";

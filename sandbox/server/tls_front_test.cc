@@ -12,11 +12,13 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -449,6 +451,80 @@ TEST_F(TlsFront, TheReferenceClientSpeaksHttpsWithACaFile) {
   EXPECT_EQ(refused.status().code(), ErrorCode::kConnectError);
   EXPECT_NE(refused.status().message().find("--cacert"), std::string::npos)
       << refused.status().message();
+}
+
+// The binary's TLS flags: bad files and bad combinations exit 2 with a line
+// naming the flag, before anything listens or any file is written.
+struct SandboxRun {
+  int exit_code = -1;
+  std::string err;
+};
+
+SandboxRun RunSandbox(const std::string& args, const std::string& dir) {
+  const std::string err_file = dir + "/stderr";
+  const std::string cmd = std::string(VKSPAY_SANDBOX_BIN) +
+                          " --listen 127.0.0.1:0 --db :memory: --quiet " + args + " >/dev/null 2>" +
+                          err_file + " </dev/null";
+  // A start that got past the flags would wait for a signal: `timeout`
+  // bounds it (exit 124).
+  const int status = std::system(("timeout 10 " + cmd).c_str());
+  SandboxRun r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  std::getline(in, r.err, '\0');
+  return r;
+}
+
+class TlsFlags : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "vkspay-tls-flags-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string dir_;
+};
+
+TEST_F(TlsFlags, AMissingCertificateFileNamesTheFlagAndExits2) {
+  const SandboxRun r = RunSandbox("--tls-cert " + dir_ + "/nope.pem --tls-key " + dir_ + "/nope-key.pem",
+                           dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "vkspay-sandbox: --tls-cert " + dir_ + "/nope.pem: No such file or directory\n");
+}
+
+TEST_F(TlsFlags, AKeyThatIsNotTheCertificatesNamesTheFlagAndExits2) {
+  auto files = EnsureSelfSigned(dir_ + "/tls", {kVksPayApiHost}, std::time(nullptr));
+  ASSERT_TRUE(files.ok());
+  const SandboxRun r = RunSandbox("--tls-cert " + files->cert + " --tls-key " + files->ca_key, dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "vkspay-sandbox: --tls-key " + files->ca_key +
+                       " is not the private key of the certificate in --tls-cert " + files->cert +
+                       "\n");
+}
+
+TEST_F(TlsFlags, ACertificateWithoutItsKeyExits2) {
+  const SandboxRun r = RunSandbox("--tls-cert " + dir_ + "/cert.pem", dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "vkspay-sandbox: --tls-cert needs --tls-key too\n");
+}
+
+TEST_F(TlsFlags, SelfSignedWithACertificateExits2) {
+  const SandboxRun r = RunSandbox("--tls-self-signed --tls-cert a.pem --tls-key b.pem", dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--tls-self-signed makes its own certificate"), std::string::npos) << r.err;
+}
+
+TEST_F(TlsFlags, ABadHostNameExits2AndWritesNothing) {
+  const SandboxRun r = RunSandbox("--tls-self-signed 'ok.example,bad_name' --tls-dir " + dir_ + "/tls",
+                           dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err.rfind("vkspay-sandbox: --tls-self-signed: \"bad_name\" is not a host name", 0),
+            0u)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/tls"));
 }
 
 }  // namespace
