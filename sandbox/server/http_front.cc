@@ -514,8 +514,9 @@ void FrontedServer::Serve(std::shared_ptr<Conn> c) {
   if (c->ssl != nullptr && !c->tls_ready && !c->lingering && !Handshake(c)) return;
   c->want_write = false;
   bool eof = false;
+  bool full = false;  // the buffer is at `cap` and nothing in it could be served
   while (true) {
-    bool full = false;
+    full = false;
     while (!eof) {
       if (c->in.size() >= cap && !c->lingering) {
         full = true;
@@ -613,11 +614,22 @@ void FrontedServer::Serve(std::shared_ptr<Conn> c) {
     }
     if (eof) return Close(c);  // an incomplete request is abandoned with its client
     if (full && served > 0) continue;
+    if (full) {
+      // Nothing servable in `cap` bytes: only chunked framing can do that
+      // (a head or a Content-Length body is refused or complete by then).
+      // Reading no more, the connection would be served again at once for
+      // as long as the body deadline (a core spinning); refuse now.
+      return Refuse(c, 413,
+                    "the chunked body's framing (chunk sizes and extensions) took more than " +
+                        std::to_string(cap) + " bytes before the body ended");
+    }
     if (served > 0 && c->in.empty() && NextRequestArrives(*c)) continue;
     break;
   }
-  if (c->ssl != nullptr && !c->lingering && SSL_pending(c->ssl) > 0) {
+  if (c->ssl != nullptr && !c->lingering && !full && SSL_pending(c->ssl) > 0) {
     // Bytes OpenSSL already decrypted are invisible to epoll: serve again.
+    // (Not when the buffer is full with nothing servable: that waits for
+    // its deadline parked, instead of spinning here.)
     if (!pool_.TryEnqueue([this, c] { Serve(c); })) Close(c);
     return;
   }

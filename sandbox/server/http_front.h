@@ -13,7 +13,9 @@
 //     sending a head or body cost a file descriptor and a buffer, no thread.
 //   - When bytes arrive, a worker reads them and frames the request
 //     (request_framing.h): head within `limits` (else 431/400/415/417/501/
-//     505), body by Content-Length or dechunked, 100-continue answered.
+//     505), body by Content-Length or dechunked, 100-continue answered; a
+//     chunked body whose framing overflows the read buffer (head and body
+//     limits plus 64 KiB) before it ends is 413.
 //     Only a complete request is handed to cpp-httplib, through a stream
 //     holding exactly its bytes, so nothing after it is lost: pipelined
 //     requests are answered in order.
