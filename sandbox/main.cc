@@ -4,10 +4,10 @@
 
 #include <cstdlib>
 #include <ctime>
-#include <optional>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -209,8 +209,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (tls_cert.empty() != tls_key.empty()) {
-    std::cerr << "vkspay-sandbox: " << (tls_cert.empty() ? "--tls-key" : "--tls-cert")
-              << " needs " << (tls_cert.empty() ? "--tls-cert" : "--tls-key") << " too\n";
+    std::cerr << "vkspay-sandbox: " << (tls_cert.empty() ? "--tls-key" : "--tls-cert") << " needs "
+              << (tls_cert.empty() ? "--tls-cert" : "--tls-key") << " too\n";
     return 2;
   }
   if (want_self_signed) {
@@ -491,7 +491,8 @@ int main(int argc, char** argv) {
     std::string ip = host == "0.0.0.0" || host == "::" || host == "localhost" ? "127.0.0.1" : host;
     std::string map;
     for (const std::string& n : tls_names) {
-      if (n.find('*') == std::string::npos && !IsLoopbackHost(n) && n.find_first_not_of("0123456789.:") != std::string::npos) {
+      if (n.find('*') == std::string::npos && !IsLoopbackHost(n) &&
+          n.find_first_not_of("0123456789.:") != std::string::npos) {
         map += (map.empty() ? "" : " ") + n;
       }
     }
@@ -502,8 +503,8 @@ int main(int argc, char** argv) {
     } else {
       std::cout << "    1. nothing to map: the names are addresses\n";
     }
-    std::cout << "    2. trust the CA: Node and uniCloud local runs: NODE_EXTRA_CA_CERTS=" << f.ca_cert
-              << "\n       the system: sudo cp " << f.ca_cert
+    std::cout << "    2. trust the CA: Node and uniCloud local runs: NODE_EXTRA_CA_CERTS="
+              << f.ca_cert << "\n       the system: sudo cp " << f.ca_cert
               << " /usr/local/share/ca-certificates/vkspay-sandbox.crt && sudo "
                  "update-ca-certificates\n       curl: --cacert "
               << f.ca_cert << "\n";

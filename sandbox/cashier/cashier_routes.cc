@@ -27,7 +27,8 @@ using LinkBase = std::function<std::string(const httplib::Request&)>;
 std::string PayUrl(const SandboxContext& ctx, const httplib::Request& req, std::string_view token,
                    const LinkBase& link_base) {
   std::string base = ctx.config->settings.public_base_url;
-  if (base.empty()) base = link_base ? link_base(req) : SocketBaseUrl(req.local_addr, req.local_port);
+  if (base.empty())
+    base = link_base ? link_base(req) : SocketBaseUrl(req.local_addr, req.local_port);
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/pay/" + std::string(token);
 }
@@ -101,7 +102,8 @@ void RenderOrder(const SandboxContext& ctx, const LinkBase& link_base, const htt
   SendHtml(res, status, RenderCashierPage(view));
 }
 
-void HandleGet(const SandboxContext& ctx, const LinkBase& link_base, const httplib::Request& req, httplib::Response& res) {
+void HandleGet(const SandboxContext& ctx, const LinkBase& link_base, const httplib::Request& req,
+               httplib::Response& res) {
   const std::string token = req.matches[1];
   if (!IsCashierTokenShape(token)) {
     SendHtml(res, 404, RenderUnknownTokenPage());
@@ -110,7 +112,8 @@ void HandleGet(const SandboxContext& ctx, const LinkBase& link_base, const httpl
   RenderOrder(ctx, link_base, req, res, token, 200, "");
 }
 
-void HandlePost(const SandboxContext& ctx, const LinkBase& link_base, const httplib::Request& req, httplib::Response& res) {
+void HandlePost(const SandboxContext& ctx, const LinkBase& link_base, const httplib::Request& req,
+                httplib::Response& res) {
   const std::string token = req.matches[1];
   if (!IsCashierTokenShape(token)) {
     SendHtml(res, 404, RenderUnknownTokenPage());

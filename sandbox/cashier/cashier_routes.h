@@ -34,9 +34,8 @@ namespace vkspay::sandbox {
 //
 // `link_base`, when given, replaces SocketBaseUrl for the QR code (the
 // server's https:// name when it serves TLS).
-void RegisterCashierRoutes(
-    httplib::Server& server, const SandboxContext& ctx,
-    std::function<std::string(const httplib::Request&)> link_base = nullptr);
+void RegisterCashierRoutes(httplib::Server& server, const SandboxContext& ctx,
+                           std::function<std::string(const httplib::Request&)> link_base = nullptr);
 
 }  // namespace vkspay::sandbox
 

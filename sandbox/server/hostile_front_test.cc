@@ -241,8 +241,9 @@ TEST_F(HostileFront, ChunkedFramingOverheadBeyondTheBufferIs413NotASpin) {
   Start();
   RawConn c(port_);
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c.Send("POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"));
   std::string chunks;
   for (int i = 0; i < 100000; ++i) chunks += "1\r\nX\r\n";  // 600 KB raw, 100 KB decoded
   const auto start = std::chrono::steady_clock::now();

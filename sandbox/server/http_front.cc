@@ -407,9 +407,9 @@ bool FrontedServer::process_and_close_socket(socket_t sock) {
     }
   }
   if (full) {
-    SendNow(*c, RefusalResponse(503, "the sandbox holds " +
-                                           std::to_string(options_.max_connections) +
-                                           " connections, its limit"));
+    SendNow(*c,
+            RefusalResponse(503, "the sandbox holds " + std::to_string(options_.max_connections) +
+                                     " connections, its limit"));
     if (options_.log) {
       options_.log("http refused 503 " + c->peer_ip + ":" + std::to_string(c->peer_port) +
                    ": connection limit " + std::to_string(options_.max_connections));

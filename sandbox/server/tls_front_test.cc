@@ -133,8 +133,7 @@ class TlsConn {
   const std::string& error() const { return error_; }
   bool Send(const std::string& bytes) {
     size_t written = 0;
-    return SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written) == 1 &&
-           written == bytes.size();
+    return SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written) == 1 && written == bytes.size();
   }
   // Reads until `count` answers arrived, the server closed, or `limit` passed.
   std::vector<Answer> Read(size_t count, milliseconds limit = milliseconds(10000)) {
@@ -224,7 +223,8 @@ class TlsFront : public ::testing::Test {
   std::string NextNonce() {
     int n = nonce_++;
     std::string out(8, '1');
-    for (int i = 7; i >= 0; --i, n /= 9) out[static_cast<size_t>(i)] = static_cast<char>('1' + n % 9);
+    for (int i = 7; i >= 0; --i, n /= 9)
+      out[static_cast<size_t>(i)] = static_cast<char>('1' + n % 9);
     return out;
   }
   std::string WebPay(const std::string& no) {
@@ -234,8 +234,8 @@ class TlsFront : public ::testing::Test {
   }
   static std::string PostApi(const std::string& body) {
     return "POST /api HTTP/1.1\r\nHost: " + std::string(kVksPayApiHost) +
-           "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
   }
   bool Logged(const std::string& part) {
     std::lock_guard<std::mutex> lock(log_mu_);
@@ -326,8 +326,9 @@ TEST_F(TlsFront, FramingLimitsHoldOverTls) {
   Start();
   TlsConn conn(port_, ca_, kVksPayApiHost);
   ASSERT_TRUE(conn.ok()) << conn.error();
-  ASSERT_TRUE(conn.Send("POST /api HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
-                        "Content-Length: 10\r\n\r\n"));
+  ASSERT_TRUE(
+      conn.Send("POST /api HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+                "Content-Length: 10\r\n\r\n"));
   auto answers = conn.Read(1);
   ASSERT_EQ(answers.size(), 1u);
   EXPECT_EQ(answers[0].status, 415);
@@ -356,9 +357,8 @@ TEST_F(TlsFront, AStalledHandshakeIsClosedAfterTheHeadTimeoutAndHoldsNoWorker) {
   const auto start = std::chrono::steady_clock::now();
   auto client = Client();
   auto res = client->Post("/api", WebPay("BUSY"), "application/json");
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                              start)
-                        .count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->status, 200);
   EXPECT_LT(ms, 700) << "the stalled handshakes held the workers";
@@ -370,9 +370,10 @@ TEST_F(TlsFront, AStalledHandshakeIsClosedAfterTheHeadTimeoutAndHoldsNoWorker) {
   const FrontStats s = server_->front_stats();
   EXPECT_EQ(s.tls_failed, 8u);
   EXPECT_TRUE(Logged("https handshake timed out 127.0.0.1:"));
-  std::printf("[tls-front] 8 stalled handshakes: a real request answered in %.1f ms; all closed "
-              "after the 800 ms head timeout\n",
-              ms);
+  std::printf(
+      "[tls-front] 8 stalled handshakes: a real request answered in %.1f ms; all closed "
+      "after the 800 ms head timeout\n",
+      ms);
 }
 
 TEST_F(TlsFront, PlainHttpToTheTlsPortGetsAPlainTextRefusal) {
@@ -489,8 +490,8 @@ class TlsFlags : public ::testing::Test {
 };
 
 TEST_F(TlsFlags, AMissingCertificateFileNamesTheFlagAndExits2) {
-  const SandboxRun r = RunSandbox("--tls-cert " + dir_ + "/nope.pem --tls-key " + dir_ + "/nope-key.pem",
-                           dir_);
+  const SandboxRun r =
+      RunSandbox("--tls-cert " + dir_ + "/nope.pem --tls-key " + dir_ + "/nope-key.pem", dir_);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, "vkspay-sandbox: --tls-cert " + dir_ + "/nope.pem: No such file or directory\n");
 }
@@ -498,7 +499,8 @@ TEST_F(TlsFlags, AMissingCertificateFileNamesTheFlagAndExits2) {
 TEST_F(TlsFlags, AKeyThatIsNotTheCertificatesNamesTheFlagAndExits2) {
   auto files = EnsureSelfSigned(dir_ + "/tls", {kVksPayApiHost}, std::time(nullptr));
   ASSERT_TRUE(files.ok());
-  const SandboxRun r = RunSandbox("--tls-cert " + files->cert + " --tls-key " + files->ca_key, dir_);
+  const SandboxRun r =
+      RunSandbox("--tls-cert " + files->cert + " --tls-key " + files->ca_key, dir_);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, "vkspay-sandbox: --tls-key " + files->ca_key +
                        " is not the private key of the certificate in --tls-cert " + files->cert +
@@ -518,8 +520,8 @@ TEST_F(TlsFlags, SelfSignedWithACertificateExits2) {
 }
 
 TEST_F(TlsFlags, ABadHostNameExits2AndWritesNothing) {
-  const SandboxRun r = RunSandbox("--tls-self-signed 'ok.example,bad_name' --tls-dir " + dir_ + "/tls",
-                           dir_);
+  const SandboxRun r =
+      RunSandbox("--tls-self-signed 'ok.example,bad_name' --tls-dir " + dir_ + "/tls", dir_);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err.rfind("vkspay-sandbox: --tls-self-signed: \"bad_name\" is not a host name", 0),
             0u)

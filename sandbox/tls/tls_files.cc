@@ -255,9 +255,9 @@ bool Expired(X509* x, int64_t now, int64_t margin) {
 
 Status CheckTlsName(const std::string& name) {
   auto bad = [&](const std::string& why) {
-    return Status(ErrorCode::kInvalidField,
-                  "--tls-self-signed: \"" + name + "\" is not a host name or IP address (" + why +
-                      ")");
+    return Status(
+        ErrorCode::kInvalidField,
+        "--tls-self-signed: \"" + name + "\" is not a host name or IP address (" + why + ")");
   };
   if (name.empty()) return bad("empty");
   if (IsIpLiteral(name)) return Status::Ok();
@@ -297,13 +297,13 @@ StatusOr<TlsContext> LoadServerTls(const std::string& cert_file, const std::stri
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                   SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1) {
-    return Status(ErrorCode::kInvalidField, cert_flag + " " + cert_file +
-                                                ": not a PEM certificate (" + OpenSslError() + ")");
+    return Status(ErrorCode::kInvalidField,
+                  cert_flag + " " + cert_file + ": not a PEM certificate (" + OpenSslError() + ")");
   }
   PkeyPtr key = ReadKey(key_file);
   if (!key) {
-    return Status(ErrorCode::kInvalidField, key_flag + " " + key_file +
-                                                ": not a PEM private key (" + OpenSslError() + ")");
+    return Status(ErrorCode::kInvalidField,
+                  key_flag + " " + key_file + ": not a PEM private key (" + OpenSslError() + ")");
   }
   if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||
       SSL_CTX_check_private_key(ctx.get()) != 1) {
@@ -342,14 +342,15 @@ StatusOr<SelfSignedFiles> EnsureSelfSigned(const std::string& dir,
     if (!ca || !ca_key || X509_check_private_key(ca.get(), ca_key.get()) != 1) {
       ERR_clear_error();
       return Status(ErrorCode::kInternal,
-                    "the local CA in " + dir + " (ca.pem, ca-key.pem) is unreadable or its key "
-                    "does not match; remove both to make a new CA (clients then trust the new "
-                    "ca.pem)");
+                    "the local CA in " + dir +
+                        " (ca.pem, ca-key.pem) is unreadable or its key "
+                        "does not match; remove both to make a new CA (clients then trust the new "
+                        "ca.pem)");
     }
     if (Expired(ca.get(), now, kRenewBefore)) {
-      return Status(ErrorCode::kInternal,
-                    "the local CA " + f.ca_cert + " has expired; remove ca.pem and ca-key.pem to "
-                    "make a new one (clients then trust the new ca.pem)");
+      return Status(ErrorCode::kInternal, "the local CA " + f.ca_cert +
+                                              " has expired; remove ca.pem and ca-key.pem to "
+                                              "make a new one (clients then trust the new ca.pem)");
     }
   } else {
     ca_key.reset(EVP_EC_gen("P-256"));

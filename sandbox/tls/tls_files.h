@@ -55,10 +55,10 @@ StatusOr<TlsContext> LoadServerTls(const std::string& cert_file, const std::stri
 Status CheckTlsName(const std::string& name);
 
 struct SelfSignedFiles {
-  std::string ca_cert;    // dir/ca.pem
-  std::string ca_key;     // dir/ca-key.pem
-  std::string cert;       // dir/server.pem
-  std::string key;        // dir/server-key.pem
+  std::string ca_cert;        // dir/ca.pem
+  std::string ca_key;         // dir/ca-key.pem
+  std::string cert;           // dir/server.pem
+  std::string key;            // dir/server-key.pem
   bool ca_created = false;    // this call made a new CA
   bool leaf_created = false;  // this call issued the leaf
   std::string leaf_reason;    // why it was issued ("no leaf yet", "names changed", ...)

@@ -216,8 +216,9 @@ TEST(SelfSigned, ACorruptCaIsAnErrorNotSilentlyReplaced) {
 
 TEST(SelfSigned, BadNamesAreRefusedNamingTheFlag) {
   TempDir dir;
-  for (const std::string& bad : {std::string("a,DNS:evil.com"), std::string("-bad.example"),
-                                 std::string("two..dots"), std::string("sp ace"), std::string("")}) {
+  for (const std::string& bad :
+       {std::string("a,DNS:evil.com"), std::string("-bad.example"), std::string("two..dots"),
+        std::string("sp ace"), std::string("")}) {
     auto f = EnsureSelfSigned(dir.path(), {bad}, kNow);
     ASSERT_FALSE(f.ok()) << bad;
     EXPECT_EQ(f.status().code(), ErrorCode::kInvalidField);
@@ -284,7 +285,8 @@ TEST(LoadServerTls, GarbageAndMismatchedFilesNameTheFlag) {
   ASSERT_FALSE(mismatch.ok());
   EXPECT_EQ(mismatch.status().message(), "--tls-key " + f->ca_key +
                                              " is not the private key of the certificate in "
-                                             "--tls-cert " + f->cert);
+                                             "--tls-cert " +
+                                             f->cert);
 }
 
 }  // namespace
