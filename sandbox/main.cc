@@ -213,46 +213,6 @@ int main(int argc, char** argv) {
               << (tls_cert.empty() ? "--tls-cert" : "--tls-key") << " too\n";
     return 2;
   }
-  if (want_self_signed) {
-    if (tls_names.empty()) tls_names.push_back(kVksPayApiHost);
-    for (const std::string& n : tls_names) {
-      if (Status st = CheckTlsName(n); !st.ok()) {
-        std::cerr << "vkspay-sandbox: " << st.message() << "\n";
-        return 2;
-      }
-    }
-    StatusOr<SelfSignedFiles> made =
-        EnsureSelfSigned(tls_dir, tls_names, static_cast<int64_t>(std::time(nullptr)));
-    if (!made.ok()) {
-      std::cerr << "vkspay-sandbox: --tls-self-signed: " << made.status().message() << "\n";
-      return 1;
-    }
-    self_signed_files = *made;
-    tls_cert = made->cert;
-    tls_key = made->key;
-  }
-  if (!tls_cert.empty()) {
-    StatusOr<TlsContext> loaded = LoadServerTls(tls_cert, tls_key);
-    if (!loaded.ok()) {
-      std::cerr << "vkspay-sandbox: " << loaded.status().message() << "\n";
-      return 2;
-    }
-    tls = *loaded;
-    // Payment links name the host the certificate is for (a wildcard names
-    // no host: the address is used then).
-    if (want_self_signed) {
-      link_host = tls_names.front();
-    } else {
-      for (const std::string& n : ServedDnsNames(tls.get())) {
-        if (n.find('*') == std::string::npos) {
-          link_host = n;
-          break;
-        }
-      }
-    }
-    if (link_host.find('*') != std::string::npos) link_host.clear();
-    if (link_host.find(':') != std::string::npos) link_host = "[" + link_host + "]";
-  }
   SandboxConfig config = SandboxConfig::Demo();
   if (!config_path.empty()) {
     StatusOr<SandboxConfig> loaded = LoadConfigFile(config_path);
@@ -326,6 +286,47 @@ int main(int argc, char** argv) {
     generated_token = true;
   }
 
+  // After every other check: a refused flag or config writes no CA.
+  if (want_self_signed) {
+    if (tls_names.empty()) tls_names.push_back(kVksPayApiHost);
+    for (const std::string& n : tls_names) {
+      if (Status st = CheckTlsName(n); !st.ok()) {
+        std::cerr << "vkspay-sandbox: " << st.message() << "\n";
+        return 2;
+      }
+    }
+    StatusOr<SelfSignedFiles> made =
+        EnsureSelfSigned(tls_dir, tls_names, static_cast<int64_t>(std::time(nullptr)));
+    if (!made.ok()) {
+      std::cerr << "vkspay-sandbox: --tls-self-signed: " << made.status().message() << "\n";
+      return 1;
+    }
+    self_signed_files = *made;
+    tls_cert = made->cert;
+    tls_key = made->key;
+  }
+  if (!tls_cert.empty()) {
+    StatusOr<TlsContext> loaded = LoadServerTls(tls_cert, tls_key);
+    if (!loaded.ok()) {
+      std::cerr << "vkspay-sandbox: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    tls = *loaded;
+    // Payment links name the host the certificate is for (a wildcard names
+    // no host: the address is used then).
+    if (want_self_signed) {
+      link_host = tls_names.front();
+    } else {
+      for (const std::string& n : ServedDnsNames(tls.get())) {
+        if (n.find('*') == std::string::npos) {
+          link_host = n;
+          break;
+        }
+      }
+    }
+    if (link_host.find('*') != std::string::npos) link_host.clear();
+    if (link_host.find(':') != std::string::npos) link_host = "[" + link_host + "]";
+  }
   if (db_path != ":memory:") {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);

@@ -529,5 +529,13 @@ TEST_F(TlsFlags, ABadHostNameExits2AndWritesNothing) {
   EXPECT_FALSE(fs::exists(dir_ + "/tls"));
 }
 
+TEST_F(TlsFlags, ARefusedConfigWritesNoCa) {
+  const SandboxRun r = RunSandbox(
+      "--tls-self-signed --tls-dir " + dir_ + "/tls --config " + dir_ + "/missing.json", dir_);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("missing.json"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/tls")) << "a start refused for its config made a CA";
+}
+
 }  // namespace
 }  // namespace vkspay::sandbox
