@@ -7,7 +7,8 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libcpp-httplib-dev nlohmann-json3-dev libssl-dev libsqlite3-dev
       libcli11-dev libqrencode-dev libgtest-dev libgmock-dev libbenchmark-dev sqlite3)
 if [[ "${1:-}" == "--browser" ]]; then
-  pkgs+=(chromium nodejs npm)
+  # iproute2: `ip link set lo up` in tls_unmodified_client_test's network namespace.
+  pkgs+=(chromium nodejs npm iproute2)
 fi
 
 missing=()
