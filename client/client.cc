@@ -80,6 +80,12 @@ Status TransportError(const std::string& url, httplib::Error error,
     return Status(ErrorCode::kConnectError,
                   url + ": 连接在应答前断开 (" + httplib::to_string(error) + ")");
   }
+  if (error == httplib::Error::SSLServerVerification) {
+    return Status(ErrorCode::kConnectError,
+                  "无法连接 " + url +
+                      ": SSLServerVerification: the server's certificate is not trusted (a "
+                      "sandbox started with --tls-self-signed: --cacert <its ca.pem>)");
+  }
   return Status(ErrorCode::kConnectError, "无法连接 " + url + ": " + httplib::to_string(error));
 }
 
@@ -621,6 +627,7 @@ Client::Client(ClientOptions options, std::string origin, std::string prefix, co
   http_ = std::make_unique<httplib::Client>(origin_);
   http_->set_tcp_nodelay(true);
   http_->set_keep_alive(true);
+  if (!options_.ca_file.empty()) http_->set_ca_cert_path(options_.ca_file);
   const auto t = options_.timeout;
   http_->set_connection_timeout(t);
   http_->set_read_timeout(t);

@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "sandbox/store/store.h"
 #include "sandbox/telemetry/log.h"
 #include "sandbox/telemetry/telemetry.h"
+#include "sandbox/tls/tls_files.h"
 #include "vkspay/protocol/clock.h"
 #include "vkspay/version.h"
 
@@ -31,8 +34,8 @@ namespace {
 using namespace vkspay;
 using namespace vkspay::sandbox;
 
-std::string DefaultDbPath() {
-  if (const char* p = std::getenv("VKSPAY_SANDBOX_DB"); p && *p) return p;
+// $XDG_STATE_HOME/vkspay-sandbox, else ~/.local/state/vkspay-sandbox.
+std::filesystem::path StateDir() {
   std::filesystem::path dir;
   if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) {
     dir = x;
@@ -41,7 +44,12 @@ std::string DefaultDbPath() {
   } else {
     dir = ".";
   }
-  return (dir / "vkspay-sandbox" / "sandbox.db").string();
+  return dir / "vkspay-sandbox";
+}
+
+std::string DefaultDbPath() {
+  if (const char* p = std::getenv("VKSPAY_SANDBOX_DB"); p && *p) return p;
+  return (StateDir() / "sandbox.db").string();
 }
 
 bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
@@ -106,6 +114,22 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format,
                  "text (key=value) or json (one object per line) for the log on stderr")
       ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  // HTTPS (issue #18, README "Unmodified code"): through the same front.
+  std::string tls_cert, tls_key;
+  std::string tls_names_arg;
+  std::string tls_dir = (StateDir() / "tls").string();
+  app.add_option("--tls-cert", tls_cert,
+                 "serve HTTPS with this PEM certificate (chain) on the --listen address");
+  app.add_option("--tls-key", tls_key, "the PEM private key of --tls-cert");
+  CLI::Option* self_signed =
+      app.add_option("--tls-self-signed", tls_names_arg,
+                     "serve HTTPS as HOST[,HOST...] (default: VksPay's API host " +
+                         std::string(kVksPayApiHost) +
+                         ") with a certificate from a local CA made once in --tls-dir")
+          ->expected(0, 1);
+  app.add_option("--tls-dir", tls_dir,
+                 "where --tls-self-signed keeps its CA and certificate (keys 0600)")
       ->capture_default_str();
   // Notification delivery (docs/notify.md); each overrides the config file.
   std::string notify_profile;
@@ -172,6 +196,29 @@ int main(int argc, char** argv) {
   int port = 0;
   if (!SplitHostPort(listen, &host, &port)) {
     std::cerr << "vkspay-sandbox: --listen must be HOST:PORT, got \"" << listen << "\"\n";
+    return 2;
+  }
+  // HTTPS: a certificate the operator gives, or the local CA's.
+  std::shared_ptr<SSL_CTX> tls;
+  std::string link_host;
+  std::optional<SelfSignedFiles> self_signed_files;
+  const bool want_self_signed = self_signed->count() > 0;
+  // HOST[,HOST...]; an empty entry (a stray comma) is refused below.
+  std::vector<std::string> tls_names;
+  for (size_t start = 0; !tls_names_arg.empty() && start <= tls_names_arg.size();) {
+    size_t comma = tls_names_arg.find(',', start);
+    if (comma == std::string::npos) comma = tls_names_arg.size();
+    tls_names.push_back(tls_names_arg.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (want_self_signed && (!tls_cert.empty() || !tls_key.empty())) {
+    std::cerr << "vkspay-sandbox: --tls-self-signed makes its own certificate; give it or "
+                 "--tls-cert/--tls-key, not both\n";
+    return 2;
+  }
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "vkspay-sandbox: " << (tls_cert.empty() ? "--tls-key" : "--tls-cert") << " needs "
+              << (tls_cert.empty() ? "--tls-cert" : "--tls-key") << " too\n";
     return 2;
   }
   SandboxConfig config = SandboxConfig::Demo();
@@ -247,6 +294,47 @@ int main(int argc, char** argv) {
     generated_token = true;
   }
 
+  // After every other check: a refused flag or config writes no CA.
+  if (want_self_signed) {
+    if (tls_names.empty()) tls_names.push_back(kVksPayApiHost);
+    for (const std::string& n : tls_names) {
+      if (Status st = CheckTlsName(n); !st.ok()) {
+        std::cerr << "vkspay-sandbox: " << st.message() << "\n";
+        return 2;
+      }
+    }
+    StatusOr<SelfSignedFiles> made =
+        EnsureSelfSigned(tls_dir, tls_names, static_cast<int64_t>(std::time(nullptr)));
+    if (!made.ok()) {
+      std::cerr << "vkspay-sandbox: --tls-self-signed: " << made.status().message() << "\n";
+      return 1;
+    }
+    self_signed_files = *made;
+    tls_cert = made->cert;
+    tls_key = made->key;
+  }
+  if (!tls_cert.empty()) {
+    StatusOr<TlsContext> loaded = LoadServerTls(tls_cert, tls_key);
+    if (!loaded.ok()) {
+      std::cerr << "vkspay-sandbox: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    tls = *loaded;
+    // Payment links name the host the certificate is for (a wildcard names
+    // no host: the address is used then).
+    if (want_self_signed) {
+      link_host = tls_names.front();
+    } else {
+      for (const std::string& n : ServedDnsNames(tls.get())) {
+        if (n.find('*') == std::string::npos) {
+          link_host = n;
+          break;
+        }
+      }
+    }
+    if (link_host.find('*') != std::string::npos) link_host.clear();
+    if (link_host.find(':') != std::string::npos) link_host = "[" + link_host + "]";
+  }
   if (db_path != ":memory:") {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(db_path).parent_path(), ec);
@@ -380,6 +468,8 @@ int main(int argc, char** argv) {
   options.refusal_log = logger.Sink(LogLevel::kWarn, "http");
   options.control_token = config.settings.control_token;
   options.logger = &logger;
+  options.tls = tls;
+  options.link_host = link_host;
   SandboxServer server(ctx, options);
   StatusOr<int> bound = server.Start();
   if (!bound.ok()) {
@@ -418,13 +508,65 @@ int main(int argc, char** argv) {
             << " rule(s), magic amounts " << (faults.magic_amounts_enabled() ? "on" : "off")
             << ", seed " << fault_options.seed
             << " (fault decisions only; tokens and ids come from a CSPRNG; docs/faults.md)\n";
+  if (tls) {
+    const std::string served =
+        link_host.empty() ? base
+                          : "https://" + link_host +
+                                (server.port() == 443 ? "" : ":" + std::to_string(server.port()));
+    std::cout << "  https: " << served << " (payment links use "
+              << (config.settings.public_base_url.empty() ? served
+                                                          : config.settings.public_base_url)
+              << "), certificate " << tls_cert << "\n";
+  }
+  if (self_signed_files) {
+    const SelfSignedFiles& f = *self_signed_files;
+    std::string names;
+    for (const std::string& n : tls_names) names += n + ", ";
+    std::cout << "  local CA: " << f.ca_cert
+              << (f.ca_created ? " (made now)" : " (kept from an earlier start)")
+              << "; server certificate for " << names << "127.0.0.1"
+              << (f.leaf_created ? " (issued now: " + f.leaf_reason + ")" : " (kept)")
+              << "; keys 0600 in " << tls_dir << ", never sent\n";
+    std::string ip = host == "0.0.0.0" || host == "::" || host == "localhost" ? "127.0.0.1" : host;
+    std::string map;
+    for (const std::string& n : tls_names) {
+      if (n.find('*') == std::string::npos && !IsLoopbackHost(n) &&
+          n.find_first_not_of("0123456789.:") != std::string::npos) {
+        map += (map.empty() ? "" : " ") + n;
+      }
+    }
+    std::cout << "  to run unmodified code against it (README \"Unmodified code\"):\n";
+    if (!map.empty()) {
+      std::cout << "    1. map the name: add the line \"" << ip << " " << map
+                << "\" to /etc/hosts (Windows: C:\\Windows\\System32\\drivers\\etc\\hosts)\n";
+    } else {
+      std::cout << "    1. nothing to map: the names are addresses\n";
+    }
+    std::cout << "    2. trust the CA: Node and uniCloud local runs: NODE_EXTRA_CA_CERTS="
+              << f.ca_cert << "\n       the system: sudo cp " << f.ca_cert
+              << " /usr/local/share/ca-certificates/vkspay-sandbox.crt && sudo "
+                 "update-ca-certificates\n       curl: --cacert "
+              << f.ca_cert << "\n";
+    if (server.port() != 443) {
+      std::cout << "    3. code with https://" << tls_names.front()
+                << "/api written in reaches port 443: listen there (--listen " << ip
+                << ":443, as root or with CAP_NET_BIND_SERVICE)\n";
+    } else {
+      std::cout << "    3. run the code unmodified: it reaches https://" << tls_names.front()
+                << "/api here\n";
+    }
+  }
   if (generated_token) {
     std::cout << "  control API token (listening beyond loopback): "
               << config.settings.control_token << "\n";
   }
-  std::cout << "  try: vkspay --base-url " << base
+  // The CLI verifies the certificate: point it at the local CA (the leaf
+  // names 127.0.0.1 too, so the address works without the hosts line).
+  const std::string cli_base =
+      self_signed_files ? base + " --cacert " + self_signed_files->ca_cert : base;
+  std::cout << "  try: vkspay --base-url " << cli_base
             << " webpay --total-fee 0.01 --notify-url http://127.0.0.1:9000/notify\n"
-            << "       then open the printed payment link, or: vkspay --base-url " << base
+            << "       then open the printed payment link, or: vkspay --base-url " << cli_base
             << " pay <out_trade_no>" << std::endl;
 
   int sig = 0;

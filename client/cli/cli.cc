@@ -40,6 +40,7 @@ struct Args {
   std::string merchantno = "10001";
   std::string key = "sandbox-demo-key-0123456789abcdef";
   std::string control_token;
+  std::string cacert;
   double timeout_seconds = 10;
   bool json = false;
 
@@ -485,6 +486,11 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   app.add_option("--control-token", a.control_token,
                  "sandbox control API token (pay, orders, refunds, reset, notifications, resend)")
       ->envname("VKSPAY_CONTROL_TOKEN");
+  app.add_option("--cacert", a.cacert,
+                 "https base URLs: trust this PEM CA file (e.g. the sandbox's "
+                 "--tls-self-signed ca.pem) instead of the system store")
+      ->envname("VKSPAY_CACERT")
+      ->check(CLI::ExistingFile);
   app.add_option("--timeout", a.timeout_seconds, "connect/read timeout in seconds")
       ->check(CLI::Range(0.001, 3600.0))
       ->capture_default_str();
@@ -720,6 +726,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
     opts.merchantno = a.merchantno;
     opts.key = a.key;
     opts.control_token = a.control_token;
+    opts.ca_file = a.cacert;
     opts.timeout =
         std::chrono::milliseconds(static_cast<int64_t>(a.timeout_seconds * 1000.0 + 0.5));
     StatusOr<std::unique_ptr<Client>> created = Client::Create(opts);

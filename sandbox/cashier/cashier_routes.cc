@@ -1,5 +1,6 @@
 #include "sandbox/cashier/cashier_routes.h"
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,13 @@ void SendHtml(httplib::Response& res, int status, const std::string& html) {
 // The payment URL shown as the QR code: the configured public base, else the
 // sandbox's own address as the browser reached it (a phone on the same
 // network can open it), never the Host header (issue #13 finding 7).
-std::string PayUrl(const SandboxContext& ctx, const httplib::Request& req, std::string_view token) {
+using LinkBase = std::function<std::string(const httplib::Request&)>;
+
+std::string PayUrl(const SandboxContext& ctx, const httplib::Request& req, std::string_view token,
+                   const LinkBase& link_base) {
   std::string base = ctx.config->settings.public_base_url;
-  if (base.empty()) base = SocketBaseUrl(req.local_addr, req.local_port);
+  if (base.empty())
+    base = link_base ? link_base(req) : SocketBaseUrl(req.local_addr, req.local_port);
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/pay/" + std::string(token);
 }
@@ -64,8 +69,8 @@ int HttpStatusFor(ErrorCode code) {
 
 // Looks the order up by token and renders it with `flash` and `status`, or
 // the not-found / internal error page.
-void RenderOrder(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res,
-                 const std::string& token, int status, std::string flash) {
+void RenderOrder(const SandboxContext& ctx, const LinkBase& link_base, const httplib::Request& req,
+                 httplib::Response& res, const std::string& token, int status, std::string flash) {
   StatusOr<Order> order = ctx.store->GetOrderByToken(token, ctx.clock->NowSeconds());
   if (!order.ok()) {
     if (order.status().code() == ErrorCode::kOrderNotExist) {
@@ -77,7 +82,7 @@ void RenderOrder(const SandboxContext& ctx, const httplib::Request& req, httplib
   }
   CashierView view;
   view.merchant_name = MerchantName(ctx, *order);
-  view.pay_url = PayUrl(ctx, req, token);
+  view.pay_url = PayUrl(ctx, req, token, link_base);
   view.flash = std::move(flash);
   view.order = std::move(order).value();
   if (view.order.status == OrderStatus::kSuccess || view.order.status == OrderStatus::kRefund) {
@@ -98,13 +103,14 @@ void RenderOrder(const SandboxContext& ctx, const httplib::Request& req, httplib
   SendHtml(res, status, RenderCashierPage(view));
 }
 
-void HandleGet(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void HandleGet(const SandboxContext& ctx, const LinkBase& link_base, const httplib::Request& req,
+               httplib::Response& res) {
   const std::string token = req.matches[1];
   if (!IsCashierTokenShape(token)) {
     SendHtml(res, 404, RenderUnknownTokenPage());
     return;
   }
-  RenderOrder(ctx, req, res, token, 200, "");
+  RenderOrder(ctx, link_base, req, res, token, 200, "");
 }
 
 // One line per buyer action on the page (never the cashier token: it is
@@ -127,7 +133,8 @@ void LogBuyer(const SandboxContext& ctx, const Order* order, const httplib::Requ
   ctx.logger->Event(LogLevel::kInfo, e);
 }
 
-void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void HandlePost(const SandboxContext& ctx, const LinkBase& link_base, const httplib::Request& req,
+                httplib::Response& res) {
   const std::string token = req.matches[1];
   if (!IsCashierTokenShape(token)) {
     LogBuyer(ctx, nullptr, req, 404,
@@ -154,13 +161,13 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
     const Status missing(ErrorCode::kMissingField,
                          "表单缺少 outcome 字段 (success、fail 或 cancel)");
     LogBuyer(ctx, &*order, req, 400, missing);
-    RenderOrder(ctx, req, res, token, 400, FlashFor(missing));
+    RenderOrder(ctx, link_base, req, res, token, 400, FlashFor(missing));
     return;
   }
   StatusOr<PayOutcome> outcome = ParsePayOutcome(req.get_param_value("outcome"));
   if (!outcome.ok()) {
     LogBuyer(ctx, &*order, req, 400, outcome.status());
-    RenderOrder(ctx, req, res, token, 400, FlashFor(outcome.status()));
+    RenderOrder(ctx, link_base, req, res, token, 400, FlashFor(outcome.status()));
     return;
   }
   const std::string channel = req.get_param_value("channel");
@@ -174,7 +181,7 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
       SendHtml(res, 500, RenderInternalErrorPage());
       return;
     }
-    RenderOrder(ctx, req, res, token, http_status, FlashFor(acted.status()));
+    RenderOrder(ctx, link_base, req, res, token, http_status, FlashFor(acted.status()));
     return;
   }
   LogBuyer(ctx, &*order, req, 303, Status::Ok());
@@ -189,15 +196,18 @@ void HandlePost(const SandboxContext& ctx, const httplib::Request& req, httplib:
 
 }  // namespace
 
-void RegisterCashierRoutes(httplib::Server& server, const SandboxContext& ctx) {
+void RegisterCashierRoutes(httplib::Server& server, const SandboxContext& ctx,
+                           std::function<std::string(const httplib::Request&)> link_base) {
   // Match everything under /pay/ so that malformed tokens get our 404 page
   // rather than the server's empty default.
-  server.Get(R"(/pay/(.*))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    HandleGet(ctx, req, res);
-  });
-  server.Post(R"(/pay/(.*))", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    HandlePost(ctx, req, res);
-  });
+  server.Get(R"(/pay/(.*))",
+             [&ctx, link_base](const httplib::Request& req, httplib::Response& res) {
+               HandleGet(ctx, link_base, req, res);
+             });
+  server.Post(R"(/pay/(.*))",
+              [&ctx, link_base](const httplib::Request& req, httplib::Response& res) {
+                HandlePost(ctx, link_base, req, res);
+              });
 }
 
 }  // namespace vkspay::sandbox

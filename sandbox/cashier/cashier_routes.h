@@ -4,6 +4,9 @@
 
 #include <httplib.h>
 
+#include <functional>
+#include <string>
+
 #include "sandbox/core/context.h"
 
 namespace vkspay::sandbox {
@@ -28,7 +31,11 @@ namespace vkspay::sandbox {
 //
 // `ctx` and everything it points to must outlive `server`. The handlers are
 // thread-safe (they only read ctx and call the thread-safe store).
-void RegisterCashierRoutes(httplib::Server& server, const SandboxContext& ctx);
+//
+// `link_base`, when given, replaces SocketBaseUrl for the QR code (the
+// server's https:// name when it serves TLS).
+void RegisterCashierRoutes(httplib::Server& server, const SandboxContext& ctx,
+                           std::function<std::string(const httplib::Request&)> link_base = nullptr);
 
 }  // namespace vkspay::sandbox
 

@@ -66,6 +66,7 @@ class RawConn {
   RawConn& operator=(const RawConn&) = delete;
 
   bool ok() const { return ok_; }
+  int fd() const { return fd_; }
   bool Send(const std::string& bytes) {
     size_t off = 0;
     while (off < bytes.size()) {
@@ -230,6 +231,37 @@ class HostileFront : public ::testing::Test {
   std::mutex log_mu_;
   std::vector<std::string> log_;
 };
+
+// Found while adding TLS (issue #18): one-byte chunks filled the front's
+// buffer (head + body limit + 64 KiB) with less than the body limit decoded;
+// the front stopped reading, and the connection was served again and again
+// until the body deadline: a core at 100% for 10 s, then 408. Now 413 at
+// once.
+TEST_F(HostileFront, ChunkedFramingOverheadBeyondTheBufferIs413NotASpin) {
+  Start();
+  RawConn c(port_);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(
+      c.Send("POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"));
+  std::string chunks;
+  for (int i = 0; i < 100000; ++i) chunks += "1\r\nX\r\n";  // 600 KB raw, 100 KB decoded
+  const auto start = std::chrono::steady_clock::now();
+  std::thread sender([&] {
+    for (int i = 0; i < 12 && c.Send(chunks); ++i) {
+    }
+  });
+  auto answers = c.Read(1, milliseconds(5000));
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  ::shutdown(c.fd(), SHUT_RDWR);
+  sender.join();
+  ASSERT_EQ(answers.size(), 1u) << "no answer within 5 s (the body deadline is 1 s here)";
+  EXPECT_EQ(answers[0].status, 413);
+  EXPECT_NE(answers[0].body.find("chunked body's framing"), std::string::npos) << answers[0].body;
+  EXPECT_EQ(OrderCount(), 0);
+  std::printf("[hostile-front] 1-byte chunks beyond the buffer: 413 after %.0f ms\n", ms);
+}
 
 // Finding 1. cpp-httplib waited for the body and inflated it (a 1 MB gzip
 // body of zeros became 1 GB before the size check). The front answers 415

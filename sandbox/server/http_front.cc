@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -176,7 +177,85 @@ struct FrontedServer::Conn {
   // Refused: the answer is written; drop input until EOF or the deadline.
   bool lingering = false;
   size_t lingered = 0;
+  // HTTPS only (FrontOptions::tls): owned, freed by Release.
+  SSL* ssl = nullptr;
+  bool tls_checked = false;  // the first byte was a TLS handshake record
+  bool tls_ready = false;    // the handshake is done
+  bool tls_broken = false;   // a fatal TLS error: no close_notify
+  bool want_write = false;   // OpenSSL waits for the socket to take bytes
+  SteadyClock::time_point accepted{};
 };
+
+namespace {
+
+// One read from c: > 0 bytes; -1 with errno EAGAIN when nothing is there
+// yet (for TLS also when OpenSSL must write first: c.want_write); 0 at the
+// end of the stream or on an error. Plain connections (and lingering ones,
+// whose bytes are dropped unread) read the socket.
+ssize_t ReadSome(FrontedServer::Conn& c, char* buf, size_t size) {
+  if (c.ssl == nullptr || c.lingering) return ::recv(c.fd, buf, size, 0);
+  ERR_clear_error();
+  size_t got = 0;
+  const int r = SSL_read_ex(c.ssl, buf, size, &got);
+  if (r == 1) return static_cast<ssize_t>(got);
+  switch (SSL_get_error(c.ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      c.want_write = true;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify
+      return 0;
+    default:
+      c.tls_broken = true;
+      ERR_clear_error();
+      return 0;
+  }
+}
+
+// Sends [data, data + size) by `deadline`, waiting for the socket as
+// needed (TLS: for whichever direction SSL_write wants). False when it did
+// not all go.
+bool SendAll(const FrontedServer::Conn& c, const char* data, size_t size,
+             SteadyClock::time_point deadline) {
+  size_t off = 0;
+  while (off < size) {
+    short wait_for = POLLOUT;
+    if (c.ssl != nullptr && c.tls_ready) {
+      ERR_clear_error();
+      size_t sent = 0;
+      const int r = SSL_write_ex(c.ssl, data + off, size - off, &sent);
+      if (r == 1) {
+        off += sent;
+        continue;
+      }
+      const int e = SSL_get_error(c.ssl, r);
+      if (e == SSL_ERROR_WANT_READ) {
+        wait_for = POLLIN;
+      } else if (e != SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        return false;
+      }
+    } else {
+      const ssize_t n = ::send(c.fd, data + off, size - off, MSG_NOSIGNAL);
+      if (n > 0) {
+        off += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (!(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) return false;
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    pollfd p{c.fd, wait_for, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 // The stream cpp-httplib reads one framed request from and writes its answer
 // to: reads come from `request`, writes are buffered and sent with a
@@ -213,23 +292,9 @@ class FrontStream final : public httplib::Stream {
   // Sends what is buffered, waiting at most write_timeout for the client to
   // take it. False (and every later write fails) when it did not.
   bool Flush() {
-    const auto deadline = SteadyClock::now() + write_timeout_;
-    size_t off = 0;
-    while (off < out_.size()) {
-      const ssize_t n = ::send(c_.fd, out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
-      if (n > 0) {
-        off += static_cast<size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - SteadyClock::now());
-        pollfd p{c_.fd, POLLOUT, 0};
-        if (left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) > 0) continue;
-      }
+    if (!failed_ && !out_.empty() &&
+        !SendAll(c_, out_.data(), out_.size(), SteadyClock::now() + write_timeout_)) {
       failed_ = true;
-      break;
     }
     out_.clear();
     return !failed_;
@@ -342,9 +407,9 @@ bool FrontedServer::process_and_close_socket(socket_t sock) {
     }
   }
   if (full) {
-    SendNow(sock, RefusalResponse(503, "the sandbox holds " +
-                                           std::to_string(options_.max_connections) +
-                                           " connections, its limit"));
+    SendNow(*c,
+            RefusalResponse(503, "the sandbox holds " + std::to_string(options_.max_connections) +
+                                     " connections, its limit"));
     if (options_.log) {
       options_.log("http refused 503 " + c->peer_ip + ":" + std::to_string(c->peer_port) +
                    ": connection limit " + std::to_string(options_.max_connections));
@@ -353,19 +418,92 @@ bool FrontedServer::process_and_close_socket(socket_t sock) {
     ::close(sock);
     return true;
   }
+  if (options_.tls) {
+    c->accepted = SteadyClock::now();
+    c->ssl = SSL_new(options_.tls.get());
+    if (c->ssl == nullptr || SSL_set_fd(c->ssl, sock) != 1) {
+      ERR_clear_error();
+      Close(c);
+      return true;
+    }
+    SSL_set_accept_state(c->ssl);
+  }
   Serve(std::move(c));
   return true;
 }
 
-bool FrontedServer::SendNow(int fd, const std::string& bytes) {
-  size_t off = 0;
-  while (off < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
+bool FrontedServer::SendNow(const Conn& c, const std::string& bytes) {
+  return SendAll(c, bytes.data(), bytes.size(), SteadyClock::now());
+}
+
+bool FrontedServer::Handshake(const std::shared_ptr<Conn>& c) {
+  if (!c->tls_checked) {
+    // A TLS connection opens with a handshake record (content type 22). A
+    // letter is a plain HTTP request line: say so in plain text.
+    unsigned char first = 0;
+    const ssize_t n = ::recv(c->fd, &first, 1, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      Park(c);
+      return false;
+    }
+    if (n <= 0) {
+      Close(c);
+      return false;
+    }
+    c->tls_checked = true;
+    if (first != 0x16) {
+      Refuse(c, 400,
+             "this port speaks HTTPS: the request arrived as plain HTTP; use an https:// URL");
+      return false;
+    }
   }
-  return true;
+  c->want_write = false;
+  ERR_clear_error();
+  const int r = SSL_do_handshake(c->ssl);
+  if (r == 1) {
+    c->tls_ready = true;
+    return true;
+  }
+  const int e = SSL_get_error(c->ssl, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    c->want_write = e == SSL_ERROR_WANT_WRITE;
+    Park(c);
+    return false;
+  }
+  // The client gave up (an unknown CA, a name mismatch: its alert says
+  // which) or sent something that is not TLS.
+  std::string why;
+  while (unsigned long err = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(err, buf, sizeof buf);
+    why += why.empty() ? buf : std::string("; ") + buf;
+  }
+  if (why.empty()) why = "the connection closed during the handshake";
+  c->tls_broken = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counters_.tls_failed;
+  }
+  if (options_.log) {
+    options_.log("https handshake failed " + c->peer_ip + ":" + std::to_string(c->peer_port) +
+                 ": " + why);
+  }
+  Close(c);
+  return false;
+}
+
+void FrontedServer::Release(Conn& c) {
+  if (c.ssl != nullptr) {
+    if (c.tls_ready && !c.tls_broken && !c.lingering) {
+      ERR_clear_error();
+      SSL_shutdown(c.ssl);  // close_notify; the client's answer is not awaited
+    }
+    ERR_clear_error();
+    SSL_free(c.ssl);
+    c.ssl = nullptr;
+  }
+  ::shutdown(c.fd, SHUT_RDWR);
+  ::close(c.fd);
 }
 
 void FrontedServer::Serve(std::shared_ptr<Conn> c) {
@@ -373,16 +511,19 @@ void FrontedServer::Serve(std::shared_ptr<Conn> c) {
   // Past this many buffered bytes the front stops reading until it has
   // served what it holds (a head and a body at their limits, plus room).
   const size_t cap = limits.max_head_bytes + limits.max_body_bytes + kReadChunk;
+  if (c->ssl != nullptr && !c->tls_ready && !c->lingering && !Handshake(c)) return;
+  c->want_write = false;
   bool eof = false;
+  bool full = false;  // the buffer is at `cap` and nothing in it could be served
   while (true) {
-    bool full = false;
+    full = false;
     while (!eof) {
       if (c->in.size() >= cap && !c->lingering) {
         full = true;
         break;
       }
       char buf[kReadChunk];
-      const ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
+      const ssize_t n = ReadSome(*c, buf, sizeof buf);
       if (n > 0) {
         if (c->lingering) {
           c->lingered += static_cast<size_t>(n);
@@ -441,7 +582,7 @@ void FrontedServer::Serve(std::shared_ptr<Conn> c) {
       }
       if (!complete) {
         if (c->head.expect_continue && !c->continue_sent) {
-          SendNow(c->fd, "HTTP/1.1 100 Continue\r\n\r\n");
+          SendNow(*c, "HTTP/1.1 100 Continue\r\n\r\n");
           c->continue_sent = true;
         }
         break;
@@ -473,8 +614,24 @@ void FrontedServer::Serve(std::shared_ptr<Conn> c) {
     }
     if (eof) return Close(c);  // an incomplete request is abandoned with its client
     if (full && served > 0) continue;
+    if (full) {
+      // Nothing servable in `cap` bytes: only chunked framing can do that
+      // (a head or a Content-Length body is refused or complete by then).
+      // Reading no more, the connection would be served again at once for
+      // as long as the body deadline (a core spinning); refuse now.
+      return Refuse(c, 413,
+                    "the chunked body's framing (chunk sizes and extensions) took more than " +
+                        std::to_string(cap) + " bytes before the body ended");
+    }
     if (served > 0 && c->in.empty() && NextRequestArrives(*c)) continue;
     break;
+  }
+  if (c->ssl != nullptr && !c->lingering && !full && SSL_pending(c->ssl) > 0) {
+    // Bytes OpenSSL already decrypted are invisible to epoll: serve again.
+    // (Not when the buffer is full with nothing servable: that waits for
+    // its deadline parked, instead of spinning here.)
+    if (!pool_.TryEnqueue([this, c] { Serve(c); })) Close(c);
+    return;
   }
   Park(c);
 }
@@ -508,13 +665,16 @@ void FrontedServer::Park(const std::shared_ptr<Conn>& c) {
   if (swept_) {
     // Shutdown() already swept the idle connections; nothing will wake this.
     conns_.erase(c->fd);
-    ::shutdown(c->fd, SHUT_RDWR);
-    ::close(c->fd);
+    Release(*c);
     return;
   }
   const auto now = SteadyClock::now();
   if (c->lingering) {
     c->deadline_is_idle = true;  // the refusal is written: close quietly
+  } else if (c->ssl != nullptr && !c->tls_ready) {
+    // The handshake counts against the head timeout, from the accept.
+    c->deadline = c->accepted + options_.head_timeout;
+    c->deadline_is_idle = false;
   } else if (c->in.empty()) {
     c->deadline = now + options_.idle_timeout;
     c->deadline_is_idle = true;
@@ -526,7 +686,7 @@ void FrontedServer::Park(const std::shared_ptr<Conn>& c) {
   c->busy = false;
   epoll_event ev{};
   ev.data.fd = c->fd;
-  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+  ev.events = (c->want_write ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP | EPOLLONESHOT;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -537,12 +697,16 @@ void FrontedServer::Close(const std::shared_ptr<Conn>& c) {
     if (it != conns_.end() && it->second == c) conns_.erase(it);
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
   }
-  ::shutdown(c->fd, SHUT_RDWR);
-  ::close(c->fd);
+  Release(*c);
 }
 
 void FrontedServer::Refuse(const std::shared_ptr<Conn>& c, int status, const std::string& reason) {
-  SendNow(c->fd, RefusalResponse(status, reason));
+  SendNow(*c, RefusalResponse(status, reason));
+  if (c->ssl != nullptr && c->tls_ready && !c->tls_broken) {
+    ERR_clear_error();
+    SSL_shutdown(c->ssl);  // close_notify after the answer
+    ERR_clear_error();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++counters_.refused;
@@ -607,6 +771,21 @@ void FrontedServer::ReactorLoop() {
     }
     for (auto& c : quiet) Close(c);
     for (auto& c : late) {
+      if (c->ssl != nullptr && !c->tls_ready) {
+        // No TLS session to answer 408 in: log and close.
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++counters_.tls_failed;
+          ++counters_.timed_out;
+        }
+        if (options_.log) {
+          options_.log("https handshake timed out " + c->peer_ip + ":" +
+                       std::to_string(c->peer_port) + ": not finished within " +
+                       std::to_string(options_.head_timeout.count()) + " ms of the connection");
+        }
+        Close(c);
+        continue;
+      }
       const bool head = !c->have_head;
       const auto limit = head ? options_.head_timeout : options_.body_timeout;
       Refuse(c, 408,

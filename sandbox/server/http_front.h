@@ -13,7 +13,9 @@
 //     sending a head or body cost a file descriptor and a buffer, no thread.
 //   - When bytes arrive, a worker reads them and frames the request
 //     (request_framing.h): head within `limits` (else 431/400/415/417/501/
-//     505), body by Content-Length or dechunked, 100-continue answered.
+//     505), body by Content-Length or dechunked, 100-continue answered; a
+//     chunked body whose framing overflows the read buffer (head and body
+//     limits plus 64 KiB) before it ends is 413.
 //     Only a complete request is handed to cpp-httplib, through a stream
 //     holding exactly its bytes, so nothing after it is lost: pipelined
 //     requests are answered in order.
@@ -32,18 +34,32 @@
 // Every refusal is logged (one line: status, peer, reason) and answered
 // with Connection: close; none reaches a handler, so none changes state.
 //
+// HTTPS (issue #18): with `tls` set, every connection is a non-blocking
+// OpenSSL SSL* driven by the same reactor and workers, so every limit above
+// holds over TLS. The handshake counts against `head_timeout` from the
+// accept (a client that never finishes it is closed without a thread held
+// and counted in tls_failed); a first byte that is not a TLS handshake
+// record is plain HTTP sent to the HTTPS port: answered 400 in plain text
+// and closed. Reads go through SSL_read into the framing buffer; a
+// connection with bytes already decrypted inside OpenSSL (SSL_pending) is
+// served again instead of parked, since epoll cannot see them; writes go
+// through SSL_write, waiting for whichever direction it wants; a closing
+// connection sends close_notify. Plain connections take the same path
+// with one pointer test per read or write.
+//
 // Thread safety: register handlers, set limits and bind before
 // listen_after_bind(); stop() (httplib's) then Shutdown() from one thread.
 #ifndef VKSPAY_SANDBOX_SERVER_HTTP_FRONT_H_
 #define VKSPAY_SANDBOX_SERVER_HTTP_FRONT_H_
 
 #include <httplib.h>
+#include <openssl/ssl.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -121,6 +137,9 @@ struct FrontOptions {
   size_t max_connections = 10000;
   // One line per refusal; empty: no log.
   std::function<void(const std::string&)> log;
+  // Serve HTTPS with this context (configured; shared with the caller);
+  // null: plain HTTP.
+  std::shared_ptr<SSL_CTX> tls;
 };
 
 // Counters for /_sandbox/stats and the tests.
@@ -133,6 +152,7 @@ struct FrontStats {
   uint64_t pipelined = 0;     // of which arrived behind another request
   uint64_t refused = 0;       // answered by the front (4xx/5xx) and closed
   uint64_t timed_out = 0;     // of which 408
+  uint64_t tls_failed = 0;    // TLS handshakes that failed or did not finish in head_timeout
 };
 
 class FrontedServer final : public httplib::Server {
@@ -161,7 +181,12 @@ class FrontedServer final : public httplib::Server {
   void Close(const std::shared_ptr<Conn>& c);
   void Refuse(const std::shared_ptr<Conn>& c, int status, const std::string& reason);
   // Sends `bytes` without waiting (refusals are small); false if not all went.
-  static bool SendNow(int fd, const std::string& bytes);
+  static bool SendNow(const Conn& c, const std::string& bytes);
+  // Drives c's TLS handshake (c owned by the caller). True when it is done;
+  // false when it must wait (parked) or failed (closed or refused).
+  bool Handshake(const std::shared_ptr<Conn>& c);
+  // Closes c's socket (and ends its TLS session); c owned by the caller.
+  static void Release(Conn& c);
   void ReactorLoop();
 
   FrontOptions options_;

@@ -159,7 +159,15 @@ std::string SandboxServer::base_url() const {
   std::string host = options_.host;
   if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(port_);
+  return (options_.tls ? "https://" : "http://") + host + ":" + std::to_string(port_);
+}
+
+std::string SandboxServer::LinkBase(const std::string& local_ip, int local_port) const {
+  std::string plain = SocketBaseUrl(local_ip, local_port);  // "http://ip:port"
+  if (!options_.tls) return plain;
+  if (options_.link_host.empty()) return "https" + plain.substr(4);
+  return "https://" + options_.link_host +
+         (local_port == 443 ? std::string() : ":" + std::to_string(local_port));
 }
 
 StatusOr<int> SandboxServer::Start() {
@@ -174,6 +182,7 @@ StatusOr<int> SandboxServer::Start() {
   front.body_timeout = std::chrono::milliseconds(options_.body_timeout_ms);
   front.idle_timeout = std::chrono::milliseconds(options_.idle_timeout_ms);
   front.log = options_.refusal_log;
+  front.tls = options_.tls;
   http_ = std::make_unique<FrontedServer>(std::move(front));
   FrontedServer& http = *http_;
   // Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to every
@@ -199,7 +208,7 @@ StatusOr<int> SandboxServer::Start() {
     ApiRequest api_req;
     api_req.content_type = req.get_header_value("Content-Type");
     api_req.body = req.body;
-    api_req.base_url = req.local_port > 0 ? SocketBaseUrl(req.local_addr, req.local_port) : base_url();
+    api_req.base_url = req.local_port > 0 ? LinkBase(req.local_addr, req.local_port) : base_url();
     api_req.fault_header = req.get_header_value(kFaultHeader);
     ApiResponse out = api_.Handle(api_req);
     res.status = out.http_status;
@@ -228,7 +237,9 @@ StatusOr<int> SandboxServer::Start() {
   metrics.replay_cache_entries = [this] { return api_.replay_cache_size(); };
   metrics.replay_cache_bytes = [this] { return api_.replay_cache_bytes(); };
   RegisterMetricsRoute(http, ctx_, control, std::move(metrics));
-  RegisterCashierRoutes(http, ctx_);
+  RegisterCashierRoutes(http, ctx_, [this](const httplib::Request& req) {
+    return LinkBase(req.local_addr, req.local_port);
+  });
   // Unknown routes and wrong methods: a JSON answer naming POST /api
   // instead of httplib's empty 404, and a warning in the log.
   http.set_error_handler(httplib::Server::HandlerWithResponse(

@@ -48,6 +48,13 @@ struct ServerOptions {
   // Receives one line per request the HTTP front refuses (status, peer,
   // reason); empty: not logged.
   std::function<void(const std::string&)> refusal_log;
+  // Serve HTTPS with this context (sandbox/tls/tls_files.h) through the same
+  // front; null: plain HTTP.
+  std::shared_ptr<SSL_CTX> tls;
+  // With `tls`: the host name payment links use when settings.public_base_url
+  // is empty ("https://<link_host>[:port]", the port left out for 443);
+  // empty: the address the client reached, as for plain HTTP.
+  std::string link_host;
 };
 
 class SandboxServer {
@@ -67,8 +74,13 @@ class SandboxServer {
   FrontStats front_stats() const;
 
   int port() const { return port_; }
-  // "http://127.0.0.1:8080".
+  // "http://127.0.0.1:8080"; with TLS "https://127.0.0.1:8443" (the
+  // address, not link_host).
   std::string base_url() const;
+  // The base of payment links for a request that reached local_ip:local_port
+  // when settings.public_base_url is empty: SocketBaseUrl for plain HTTP;
+  // with TLS https://, and link_host instead of the address when set.
+  std::string LinkBase(const std::string& local_ip, int local_port) const;
 
  private:
   // One line per API request (and a warning for an operator note).

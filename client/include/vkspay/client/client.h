@@ -40,6 +40,10 @@ struct ClientOptions {
   // Sent as "Authorization: Bearer <token>" to the sandbox control API only;
   // empty means no header.
   std::string control_token;
+  // https:// base URLs: trust the CA certificates in this PEM file instead
+  // of the system store (the sandbox's --tls-self-signed ca.pem); empty:
+  // the system store. The server's certificate is always verified.
+  std::string ca_file;
 };
 
 // An order as VksPay reports it (data of webpay, micropay and orderquery).
