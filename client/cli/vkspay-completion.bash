@@ -8,7 +8,7 @@
 # client/cli/completion_test.sh checks it against `vkspay SUB --help`, so a new
 # subcommand or option that is not added here fails the tests.
 
-_vkspay_global_opts="--base-url --merchantno --key --control-token --timeout --json --help --version"
+_vkspay_global_opts="--base-url --merchantno --key --control-token --cacert --timeout --json --help --version"
 
 _vkspay_sub_opts() {
   case "$1" in
@@ -40,7 +40,7 @@ _vkspay() {
   for (( i = 1; i < COMP_CWORD; i++ )); do
     word="${COMP_WORDS[i]}"
     case "$word" in
-      --base-url|--merchantno|--key|--control-token|--timeout) (( i++ )); continue ;;
+      --base-url|--merchantno|--key|--control-token|--cacert|--timeout) (( i++ )); continue ;;
       -*) continue ;;
     esac
     if [[ -z "$sub" ]]; then
@@ -53,6 +53,7 @@ _vkspay() {
   # Values of the options that take a fixed set.
   case "$prev" in
     --pay-chnl|--channel) COMPREPLY=( $(compgen -W "wxpay alipay auto" -- "$cur") ); return 0 ;;
+    --cacert) COMPREPLY=( $(compgen -f -- "$cur") ); return 0 ;;
     --outcome) COMPREPLY=( $(compgen -W "success fail cancel" -- "$cur") ); return 0 ;;
     --state) COMPREPLY=( $(compgen -W "pending acked failed blocked" -- "$cur") ); return 0 ;;
     --status) COMPREPLY=( $(compgen -W "NOTPAY USERPAYING SUCCESS REFUND CLOSED PAYERROR" -- "$cur") ); return 0 ;;

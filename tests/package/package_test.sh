@@ -50,7 +50,10 @@ done
 echo "ok - every binary runs from the unpacked package (--version)"
 
 # The sandbox's default --faults-dir is the package's share/, not the source tree.
-"$bin/vkspay-sandbox" --help | grep -qF "$root/usr/share/vkspay-sandbox/faults" ||
+# (help captured first: grep -q stops reading at the match, and with pipefail
+# the writer's SIGPIPE would fail the pipeline)
+help=$("$bin/vkspay-sandbox" --help)
+grep -qF "$root/usr/share/vkspay-sandbox/faults" <<<"$help" ||
   fail "vkspay-sandbox --help does not show the unpacked share/vkspay-sandbox/faults as the default --faults-dir"
 "$bin/vkspay-sandbox" --listen 127.0.0.1:0 --db :memory: --quiet --control-token pkg-token \
   --fault-profile flaky-network >"$work/out" 2>"$work/err" &
