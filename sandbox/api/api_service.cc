@@ -1,5 +1,7 @@
 #include "sandbox/api/api_service.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -314,7 +316,7 @@ ApiResponse ApiService::Handle(const ApiRequest& request) {
     Call call{&f, merchant,
               settings.public_base_url.empty() ? request.base_url : settings.public_base_url,
               ctx_.faults != nullptr ? &fault_ctx : nullptr, &fail_data,
-              fault_order ? &*fault_order : nullptr};
+              fault_order ? &*fault_order : nullptr, &resp.log_note};
     if (*method == "webpay") return WebPay(call);
     if (*method == "micropay") return MicroPay(call);
     if (*method == "orderquery") return OrderQuery(call);
@@ -482,6 +484,37 @@ Status ApiService::CheckStrictNotifyUrl(const Merchant& merchant, const std::str
                     " (strict_notify_url 已开启; 可用 --notify-allow 放行)");
 }
 
+std::string ApiService::UndeliverableNote(const Merchant& merchant,
+                                          const std::string& url) const {
+  const Settings& settings = ctx_.config->settings;
+  if (url.empty() || settings.strict_notify_url || ctx_.url_guard == nullptr) return "";
+  if (!merchant.forward_to.empty() || !settings.forward_to.empty()) return "";
+  // The host, without DNS: an IP literal (IPv6 in brackets) or localhost.
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  const size_t start = scheme + 3;
+  std::string host;
+  if (start < url.size() && url[start] == '[') {
+    const size_t close = url.find(']', start);
+    if (close == std::string::npos) return "";
+    host = url.substr(start + 1, close - start - 1);
+  } else {
+    const size_t end = url.find_first_of(":/?#", start);
+    host = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+  std::array<unsigned char, 16> addr{};
+  const bool literal = inet_pton(AF_INET, host.c_str(), addr.data()) == 1 ||
+                       inet_pton(AF_INET6, host.c_str(), addr.data()) == 1;
+  std::string lower = host;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  if (!literal && lower != "localhost") return "";
+  StatusOr<OutboundTarget> target = ctx_.url_guard->Resolve(url);
+  if (target.ok()) return "";
+  return "notify_url " + Shown(url) +
+         " will not be delivered (its notifications will be held as blocked): " +
+         target.status().message();
+}
+
 StatusOr<CreateOrderResult> ApiService::CreateWithFreshIds(Order order, bool generated,
                                                            int64_t now,
                                                            const InsertOrder& insert) {
@@ -558,6 +591,9 @@ StatusOr<Json> ApiService::WebPay(const Call& call) {
                                : ctx_.store->CreateOrderWithActions(o, generated, now, actions);
       });
   if (!created.ok()) return created.status();
+  if (call.log_note != nullptr && created->created) {
+    *call.log_note = UndeliverableNote(*call.merchant, created->order.notify_url);
+  }
   Json data = OrderJson(created->order);
   data["qrcode"] = CashierUrl(call.base_url, created->order);
   return Answer(created->created ? "下单成功" : "订单已存在, 返回原支付链接", std::move(data));
@@ -655,6 +691,9 @@ StatusOr<Json> ApiService::MicroPay(const Call& call) {
   if (!created.ok()) return created.status();
   order.out_trade_no = created->order.out_trade_no;
   const Order& paid = created->order;
+  if (call.log_note != nullptr) {
+    *call.log_note = UndeliverableNote(*call.merchant, paid.notify_url);
+  }
   if (paid.status == OrderStatus::kUserPaying) {
     // As WeChat's micropay: the buyer must confirm on the phone; the caller
     // polls orderquery until the order leaves USERPAYING.

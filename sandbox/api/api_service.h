@@ -99,6 +99,9 @@ class ApiService {
     // no injected delay happened since (orderquery answers from it instead of
     // reading the order a second time); null otherwise.
     const Order* order = nullptr;
+    // The response's log_note, for a created order's operator note
+    // (UndeliverableNote); null in tests that build a Call themselves.
+    std::string* log_note = nullptr;
   };
 
   // The request's fault context: its own fields for webpay/micropay, the
@@ -111,6 +114,14 @@ class ApiService {
   // Under settings.strict_notify_url: kNotifyUrlRefused with the guard's
   // reason if the URL would not be allowed.
   Status CheckStrictNotifyUrl(const Merchant& merchant, const std::string& url) const;
+  // Without strict_notify_url, an order whose notify_url the URL guard
+  // refuses is still created and its notifications are held as blocked;
+  // this says so at order time, for the log: "notify_url ... will not be
+  // delivered ...: <the guard's reason, naming the --notify-allow entry that
+  // would permit it>". Checked only for an IP literal or localhost (no DNS
+  // on the request path; a host name's refusal shows at delivery). "" when
+  // the URL will be tried, or strict mode or a forward_to applies.
+  std::string UndeliverableNote(const Merchant& merchant, const std::string& url) const;
   // Asks the order hook for a new order: sets its expiry
   // (settings.order_expiry_s, or pay.expire_early's) and the X-Sandbox-Fault
   // header it keeps, and returns the actions to schedule with it

@@ -366,6 +366,48 @@ TEST_F(ApiServiceTest, RefusedNotifyUrlIsAcceptedUnlessStrict) {
             "SUCCESS");
 }
 
+TEST_F(ApiServiceTest, ANotifyUrlThatWillBeBlockedIsNotedForTheLogAtOrderTime) {
+  config_.settings.notify_refuse_loopback = true;
+  config_.settings.notify_allow = {"203.0.113.7"};
+  UrlGuard guard{UrlGuardOptionsFor(config_.settings)};
+  ctx_.url_guard = &guard;
+  api_ = std::make_unique<ApiService>(ctx_);
+  auto handle = [&](const Fields& f) {
+    return api_->Handle({"application/json", f.ToJson(), "http://sandbox.test", ""});
+  };
+  ApiResponse r = handle(Request("webpay", {{"total_fee", 0.01},
+                                                       {"notify_url", std::string(
+                                                            "http://127.0.0.1:9000/notify")}}));
+  json j = json::parse(r.body);
+  ASSERT_EQ(j["return_code"], "SUCCESS") << r.body;  // accepted: not strict
+  EXPECT_NE(r.log_note.find("notify_url \"http://127.0.0.1:9000/notify\" will not be delivered"),
+            std::string::npos)
+      << r.log_note;
+  EXPECT_NE(r.log_note.find("--notify-allow 127.0.0.1"), std::string::npos) << r.log_note;
+  EXPECT_EQ(j.dump().find("notify-allow"), std::string::npos) << "the note is for the log only";
+  // micropay too.
+  r = handle(Request("micropay", {{"total_fee", 0.01},
+                                              {"pay_chnl", std::string("wxpay")},
+                                              {"auth_code", std::string("134567890123456789")},
+                                              {"notify_url", std::string("http://[::1]:9/n")}}));
+  ASSERT_EQ(json::parse(r.body)["return_code"], "SUCCESS") << r.body;
+  EXPECT_NE(r.log_note.find("will not be delivered"), std::string::npos) << r.log_note;
+  // A host name is not resolved on the request path: no note (the delivery
+  // says it); an allowed address: no note.
+  r = handle(Request("webpay", {{"total_fee", 0.01},
+                                          {"notify_url", std::string("http://localhost.invalid/n")}}));
+  EXPECT_EQ(r.log_note, "");
+  r = handle(Request("webpay", {{"total_fee", 0.01},
+                                          {"notify_url", std::string("http://203.0.113.7/n")}}));
+  EXPECT_EQ(r.log_note, "") << r.log_note;
+  // Strict mode refuses instead (the caller is told; no order, no note).
+  config_.settings.strict_notify_url = true;
+  r = handle(Request("webpay", {{"total_fee", 0.01},
+                                          {"notify_url", std::string("http://127.0.0.1:9/n")}}));
+  ExpectFail(json::parse(r.body), "NOTIFY_URL_REFUSED");
+  EXPECT_EQ(r.log_note, "");
+}
+
 TEST_F(ApiServiceTest, MicroPayAndRefundWriteTheirNotifications) {
   json j = Send(Request("micropay", {{"total_fee", 1.0},
                                      {"pay_chnl", std::string("wxpay")},

@@ -56,7 +56,8 @@ void SandboxServer::LogApi(const ApiResponse& out, int64_t us) const {
   // --quiet.
   if (!out.log_note.empty() && log.Enabled(LogLevel::kWarn)) {
     LogEvent e("api");
-    e.Str("method", method).Str("merchant", merchant).Str("err_code", out.err_code);
+    e.Str("method", method).Str("merchant", merchant);
+    e.StrIfSet("out_trade_no", out.out_trade_no).StrIfSet("err_code", out.err_code);
     e.Str("note", out.log_note);
     log.Event(LogLevel::kWarn, e);
   }
