@@ -1,11 +1,11 @@
 #include "vkspay/protocol/form.h"
 
-#include <httplib.h>
-
 #include <array>
 #include <string_view>
 #include <unordered_set>
 #include <variant>
+
+#include "url_decode.h"
 
 namespace vkspay {
 
@@ -74,10 +74,10 @@ StatusOr<Fields> DecodeForm(std::string_view body, const ParseLimits& limits) {
     pos = amp + 1;
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    std::string name = httplib::detail::decode_url(std::string(pair.substr(0, eq)), true);
+    std::string name = internal::PercentDecode(pair.substr(0, eq), true);
     std::string value = eq == std::string_view::npos
                             ? std::string()
-                            : httplib::detail::decode_url(std::string(pair.substr(eq + 1)), true);
+                            : internal::PercentDecode(pair.substr(eq + 1), true);
     if (name.empty()) {
       return Status(ErrorCode::kInvalidField, "表单中有没有名字的字段");
     }
