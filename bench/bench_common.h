@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "vkspay/text.h"
 
 namespace vkspay::bench {
 
@@ -177,12 +178,7 @@ std::string UtcNow(const char* format);
 // whole numbers of 10,000 and more get thousands separators.
 std::string FormatFigure(double v, int digits = -1);
 
-// Text for an XML (SVG, JUnit) text or attribute value: the markup
-// characters as entities; line breaks and tabs as character references, so
-// attribute values keep them; what XML 1.0 cannot hold at all (control
-// characters, bytes that are not UTF-8: a handler's error body may contain
-// anything) as U+FFFD, so one odd byte cannot make a reader reject the file.
-std::string XmlEscape(const std::string& s);
+// SVG and JUnit text: XmlEscape(text, /*attribute=*/true) from vkspay/text.h.
 
 // Host name, CPU count, kernel, compiler, build type for the report.
 Json MachineInfo();

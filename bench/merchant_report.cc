@@ -229,7 +229,7 @@ struct Box {
 Box Panel(std::ostringstream& o, double top, const std::string& title) {
   const Box b{kPlotLeft, top + kPlotTop, kPlotWidth, kPlotHeight};
   o << "<text x=\"10\" y=\"" << P(top + 16) << "\" font-size=\"13\" font-weight=\"bold\">"
-    << XmlEscape(title) << "</text>\n";
+    << XmlEscape(title, true) << "</text>\n";
   o << "<rect x=\"" << P(b.x) << "\" y=\"" << P(b.y) << "\" width=\"" << P(b.w) << "\" height=\""
     << P(b.h) << "\" fill=\"none\" stroke=\"#bbb\"/>\n";
   return b;
@@ -244,19 +244,19 @@ void GridX(std::ostringstream& o, const Box& b, double x, const std::string& lab
   o << "<line x1=\"" << P(x) << "\" y1=\"" << P(b.y) << "\" x2=\"" << P(x) << "\" y2=\""
     << P(b.bottom()) << "\" stroke=\"#eee\"/>\n";
   o << "<text x=\"" << P(x) << "\" y=\"" << P(b.bottom() + 14)
-    << "\" text-anchor=\"middle\" fill=\"#555\">" << XmlEscape(label) << "</text>\n";
+    << "\" text-anchor=\"middle\" fill=\"#555\">" << XmlEscape(label, true) << "</text>\n";
 }
 
 void GridY(std::ostringstream& o, const Box& b, double y, const std::string& label) {
   o << "<line x1=\"" << P(b.x) << "\" y1=\"" << P(y) << "\" x2=\"" << P(b.right()) << "\" y2=\""
     << P(y) << "\" stroke=\"#eee\"/>\n";
   o << "<text x=\"" << P(b.x - 5) << "\" y=\"" << P(y + 4)
-    << "\" text-anchor=\"end\" fill=\"#555\">" << XmlEscape(label) << "</text>\n";
+    << "\" text-anchor=\"end\" fill=\"#555\">" << XmlEscape(label, true) << "</text>\n";
 }
 
 void AxisTitle(std::ostringstream& o, const Box& b, const std::string& text) {
   o << "<text x=\"" << P(b.x + b.w / 2) << "\" y=\"" << P(b.bottom() + 30)
-    << "\" text-anchor=\"middle\" fill=\"#555\">" << XmlEscape(text) << "</text>\n";
+    << "\" text-anchor=\"middle\" fill=\"#555\">" << XmlEscape(text, true) << "</text>\n";
 }
 
 struct Series {
@@ -301,7 +301,7 @@ void Legend(std::ostringstream& o, const Box& b, const std::vector<Series>& seri
     o << "<line x1=\"" << P(x) << "\" y1=\"" << P(y) << "\" x2=\"" << P(x + 22) << "\" y2=\""
       << P(y) << "\" stroke=\"" << s.color << "\" stroke-width=\"2\"";
     if (!s.dash.empty()) o << " stroke-dasharray=\"" << s.dash << "\"";
-    o << "/>\n<text x=\"" << P(x + 28) << "\" y=\"" << P(y + 4) << "\">" << XmlEscape(s.label)
+    o << "/>\n<text x=\"" << P(x + 28) << "\" y=\"" << P(y + 4) << "\">" << XmlEscape(s.label, true)
       << "</text>\n";
     y += 16;
   }
@@ -711,12 +711,12 @@ std::string RenderMerchantSvg(const Json& report) {
     << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o << "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">vkspay-bench merchant: "
-    << XmlEscape(Str(At(report, "target"), "notify_url")) << "</text>\n";
+    << XmlEscape(Str(At(report, "target"), "notify_url"), true) << "</text>\n";
   const Json& verdict = At(report, "verdict");
-  o << "<text x=\"10\" y=\"38\" fill=\"#555\">" << XmlEscape(Str(verdict, "text", "no verdict"))
+  o << "<text x=\"10\" y=\"38\" fill=\"#555\">" << XmlEscape(Str(verdict, "text", "no verdict"), true)
     << " (exit " << Int(verdict, "exit_code", -1) << "); "
-    << XmlEscape(Str(At(report, "machine"), "host")) << ", "
-    << XmlEscape(Str(report, "generated_at")) << "</text>\n";
+    << XmlEscape(Str(At(report, "machine"), "host"), true) << ", "
+    << XmlEscape(Str(report, "generated_at"), true) << "</text>\n";
   LatencyPanel(o, kHeaderHeight, report);
   HistogramPanel(o, kHeaderHeight + kPanelHeight, report);
   RatePanel(o, kHeaderHeight + 2 * kPanelHeight, report);
@@ -783,16 +783,16 @@ std::string RenderMerchantJUnit(const Json& report) {
     << "<testsuite name=\"vkspay-bench merchant\" tests=\"" << cases.size() << "\" failures=\""
     << failures << "\" time=\"" << time << "\">\n";
   for (const Case& c : cases) {
-    x << "  <testcase classname=\"vkspay-bench.merchant\" name=\"" << XmlEscape(c.name) << "\"";
+    x << "  <testcase classname=\"vkspay-bench.merchant\" name=\"" << XmlEscape(c.name, true) << "\"";
     if (c.failure.empty()) {
       x << "/>\n";
       continue;
     }
-    x << ">\n    <failure message=\"" << XmlEscape(c.failure) << "\"";
+    x << ">\n    <failure message=\"" << XmlEscape(c.failure, true) << "\"";
     if (c.detail.empty()) {
       x << "/>\n";
     } else {
-      x << ">" << XmlEscape(c.detail) << "</failure>\n";
+      x << ">" << XmlEscape(c.detail, true) << "</failure>\n";
     }
     x << "  </testcase>\n";
   }

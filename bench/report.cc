@@ -352,8 +352,8 @@ std::string RenderSvg(const Json& report) {
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   const Json& m = report["machine"];
   o << "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">vkspay-bench: "
-    << XmlEscape(m.value("host", "")) << ", " << m.value("cpus", 0) << " CPUs, "
-    << XmlEscape(report.value("generated_at", "")) << "</text>\n";
+    << XmlEscape(m.value("host", ""), true) << ", " << m.value("cpus", 0) << " CPUs, "
+    << XmlEscape(report.value("generated_at", ""), true) << "</text>\n";
   o << "<text x=\"10\" y=\"38\" fill=\"#555\">Bars: median of repetitions; whiskers: min-max. "
        "Grey: the baseline measured in the same run.</text>\n";
   o << "<text x=\"" << tp_x << "\" y=\"60\" font-weight=\"bold\">Throughput (per second)</text>\n";
@@ -380,7 +380,7 @@ std::string RenderSvg(const Json& report) {
   for (const Row& r : rows) {
     if (r.header) {
       o << "<text x=\"10\" y=\"" << y + 15 << "\" font-weight=\"bold\" font-size=\"12\">"
-        << XmlEscape(r.label) << "</text>\n";
+        << XmlEscape(r.label, true) << "</text>\n";
       y += row_h;
       continue;
     }
@@ -388,7 +388,7 @@ std::string RenderSvg(const Json& report) {
                               : r.section == "notify" ? "#2e7d32"
                               : r.section == "scale"  ? "#6a1b9a"
                                                       : "#1565c0";
-    o << "<text x=\"20\" y=\"" << y + 15 << "\">" << XmlEscape(r.label)
+    o << "<text x=\"20\" y=\"" << y + 15 << "\">" << XmlEscape(r.label, true)
       << (r.baseline ? " (baseline)" : "") << "</text>\n";
     const int bx = tp_pos(r.tp);
     o << "<rect x=\"" << tp_x << "\" y=\"" << y + 4 << "\" width=\"" << std::max(1, bx - tp_x)
@@ -422,7 +422,7 @@ std::string RenderSvg(const Json& report) {
   }
   std::string command = report.value("command", "");
   if (command.size() > 160) command = command.substr(0, 157) + "...";
-  o << "<text x=\"10\" y=\"" << height - 12 << "\" fill=\"#555\">" << XmlEscape(command)
+  o << "<text x=\"10\" y=\"" << height - 12 << "\" fill=\"#555\">" << XmlEscape(command, true)
     << "</text>\n";
   o << "</svg>\n";
   return o.str();

@@ -156,54 +156,6 @@ std::string Seconds(double s) {
 
 }  // namespace
 
-std::string XmlEscape(std::string_view text, bool attribute) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    uint32_t cp = 0;
-    const size_t len = Utf8At(text, i, &cp);
-    if (len == 0) {
-      out += kReplacement;
-      i += 1;
-      continue;
-    }
-    switch (cp) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\t':
-        out += attribute ? "&#9;" : "\t";
-        break;
-      case '\n':
-        out += attribute ? "&#10;" : "\n";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      default:
-        if (cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF) {
-          out += kReplacement;
-        } else {
-          out.append(text.substr(i, len));
-        }
-    }
-    i += len;
-  }
-  return out;
-}
-
 std::string JUnitXml(const Report& report) {
   // Groups in first-seen order.
   std::vector<std::string> order;

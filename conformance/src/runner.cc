@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <exception>
+#include "vkspay/text.h"
 
 namespace vkspay::conformance {
 
@@ -12,29 +13,8 @@ std::string GroupOf(std::string_view id) {
 
 namespace {
 
-// Glob match with `*` and `?`, iterative with one backtrack point.
-bool Glob(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 bool MatchesOne(std::string_view id, std::string_view pattern) {
-  if (pattern.find_first_of("*?") != std::string_view::npos) return Glob(pattern, id);
+  if (pattern.find_first_of("*?") != std::string_view::npos) return GlobMatch(pattern, id);
   return id.substr(0, pattern.size()) == pattern;
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "sandbox/store/store.h"
+#include "vkspay/text.h"
 
 namespace vkspay::sandbox {
 
@@ -52,8 +53,7 @@ std::string RenderUnknownTokenPage();
 // internals.
 std::string RenderInternalErrorPage();
 
-// Escapes & < > " ' for use in HTML text and quoted attribute values.
-std::string HtmlEscape(std::string_view text);
+// HtmlEscape (vkspay/text.h) escapes & < > " ' for HTML text and attributes.
 
 // Chinese label for a status, as the wallets word it ("待支付" for NOTPAY).
 std::string_view StatusLabel(OrderStatus status);

@@ -160,28 +160,6 @@ StatusOr<FaultMatch> ParseMatch(const std::string& path, const Json& j) {
 
 }  // namespace
 
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  // Iterative matcher with one backtrack point: linear in practice, no recursion.
-  size_t p = 0, t = 0;
-  size_t star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 bool FaultMatch::Matches(const FaultContext& ctx) const {
   if (!methods.empty()) {
     bool any = false;

@@ -33,6 +33,7 @@
 
 #include "nlohmann/json.hpp"
 #include "sandbox/faults/fault.h"
+#include "vkspay/text.h"
 
 namespace vkspay::sandbox {
 
@@ -88,9 +89,7 @@ struct FaultsConfig {
   bool magic_amounts = true;  // apply the magic amount table
 };
 
-// Glob match: '*' matches any run of bytes (also empty), '?' exactly one byte,
-// everything else itself. No escapes, no classes.
-bool GlobMatch(std::string_view pattern, std::string_view text);
+// Rules match out_trade_no with GlobMatch (vkspay/text.h).
 
 // Parses one rule. `path` prefixes errors ("faults.rules[2]"). The id is left
 // empty when absent (the engine assigns one). Errors: kInvalidField naming the

@@ -419,8 +419,8 @@ TEST(RequestLog, JsonLinesParseAndQuietKeepsOnlyWarnings) {
     EXPECT_EQ(lines[0].rfind("http level=warn method=GET path=/nowhere status=404", 0), 0u)
         << lines[0];
     EXPECT_EQ(lines[1],
-              "api level=warn method=orderquery merchant=99999 err_code=UNKNOWN_MERCHANT "
-              "note=\"configured merchants: 10001\"");
+              "api level=warn method=orderquery merchant=99999 out_trade_no=T1 "
+              "err_code=UNKNOWN_MERCHANT note=\"configured merchants: 10001\"");
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "vkspay/conformance/runner.h"
 #include "vkspay/protocol/status.h"
+#include "vkspay/text.h"
 
 namespace vkspay::conformance {
 
@@ -33,11 +34,7 @@ Counts CountVerdicts(const Report& report);
 // fail a run).
 int ExitCodeFor(const Report& report);
 
-// Escapes text for XML 1.0 content and attribute values: & < > " ' become
-// entities, \t \n \r stay (as &#9; &#10; &#13; in attributes), other control
-// characters and invalid UTF-8 bytes, which XML 1.0 cannot carry, become
-// U+FFFD.
-std::string XmlEscape(std::string_view text, bool attribute = false);
+// XmlEscape (vkspay/text.h) escapes report text for the JUnit file.
 
 // JUnit XML: <testsuites> with one <testsuite> per group ("signing", ...),
 // one <testcase name="<id>" classname="vkspay-conformance.<mode>.<group>">
