@@ -8,9 +8,8 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// The length of the UTF-8 sequence at s[i] and its code point, or 0 if it is
-// not a valid one (bad lead or continuation byte, truncated, overlong,
-// surrogate, above U+10FFFF).
+}  // namespace
+
 size_t Utf8At(std::string_view s, size_t i, uint32_t* cp) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char c = b(i);
@@ -38,8 +37,6 @@ size_t Utf8At(std::string_view s, size_t i, uint32_t* cp) {
   *cp = v;
   return len;
 }
-
-}  // namespace
 
 std::string HtmlEscape(std::string_view text) {
   std::string out;

@@ -32,6 +32,22 @@ TEST(XmlEscape, WhatXmlCannotCarryBecomesTheReplacementCharacter) {
   EXPECT_EQ(XmlEscape("\xF0\x9F\x98\x80 中"), "\xF0\x9F\x98\x80 中");  // kept
 }
 
+TEST(Utf8At, LengthsAndCodePointsOfValidSequencesZeroForInvalidOnes) {
+  uint32_t cp = 0;
+  EXPECT_EQ(Utf8At("a", 0, &cp), 1u);
+  EXPECT_EQ(cp, 'a');
+  EXPECT_EQ(Utf8At("\xC3\xA9", 0, &cp), 2u);
+  EXPECT_EQ(cp, 0xE9u);
+  EXPECT_EQ(Utf8At("x中", 1, &cp), 3u);
+  EXPECT_EQ(cp, 0x4E2Du);
+  EXPECT_EQ(Utf8At("\xF0\x9F\x98\x80", 0, &cp), 4u);
+  EXPECT_EQ(cp, 0x1F600u);
+  for (const char* bad : {"\x80", "\xC0\xAF", "\xE4\xB8", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                          "\xFF"}) {
+    EXPECT_EQ(Utf8At(bad, 0, &cp), 0u) << bad;
+  }
+}
+
 TEST(GlobMatch, StarsQuestionMarksAndLiterals) {
   EXPECT_TRUE(GlobMatch("*", ""));
   EXPECT_TRUE(GlobMatch("P10001-*", "P10001-2026"));

@@ -6,6 +6,8 @@
 #ifndef VKSPAY_TEXT_H_
 #define VKSPAY_TEXT_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,11 @@ std::string HtmlEscape(std::string_view text);
 // byte), C0 control characters and U+FFFE/U+FFFF, which XML cannot carry,
 // become U+FFFD. Any input gives well-formed XML text.
 std::string XmlEscape(std::string_view text, bool attribute = false);
+
+// The length of the UTF-8 sequence at s[i] (i < s.size()) with its code
+// point in *cp, or 0 if the bytes there are not valid UTF-8 (bad lead or
+// continuation byte, truncated, overlong, a surrogate, above U+10FFFF).
+size_t Utf8At(std::string_view s, size_t i, uint32_t* cp);
 
 // Glob match: '*' matches any run of bytes (also empty), '?' exactly one
 // byte, everything else itself. No escapes, no classes. Iterative with one
